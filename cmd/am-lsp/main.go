@@ -1,0 +1,176 @@
+// Command am-lsp is a language server that shows live Autometrics telemetry (request rate,
+// error ratio, latency) of Go functions from Prometheus, and a terminal report of the same.
+//
+//	am-lsp [serve] [--log-file FILE] [--log-level LEVEL]   LSP over stdio
+//	am-lsp report [--json] [--prometheus-url URL] [packages]
+//	am-lsp version | help
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/config"
+	"github.com/am-lsp/am-lsp/internal/insight"
+	"github.com/am-lsp/am-lsp/internal/lsp"
+	"github.com/am-lsp/am-lsp/internal/promclient"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `am-lsp: live Autometrics telemetry for Go functions, in your editor.
+
+Usage:
+  am-lsp [serve] [flags]         run the language server over stdin/stdout
+  am-lsp report [flags] [pkgs]   print the numbers of instrumented functions (default ./...)
+  am-lsp version                 print the version
+  am-lsp help                    print this help
+
+Serve flags:
+  --log-file FILE    write logs to FILE instead of stderr (never to stdout)
+  --log-level LEVEL  debug, info, warn or error (default info)
+
+Report flags:
+  --json                 print JSON instead of a table
+  --prometheus-url URL   backend URL (default: $AM_PROMETHEUS_URL, else http://localhost:9090)
+  --window DURATION      rate window (default 5m)
+  --timeout DURATION     per-query timeout (default 10s)
+
+Environment:
+  AM_PROMETHEUS_URL      Prometheus-compatible base URL (path prefix allowed)
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one invocation and returns the process exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, stdin, stdout, stderr)
+	case "report":
+		return report(args, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "am-lsp %s\n", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "am-lsp: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("am-lsp "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func usageError(stderr io.Writer, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stderr, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "am-lsp: %v\n\n%s", err, usage)
+	return 2
+}
+
+// stdio joins stdin and stdout into the stream the server speaks over.
+type stdio struct {
+	io.Reader
+	io.Writer
+}
+
+func (stdio) Close() error { return nil }
+
+func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("serve", stderr)
+	logFile := fs.String("log-file", "", "")
+	logLevel := fs.String("log-level", "info", "")
+	if err := fs.Parse(args); err != nil {
+		return usageError(stderr, err)
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, fmt.Errorf("serve takes no arguments, got %q", fs.Args()))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError(stderr, fmt.Errorf("--log-level: %v", err))
+	}
+	logOut := stderr
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "am-lsp: --log-file: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		logOut = f
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := lsp.New(lsp.Options{Logger: log, Version: version})
+	code := srv.Serve(ctx, stdio{Reader: stdin, Writer: stdout})
+	log.Info("am-lsp exiting", "code", code)
+	return code
+}
+
+func report(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("report", stderr)
+	asJSON := fs.Bool("json", false, "")
+	settings := config.Defaults(os.Getenv)
+	promURL := fs.String("prometheus-url", settings.PrometheusURL, "")
+	window := fs.Duration("window", settings.Window, "")
+	timeout := fs.Duration("timeout", settings.QueryTimeout, "")
+	if err := fs.Parse(args); err != nil {
+		return usageError(stderr, err)
+	}
+	patterns := fs.Args()
+	if len(patterns) == 0 {
+		patterns = []string{"./..."}
+	}
+	client, err := promclient.New(promclient.Config{URL: *promURL, Window: *window, Timeout: *timeout, TTL: time.Minute})
+	if err != nil {
+		fmt.Fprintf(stderr, "am-lsp report: %v\n", err)
+		return 2
+	}
+	dir, _ := os.Getwd()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	views, err := insight.Report(ctx, &analysis.Loader{Dir: dir}, client, patterns)
+	var werr error
+	if *asJSON {
+		werr = insight.WriteJSON(stdout, views)
+	} else if len(views) > 0 {
+		werr = insight.WriteTable(stdout, views)
+	} else if err == nil {
+		fmt.Fprintf(stdout, "no instrumented functions in %v\n", patterns)
+	}
+	if werr != nil {
+		fmt.Fprintf(stderr, "am-lsp report: %v\n", werr)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "am-lsp report: %v\n", err)
+		return 1
+	}
+	return 0
+}

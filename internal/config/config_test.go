@@ -1,0 +1,58 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsPreferEnvironment(t *testing.T) {
+	if got := Defaults(func(string) string { return "" }).PrometheusURL; got != DefaultPrometheusURL {
+		t.Errorf("without env: %q", got)
+	}
+	env := map[string]string{"AM_PROMETHEUS_URL": "http://prom:9090/p"}
+	if got := Defaults(func(k string) string { return env[k] }).PrometheusURL; got != "http://prom:9090/p" {
+		t.Errorf("with env: %q", got)
+	}
+}
+
+func TestMergeAppliesValidFieldsAndNamesInvalidOnes(t *testing.T) {
+	base := Defaults(nil)
+	got, err := Merge(base, []byte(`{"prometheusUrl":"ftp://x","window":"10m","hoverDeadline":"soon"}`))
+	if err == nil {
+		t.Fatal("invalid settings accepted")
+	}
+	for _, name := range []string{"prometheusUrl", "hoverDeadline"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+	if got.PrometheusURL != base.PrometheusURL || got.HoverDeadline != base.HoverDeadline {
+		t.Errorf("invalid values replaced the last good ones: %+v", got)
+	}
+	if got.Window != 10*time.Minute {
+		t.Errorf("valid window not applied: %v", got.Window)
+	}
+}
+
+func TestMergeAcceptsNestedSectionAndNull(t *testing.T) {
+	got, err := Merge(Defaults(nil), []byte(`{"am-lsp":{"prometheusUrl":"https://u:secret@h/prom"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PrometheusURL != "https://u:secret@h/prom" {
+		t.Errorf("nested: %q", got.PrometheusURL)
+	}
+	if same, err := Merge(got, []byte("null")); err != nil || same != got {
+		t.Errorf("null changed settings: %+v %v", same, err)
+	}
+}
+
+func TestRedactRemovesCredentials(t *testing.T) {
+	if got := Redact("https://u:secret@h/prom"); strings.Contains(got, "secret") || !strings.Contains(got, "h/prom") {
+		t.Errorf("Redact = %q", got)
+	}
+	if _, err := Merge(Defaults(nil), []byte(`{"prometheusUrl":"gopher://u:secret@h"}`)); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("error leaks or is missing: %v", err)
+	}
+}

@@ -1,0 +1,58 @@
+package insight
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/am-lsp/am-lsp/internal/promclient"
+)
+
+// Card renders a View as the markdown of a hover card: what series it reads, the numbers with a
+// Prometheus graph link each, and, when there are no numbers, why.
+func Card(v View) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Autometrics** · `%s`", v.Function.QualifiedName())
+	if v.Status == StatusOK && (v.Stats.ServiceName != "" || v.Stats.Version != "") {
+		b.WriteString(" · ")
+		b.WriteString(strings.Trim(strings.Join([]string{v.Stats.ServiceName, v.Stats.Version}, " "), " "))
+	}
+	b.WriteString("\n\n")
+	fmt.Fprintf(&b, "Series `function=%q, module=%q` from %s\n\n", v.Series.Function, v.Series.Module, v.Backend)
+	if v.Status == StatusOK {
+		rows := []struct {
+			label string
+			value string
+			kind  promclient.Kind
+		}{
+			{"Request rate", FormatRate(v.Stats.RequestRate), promclient.RequestRate},
+			{"Error ratio", FormatRatio(v.Stats.ErrorRatio), promclient.ErrorRatio},
+			{"Latency p95", FormatLatency(v.Stats.P95), promclient.LatencyP95},
+			{"Latency p99", FormatLatency(v.Stats.P99), promclient.LatencyP99},
+			{"Concurrent calls", FormatCount(v.Stats.Concurrent), promclient.Concurrent},
+		}
+		fmt.Fprintf(&b, "| over %s | |\n|---|---|\n", formatWindow(v.Window))
+		for _, r := range rows {
+			fmt.Fprintf(&b, "| %s | [%s](%s) |\n", r.label, r.value, v.Links[r.kind])
+		}
+		b.WriteString("\n")
+	} else {
+		fmt.Fprintf(&b, "**%s** — %s\n\n", statusTitle(v.Status), v.Reason)
+		fmt.Fprintf(&b, "[Open the request-rate query in Prometheus](%s)\n\n", v.Links[promclient.RequestRate])
+	}
+	for _, n := range v.Notes {
+		fmt.Fprintf(&b, "> %s\n\n", n)
+	}
+	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+func statusTitle(s Status) string {
+	switch s {
+	case StatusNoSeries:
+		return "No data"
+	case StatusBackendError:
+		return "Prometheus unavailable"
+	case StatusLoading:
+		return "Loading"
+	}
+	return s.String()
+}

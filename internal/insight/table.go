@@ -1,0 +1,82 @@
+package insight
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteTable prints views as an aligned table, one row per function: the same numbers and
+// reasons as the hover card.
+func WriteTable(w io.Writer, views []View) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FUNCTION\tMODULE\tREQ/S\tERRORS\tP95\tP99\tSTATUS")
+	for _, v := range views {
+		status := v.Status.String()
+		if v.Reason != "" {
+			status += ": " + firstSentence(v.Reason)
+		}
+		rate, errs, p95, p99 := "–", "–", "–", "–"
+		if v.Status == StatusOK {
+			rate = strings.TrimSuffix(FormatRate(v.Stats.RequestRate), " req/s")
+			errs, p95, p99 = FormatRatio(v.Stats.ErrorRatio), FormatLatency(v.Stats.P95), FormatLatency(v.Stats.P99)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Function.QualifiedName(), v.Series.Module, rate, errs, p95, p99, status)
+	}
+	return tw.Flush()
+}
+
+// reportRow is the JSON shape of one function in `am-lsp report --json`. Missing numbers are null.
+type reportRow struct {
+	Function        string   `json:"function"`
+	Module          string   `json:"module"`
+	Name            string   `json:"name"`
+	File            string   `json:"file"`
+	Instrumentation string   `json:"instrumentation"`
+	Status          string   `json:"status"`
+	Reason          string   `json:"reason,omitempty"`
+	RequestRate     *float64 `json:"requestRate"`
+	ErrorRatio      *float64 `json:"errorRatio"`
+	P95Seconds      *float64 `json:"p95Seconds"`
+	P99Seconds      *float64 `json:"p99Seconds"`
+	Concurrent      *float64 `json:"concurrent"`
+	Notes           []string `json:"notes,omitempty"`
+	WindowSeconds   float64  `json:"windowSeconds,omitempty"`
+}
+
+// WriteJSON prints views as a JSON array of rows.
+func WriteJSON(w io.Writer, views []View) error {
+	rows := make([]reportRow, 0, len(views))
+	for _, v := range views {
+		r := reportRow{
+			Function: v.Series.Function, Module: v.Series.Module, Name: v.Function.QualifiedName(),
+			File: v.Function.NameSpan.File, Instrumentation: v.Function.Instrumentation.String(),
+			Status: v.Status.String(), Reason: v.Reason, Notes: v.Notes, WindowSeconds: v.Window.Seconds(),
+		}
+		if v.Status == StatusOK {
+			r.RequestRate, r.ErrorRatio = number(v.Stats.RequestRate), number(v.Stats.ErrorRatio)
+			r.P95Seconds, r.P99Seconds, r.Concurrent = number(v.Stats.P95), number(v.Stats.P99), number(v.Stats.Concurrent)
+		}
+		rows = append(rows, r)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rows)
+}
+
+func number(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i]
+	}
+	return strings.TrimSuffix(s, ".")
+}

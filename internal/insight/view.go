@@ -1,0 +1,215 @@
+// Package insight joins the two halves of am-lsp: the functions the analysis finds and the
+// numbers promclient fetches. It decides what a user is told about one function (View), renders
+// that as a hover card or a report row, and keeps per-package analysis of the editor's open
+// files fresh in the background (Workspace). It does not know about LSP.
+package insight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/promclient"
+)
+
+// Status says whether a View has numbers, and if not, why.
+type Status int
+
+const (
+	// StatusOK: the backend answered and has series for the function.
+	StatusOK Status = iota
+	// StatusNoSeries: the backend answered but has no series with the function's labels.
+	StatusNoSeries
+	// StatusBackendError: the backend could not be reached or answered with an error.
+	StatusBackendError
+	// StatusLoading: the numbers did not arrive before the hover deadline.
+	StatusLoading
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusOK:
+		return "ok"
+	case StatusNoSeries:
+		return "no data"
+	case StatusBackendError:
+		return "backend error"
+	case StatusLoading:
+		return "loading"
+	}
+	return "unknown"
+}
+
+// View is everything the user is told about one instrumented function.
+type View struct {
+	Function *analysis.Function
+	Series   promclient.Series
+	Status   Status
+	// Reason explains a Status other than OK in words the user can act on. Empty for OK.
+	Reason string
+	// Notes are further facts the user should know even with numbers: missing instrumentation
+	// statements, uncounted errors, backend warnings, stale numbers.
+	Notes     []string
+	Stats     promclient.Stats
+	Window    time.Duration
+	FetchedAt time.Time
+	Backend   string                     // backend URL without credentials
+	Links     map[promclient.Kind]string // Prometheus graph link per number
+}
+
+// Explain builds the View of fn from a fetch result. snap may be nil when the fetch did not finish
+// (fetchErr is then the caller's context error) and may be stale (a cached snapshot shown while
+// a refresh is under way).
+func Explain(fn *analysis.Function, client *promclient.Client, snap *promclient.Snapshot, fetchErr error) View {
+	series := SeriesOf(fn)
+	v := View{Function: fn, Series: series, Backend: client.DisplayURL(), Links: map[promclient.Kind]string{}}
+	for _, k := range []promclient.Kind{promclient.RequestRate, promclient.ErrorRatio, promclient.LatencyP95, promclient.LatencyP99, promclient.Concurrent} {
+		v.Links[k] = client.GraphURL(client.QueryFor(k, series))
+	}
+	if fn.Instrumentation == analysis.DirectiveOnly {
+		v.Notes = append(v.Notes, "The //autometrics directive is there but the instrumentation statements are missing, "+
+			"so this build emits no metrics: run `go generate` (autometrics) for this file.")
+	}
+	switch {
+	case snap == nil:
+		v.Status = StatusLoading
+		v.Reason = fmt.Sprintf("Numbers are still loading from %s; hover again in a moment.", v.Backend)
+		if fetchErr != nil && !isContextError(fetchErr) {
+			v.Status = StatusBackendError
+			v.Reason = describeError(fetchErr, v.Backend)
+		}
+		return v
+	case snap.Err != nil:
+		v.Status = StatusBackendError
+		v.Reason = describeError(snap.Err, v.Backend)
+		v.FetchedAt = snap.FetchedAt
+		return v
+	}
+	v.Window = snap.Window
+	v.FetchedAt = snap.FetchedAt
+	v.Notes = append(v.Notes, snap.Warnings...)
+	if fetchErr != nil {
+		v.Notes = append(v.Notes, fmt.Sprintf("Showing numbers from %s; a refresh is under way.", snap.FetchedAt.Format(time.TimeOnly)))
+	}
+	stats, ok := snap.Stats[series]
+	if !ok {
+		v.Status = StatusNoSeries
+		v.Reason = fmt.Sprintf("%s has no series with function=%q, module=%q in the last %s. "+
+			"Check that this code is deployed and scraped by this backend, and that the labels match.",
+			v.Backend, series.Function, series.Module, formatWindow(snap.Window))
+		return v
+	}
+	v.Status = StatusOK
+	v.Stats = stats
+	return v
+}
+
+// SeriesOf returns the labels a function's series carry.
+func SeriesOf(fn *analysis.Function) promclient.Series {
+	return promclient.Series{Function: fn.Labels.Function, Module: fn.Labels.Module}
+}
+
+// SeriesOfPackage returns the series of every function of pkg that is instrumented, in order,
+// without duplicates: the batch am-lsp asks the backend for in one go.
+func SeriesOfPackage(pkg *analysis.Package) []promclient.Series {
+	seen := map[promclient.Series]bool{}
+	var out []promclient.Series
+	for _, fn := range pkg.Instrumented() {
+		s := SeriesOf(fn)
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+func describeError(err error, backend string) string {
+	var fe *promclient.FetchError
+	if errors.As(err, &fe) {
+		switch fe.Kind {
+		case promclient.Unreachable:
+			return fmt.Sprintf("Prometheus at %s is unreachable: %v. Is it running, and is the URL right (setting prometheusUrl or AM_PROMETHEUS_URL)?", backend, fe.Err)
+		case promclient.Timeout:
+			return fmt.Sprintf("Prometheus at %s did not answer in time: %v.", backend, fe.Err)
+		case promclient.Unauthorized:
+			return fmt.Sprintf("Prometheus at %s refused the request: authentication failed (%v). Check the credentials am-lsp sends.", backend, fe.Err)
+		default:
+			return fmt.Sprintf("Prometheus at %s answered with an error: %v.", backend, fe.Err)
+		}
+	}
+	return fmt.Sprintf("Prometheus at %s: %v.", backend, err)
+}
+
+func formatWindow(d time.Duration) string {
+	if d <= 0 {
+		return "window"
+	}
+	s := d.String()
+	// "5m0s" → "5m", "1h0m0s" → "1h"
+	for _, suffix := range []string{"m0s", "h0m"} {
+		if len(s) > len(suffix) && s[len(s)-len(suffix):] == suffix {
+			s = s[:len(s)-len(suffix)+1]
+		}
+	}
+	return s
+}
+
+// FormatRate formats calls per second with at least three significant digits.
+func FormatRate(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "–"
+	case v == 0:
+		return "0 req/s"
+	case v >= 100:
+		return fmt.Sprintf("%.0f req/s", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f req/s", v)
+	case v >= 1:
+		return fmt.Sprintf("%.2f req/s", v)
+	default:
+		return fmt.Sprintf("%.3g req/s", v)
+	}
+}
+
+// FormatRatio formats an error ratio (0..1) as a percentage; NaN (no calls) is a dash.
+func FormatRatio(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "–"
+	case v == 0:
+		return "0 %"
+	case v >= 0.1:
+		return fmt.Sprintf("%.1f %%", v*100)
+	default:
+		return fmt.Sprintf("%.3g %%", v*100)
+	}
+}
+
+// FormatLatency formats seconds as milliseconds below one second, seconds above.
+func FormatLatency(seconds float64) string {
+	switch {
+	case math.IsNaN(seconds) || math.IsInf(seconds, 0):
+		return "–"
+	case seconds >= 1:
+		return fmt.Sprintf("%.3g s", seconds)
+	default:
+		return fmt.Sprintf("%.3g ms", seconds*1000)
+	}
+}
+
+// FormatCount formats a gauge value such as concurrent calls.
+func FormatCount(v float64) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	return fmt.Sprintf("%.4g", v)
+}

@@ -1,0 +1,275 @@
+package insight
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/config"
+	"github.com/am-lsp/am-lsp/internal/promclient"
+	"github.com/am-lsp/am-lsp/internal/textdoc"
+)
+
+// Workspace keeps the analysis of the editor's open files fresh and the numbers of their
+// instrumented functions prefetched, so that a hover only reads what is already there. It is
+// safe for concurrent use. Analysis runs in the background, one worker per changed file,
+// coalescing bursts of edits.
+type Workspace struct {
+	log    *slog.Logger
+	docs   *textdoc.Store
+	loader *analysis.Loader
+	// analysisWait bounds how long a hover waits for the analysis of the text it hovers before it
+	// falls back to syntax-only detection of that text.
+	analysisWait time.Duration
+	// debounce is how long a worker waits for further edits before it loads.
+	debounce time.Duration
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	settings config.Settings
+	client   *promclient.Client
+	files    map[string]fileAnalysis // open file path → newest analysis that covers it
+	workers  map[string]*worker      // file path → its background analysis worker
+	updated  chan struct{}           // closed and replaced whenever files changes
+}
+
+// fileAnalysis is the result of analysing one open file at one document version.
+type fileAnalysis struct {
+	version int32
+	pkg     *analysis.Package // nil when the load failed outright
+}
+
+type worker struct{ dirty bool }
+
+// HoverCard is the answer to a hover: markdown and, when the cursor is on the declaration's
+// name, the span to highlight.
+type HoverCard struct {
+	Markdown string
+	Span     analysis.Span
+}
+
+// NewWorkspace returns a workspace reading open documents from docs. Call Configure before use.
+func NewWorkspace(log *slog.Logger, docs *textdoc.Store) *Workspace {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Workspace{
+		log:          log,
+		docs:         docs,
+		loader:       &analysis.Loader{},
+		analysisWait: 3 * time.Second,
+		debounce:     30 * time.Millisecond,
+		ctx:          ctx,
+		cancel:       cancel,
+		files:        map[string]fileAnalysis{},
+		workers:      map[string]*worker{},
+		updated:      make(chan struct{}),
+	}
+}
+
+// Configure applies settings: a new backend client when the backend settings change, after which
+// the numbers of every analysed package are fetched again.
+func (w *Workspace) Configure(s config.Settings) error {
+	client, err := promclient.New(promclient.Config{
+		URL: s.PrometheusURL, Window: s.Window, Timeout: s.QueryTimeout, TTL: s.CacheTTL,
+	})
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.settings = s
+	w.client = client
+	pkgs := w.packagesLocked()
+	w.mu.Unlock()
+	for _, p := range pkgs {
+		client.Prefetch(SeriesOfPackage(p))
+	}
+	return nil
+}
+
+// Close stops background work.
+func (w *Workspace) Close() { w.cancel() }
+
+// Changed schedules the analysis of the package of path (an open document) and the prefetch of
+// its numbers. It returns at once.
+func (w *Workspace) Changed(path string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if wk, ok := w.workers[path]; ok {
+		wk.dirty = true
+		return
+	}
+	wk := &worker{dirty: true}
+	w.workers[path] = wk
+	go w.run(path, wk)
+}
+
+// Closed forgets the analysis of a closed document.
+func (w *Workspace) Closed(path string) {
+	w.mu.Lock()
+	delete(w.files, path)
+	w.mu.Unlock()
+}
+
+func (w *Workspace) run(path string, wk *worker) {
+	for {
+		select {
+		case <-time.After(w.debounce):
+		case <-w.ctx.Done():
+			return
+		}
+		w.mu.Lock()
+		wk.dirty = false
+		w.mu.Unlock()
+
+		w.analyse(path)
+
+		w.mu.Lock()
+		if !wk.dirty || w.ctx.Err() != nil {
+			delete(w.workers, path)
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Unlock()
+	}
+}
+
+// analyse loads the package(s) of path with the current overlay and records the result for
+// every open file they contain, then prefetches their numbers.
+func (w *Workspace) analyse(path string) {
+	snaps := map[string]int32{}
+	overlay := map[string][]byte{}
+	for _, p := range w.docs.Paths() {
+		if s, ok := w.docs.Get(p); ok {
+			snaps[p] = s.Version
+			overlay[p] = s.Text
+		}
+	}
+	version, open := snaps[path]
+	if !open {
+		return
+	}
+	start := time.Now()
+	pkgs, err := w.loader.Load(w.ctx, []string{path}, overlay)
+	if err != nil {
+		w.log.Warn("analysis failed", "file", path, "err", err)
+	}
+	w.log.Debug("analysed", "file", path, "packages", len(pkgs), "took", time.Since(start))
+
+	w.mu.Lock()
+	if _, stillOpen := w.docs.Get(path); stillOpen {
+		w.files[path] = fileAnalysis{version: version}
+	}
+	for _, p := range pkgs {
+		for _, f := range p.Files {
+			if v, isOpen := snaps[f]; isOpen {
+				if cur, ok := w.files[f]; !ok || cur.version <= v {
+					w.files[f] = fileAnalysis{version: v, pkg: p}
+				}
+			}
+		}
+	}
+	close(w.updated)
+	w.updated = make(chan struct{})
+	client := w.client
+	w.mu.Unlock()
+
+	if client != nil {
+		for _, p := range pkgs {
+			client.Prefetch(SeriesOfPackage(p))
+		}
+	}
+}
+
+// waitAnalysis returns the analysis of path that covers version, waiting for the background
+// worker up to analysisWait (and ctx). ok is false when none arrived in time; stale is then the
+// newest older analysis, if any.
+func (w *Workspace) waitAnalysis(ctx context.Context, path string, version int32) (fa fileAnalysis, ok bool) {
+	timer := time.NewTimer(w.analysisWait)
+	defer timer.Stop()
+	for {
+		w.mu.Lock()
+		fa, have := w.files[path]
+		updated := w.updated
+		_, running := w.workers[path]
+		w.mu.Unlock()
+		if have && fa.version >= version {
+			return fa, true
+		}
+		if !running {
+			// Nothing is analysing this text (for instance after a failed load): analyse now.
+			w.Changed(path)
+		}
+		select {
+		case <-updated:
+		case <-timer.C:
+			return fa, false
+		case <-ctx.Done():
+			return fa, false
+		}
+	}
+}
+
+func (w *Workspace) packagesLocked() []*analysis.Package {
+	seen := map[*analysis.Package]bool{}
+	var out []*analysis.Package
+	for _, fa := range w.files {
+		if fa.pkg != nil && !seen[fa.pkg] {
+			seen[fa.pkg] = true
+			out = append(out, fa.pkg)
+		}
+	}
+	return out
+}
+
+// Hover returns the card for the instrumented function at offset of the open document path at
+// version: declared there, or called there. It waits for numbers at most the hover deadline and
+// answers without them (saying why) when they are late. ok is false when no instrumented
+// function is there.
+func (w *Workspace) Hover(ctx context.Context, path string, version int32, offset int) (HoverCard, bool) {
+	fa, current := w.waitAnalysis(ctx, path, version)
+	var fn *analysis.Function
+	switch {
+	case current && fa.pkg != nil:
+		fn, _ = fa.pkg.FunctionAt(path, offset)
+	case !current:
+		fn = w.syntaxFallback(path, offset, fa.pkg)
+	}
+	if fn == nil || fn.Instrumentation == analysis.NotInstrumented {
+		return HoverCard{}, false
+	}
+
+	w.mu.Lock()
+	client, deadline := w.client, w.settings.HoverDeadline
+	batch := w.batchForLocked(fn)
+	w.mu.Unlock()
+
+	fetchCtx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	snap, err := client.Fetch(fetchCtx, batch)
+	if snap == nil {
+		if cached, ok := client.Cached(batch); ok {
+			snap = cached
+		}
+	}
+	card := HoverCard{Markdown: Card(Explain(fn, client, snap, err))}
+	if fn.NameSpan.File == path && fn.NameSpan.Contains(offset) {
+		card.Span = fn.NameSpan
+	}
+	return card, true
+}
+
+// batchForLocked returns the series batch fn's numbers are fetched in: its whole package when
+// the package is analysed (the batch the prefetch already asked for), else fn alone.
+func (w *Workspace) batchForLocked(fn *analysis.Function) []promclient.Series {
+	for _, fa := range w.files {
+		if fa.pkg != nil && fa.pkg.Path == fn.PkgPath {
+			if batch := SeriesOfPackage(fa.pkg); len(batch) > 0 {
+				return batch
+			}
+		}
+	}
+	return []promclient.Series{SeriesOf(fn)}
+}

@@ -1,0 +1,250 @@
+package lsp
+
+// This file is the only place that touches go.lsp.dev/jsonrpc2: framing, payload codec,
+// ordering, cancellation, panic recovery and error codes. Handlers elsewhere in the package are
+// plain functions from decoded params to results.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+)
+
+// LSP error codes that jsonrpc2 does not name.
+const (
+	codeRequestCancelled jsonrpc2.Code = -32800
+)
+
+// method describes how one LSP method is served.
+type method struct {
+	// call decodes params and runs the handler. It returns the result for requests.
+	call func(ctx context.Context, s *Server, params jsonrpc2.RawMessage) (any, error)
+	// ordered methods run on the read loop, in wire order, before any later message is read:
+	// text synchronisation and lifecycle notifications. Everything else runs concurrently.
+	ordered bool
+	// beforeInit methods are accepted before initialize (the spec allows only these).
+	beforeInit bool
+}
+
+// handle adapts a typed handler to a method entry: params are decoded with the protocol's
+// union-aware decoder and a decoding failure becomes InvalidParams.
+func handle[P any, R any](fn func(ctx context.Context, s *Server, p *P) (R, error)) func(context.Context, *Server, jsonrpc2.RawMessage) (any, error) {
+	return func(ctx context.Context, s *Server, raw jsonrpc2.RawMessage) (any, error) {
+		p := new(P)
+		if len(raw) > 0 && string(raw) != "null" {
+			if err := protocol.Unmarshal(raw, p); err != nil {
+				return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "invalid params: %v", err)
+			}
+		}
+		return fn(ctx, s, p)
+	}
+}
+
+// lspCodec marshals results with the protocol package's union-aware encoder.
+type lspCodec struct{}
+
+func (lspCodec) Marshal(v any) ([]byte, error) {
+	switch m := v.(type) {
+	case jsonrpc2.RawMessage:
+		return m, nil
+	case json.RawMessage:
+		return m, nil
+	}
+	return protocol.Marshal(v)
+}
+
+func (lspCodec) Unmarshal(data []byte, v any) error { return protocol.Unmarshal(data, v) }
+
+// connection runs one JSON-RPC session for a Server.
+type connection struct {
+	srv    *Server
+	conn   jsonrpc2.Conn
+	cancel func(id jsonrpc2.ID)
+	log    *slog.Logger
+}
+
+// serveStream runs the server over rwc until the client sends exit or closes the stream. It
+// returns the process exit code the LSP spec asks for: 0 after shutdown, 1 otherwise.
+func serveStream(ctx context.Context, srv *Server, rwc io.ReadWriteCloser) int {
+	stream := &tolerantStream{inner: jsonrpc2.NewHeaderStream(rwc), log: srv.log}
+	c := &connection{srv: srv, log: srv.log}
+	c.conn = jsonrpc2.NewConn(stream, jsonrpc2.WithCodec(lspCodec{}), jsonrpc2.WithPreempter(c))
+	var h jsonrpc2.Handler
+	h, c.cancel = jsonrpc2.CancelHandler(c.dispatch)
+	srv.client = &clientConn{conn: c.conn}
+	c.conn.Go(ctx, h)
+	select {
+	case <-srv.exited:
+	case <-c.conn.Done():
+	case <-ctx.Done():
+	}
+	closed := make(chan struct{})
+	go func() { _ = c.conn.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-srv.closeGrace():
+	}
+	if err := c.conn.Err(); err != nil && !errors.Is(err, io.EOF) {
+		srv.log.Info("connection ended", "err", err)
+	}
+	return srv.exitCode()
+}
+
+// Preempt handles $/cancelRequest on the read loop, ahead of the request it cancels. Both
+// numeric ids (VS Code) and string ids are honoured.
+func (c *connection) Preempt(ctx context.Context, req *jsonrpc2.Request) (any, error) {
+	if req.Method() != "$/cancelRequest" {
+		return nil, jsonrpc2.ErrNotHandled
+	}
+	var p struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if err := json.Unmarshal(req.Params(), &p); err == nil {
+		if id, ok := parseID(p.ID); ok {
+			c.cancel(id)
+		}
+	}
+	return struct{}{}, nil
+}
+
+func parseID(raw json.RawMessage) (jsonrpc2.ID, bool) {
+	var n int64
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return jsonrpc2.NewNumberID(n), true
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return jsonrpc2.NewStringID(s), true
+	}
+	return jsonrpc2.ID{}, false
+}
+
+// dispatch routes one message. It never lets a panic escape (the connection would fail) and
+// never returns an error for a notification (jsonrpc2 would close the connection).
+func (c *connection) dispatch(ctx context.Context, req *jsonrpc2.Request) (result any, err error) {
+	name := req.Method()
+	isCall := req.IsCall()
+	m, known := methods[name]
+	if !known {
+		if isCall {
+			return nil, jsonrpc2.Errorf(jsonrpc2.MethodNotFound, "method not found: %s", name)
+		}
+		return nil, nil // unknown notifications, including $/ ones, are ignored as the spec says
+	}
+	if rejection := c.srv.admit(name, m.beforeInit); rejection != nil {
+		if isCall {
+			return nil, rejection
+		}
+		return nil, nil
+	}
+	if !m.ordered {
+		jsonrpc2.Async(ctx)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("handler panicked", "method", name, "panic", r, "stack", string(debug.Stack()))
+			result = nil
+			err = jsonrpc2.Errorf(jsonrpc2.InternalError, "am-lsp: internal error in %s: %v", name, r)
+		}
+		if !isCall {
+			if err != nil {
+				c.log.Warn("notification failed", "method", name, "err", err)
+			}
+			result, err = nil, nil
+		}
+	}()
+	result, err = m.call(ctx, c.srv, req.Params())
+	if isCall && ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
+		return nil, jsonrpc2.NewError(codeRequestCancelled, "request cancelled")
+	}
+	return result, err
+}
+
+// clientConn sends server→client messages. Calls must never be made from an ordered handler
+// (the read loop would wait for its own response).
+type clientConn struct{ conn jsonrpc2.Conn }
+
+func (c *clientConn) notify(ctx context.Context, method string, params any) error {
+	return c.conn.Notify(ctx, method, params)
+}
+
+func (c *clientConn) call(ctx context.Context, method string, params, result any) error {
+	_, err := c.conn.Call(ctx, method, params, result)
+	return err
+}
+
+// tolerantStream answers frames that are not valid JSON-RPC with an error response instead of
+// letting them end the connection, then goes on reading.
+type tolerantStream struct {
+	inner jsonrpc2.Stream
+	log   *slog.Logger
+	wmu   sync.Mutex
+}
+
+type frameStream interface {
+	ReadFrame(ctx context.Context) ([]byte, int64, error)
+	WriteFrame(ctx context.Context, data []byte) (int64, error)
+}
+
+func (s *tolerantStream) ReadFrame(ctx context.Context) ([]byte, int64, error) {
+	fs := s.inner.(frameStream)
+	for {
+		frame, n, err := fs.ReadFrame(ctx)
+		if err != nil {
+			return frame, n, err
+		}
+		if rejection := checkFrame(frame); rejection != nil {
+			s.log.Warn("rejected malformed message", "err", rejection.Message, "bytes", len(frame))
+			if _, werr := s.WriteFrame(ctx, jsonrpc2.AppendResponse(nil, jsonrpc2.ID{}, nil, rejection)); werr != nil {
+				return nil, n, werr
+			}
+			continue
+		}
+		return frame, n, nil
+	}
+}
+
+// checkFrame returns the error to answer for a frame that is not a usable JSON-RPC message.
+func checkFrame(frame []byte) *jsonrpc2.Error {
+	if !json.Valid(frame) {
+		return jsonrpc2.NewError(jsonrpc2.ParseError, "parse error: the message is not valid JSON")
+	}
+	trimmed := strings.TrimSpace(string(frame))
+	if strings.HasPrefix(trimmed, "[") {
+		return nil // batches are checked member by member by jsonrpc2
+	}
+	if _, err := jsonrpc2.DecodeMessage(frame); err != nil {
+		return jsonrpc2.NewError(jsonrpc2.InvalidRequest, fmt.Sprintf("invalid request: %v", err))
+	}
+	return nil
+}
+
+func (s *tolerantStream) WriteFrame(ctx context.Context, data []byte) (int64, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.inner.(frameStream).WriteFrame(ctx, data)
+}
+
+func (s *tolerantStream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
+	frame, n, err := s.ReadFrame(ctx)
+	if err != nil {
+		return nil, n, err
+	}
+	msg, err := jsonrpc2.DecodeMessage(frame)
+	return msg, n, err
+}
+
+func (s *tolerantStream) Write(ctx context.Context, msg jsonrpc2.Message) (int64, error) {
+	return s.WriteFrame(ctx, jsonrpc2.AppendMessage(nil, msg))
+}
+
+func (s *tolerantStream) Close() error { return s.inner.Close() }

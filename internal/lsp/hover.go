@@ -1,0 +1,37 @@
+package lsp
+
+import (
+	"context"
+
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
+
+	"github.com/am-lsp/am-lsp/internal/textdoc"
+)
+
+// hover resolves the position and asks insight for the function's card. It returns nil (no
+// hover) for positions that are not on an instrumented function, so gopls's hover stands alone.
+func hover(ctx context.Context, s *Server, p *protocol.HoverParams) (*protocol.Hover, error) {
+	path := uri.URI(p.TextDocument.URI).Filename()
+	doc, ok := s.docs.Get(path)
+	if !ok {
+		return nil, nil
+	}
+	offset, err := textdoc.Offset(doc.Text, textdoc.Position{Line: p.Position.Line, Character: p.Position.Character})
+	if err != nil {
+		return nil, nil // a position outside the document hovers nothing
+	}
+	card, ok := s.workspace.Hover(ctx, doc.Path, doc.Version, offset)
+	if !ok {
+		return nil, nil
+	}
+	start := textdoc.PositionOf(doc.Text, card.Span.Start)
+	end := textdoc.PositionOf(doc.Text, card.Span.End)
+	return &protocol.Hover{
+		Contents: &protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: card.Markdown},
+		Range: &protocol.Range{
+			Start: protocol.Position{Line: start.Line, Character: start.Character},
+			End:   protocol.Position{Line: end.Line, Character: end.Character},
+		},
+	}, nil
+}

@@ -1,0 +1,116 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+
+	"go.lsp.dev/protocol"
+
+	"github.com/am-lsp/am-lsp/internal/config"
+)
+
+// initialize records what the client can do, applies initializationOptions and advertises only
+// the features that work.
+func initialize(ctx context.Context, s *Server, p *protocol.InitializeParams) (*protocol.InitializeResult, error) {
+	s.mu.Lock()
+	s.state = stateInitialized
+	if ws := p.Capabilities.Workspace; ws != nil && ws.Configuration != nil && *ws.Configuration {
+		s.wantsConfig = true
+	}
+	s.initOptions = append([]byte(nil), p.InitializationOptions...)
+	s.mu.Unlock()
+	s.applySettings(ctx, s.initOptions, nil)
+
+	yes := true
+	incremental := protocol.TextDocumentSyncKindIncremental
+	return &protocol.InitializeResult{
+		Capabilities: protocol.ServerCapabilities{
+			TextDocumentSync: &protocol.TextDocumentSyncOptions{
+				OpenClose: &yes,
+				Change:    &incremental,
+				Save:      protocol.Boolean(true),
+			},
+			HoverProvider: protocol.Boolean(true),
+		},
+		ServerInfo: protocol.ServerInfo{Name: "am-lsp", Version: protocol.NewOptional(s.version)},
+	}, nil
+}
+
+// initialized pulls the "am-lsp" section with workspace/configuration when the client offers it.
+func initialized(ctx context.Context, s *Server, _ *protocol.InitializedParams) (any, error) {
+	s.pullConfiguration()
+	return nil, nil
+}
+
+// didChangeConfiguration applies pushed settings, or pulls them again when the client sends an
+// empty notification (the pull model).
+func didChangeConfiguration(ctx context.Context, s *Server, p *protocol.DidChangeConfigurationParams) (any, error) {
+	if len(p.Settings) > 0 && string(p.Settings) != "null" && string(p.Settings) != "{}" {
+		s.applySettings(ctx, p.Settings, nil)
+		return nil, nil
+	}
+	s.pullConfiguration()
+	return nil, nil
+}
+
+// pullConfiguration asks the client for the settings section without blocking the read loop
+// (the answer arrives through that same loop).
+func (s *Server) pullConfiguration() {
+	s.mu.Lock()
+	want := s.wantsConfig
+	s.mu.Unlock()
+	if !want {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.grace*5)
+		defer cancel()
+		section := config.Section
+		var answer []json.RawMessage
+		err := s.client.call(ctx, "workspace/configuration",
+			&protocol.ConfigurationParams{Items: []protocol.ConfigurationItem{{Section: &section}}}, &answer)
+		if err != nil {
+			s.log.Warn("workspace/configuration failed", "err", err)
+			return
+		}
+		if len(answer) > 0 {
+			s.applySettings(ctx, answer[0], nil)
+		}
+	}()
+}
+
+// applySettings merges raw into the current settings; invalid fields are shown to the user by
+// name and the last good values stay in effect.
+func (s *Server) applySettings(ctx context.Context, raw []byte, _ any) {
+	s.mu.Lock()
+	next, err := config.Merge(s.settings, raw)
+	s.settings = next
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Warn("invalid settings", "err", err)
+		s.showError(ctx, "am-lsp: "+err.Error()+" (keeping the previous value)")
+	}
+	if err := s.workspace.Configure(next); err != nil {
+		s.showError(ctx, "am-lsp: "+err.Error())
+	}
+}
+
+func (s *Server) showError(ctx context.Context, msg string) {
+	if s.client == nil {
+		return
+	}
+	_ = s.client.notify(ctx, "window/showMessage", &protocol.ShowMessageParams{Type: protocol.MessageTypeError, Message: msg})
+}
+
+func shutdown(ctx context.Context, s *Server, _ *struct{}) (any, error) {
+	s.mu.Lock()
+	s.state = stateShuttingDown
+	s.sawShutdown = true
+	s.mu.Unlock()
+	return nil, nil
+}
+
+func exit(ctx context.Context, s *Server, _ *struct{}) (any, error) {
+	s.exitOnce.Do(func() { close(s.exited) })
+	return nil, nil
+}

@@ -1,0 +1,54 @@
+package lsp
+
+import (
+	"context"
+
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
+
+	"github.com/am-lsp/am-lsp/internal/textdoc"
+)
+
+// Text synchronisation handlers run in wire order on the read loop, so a request that follows a
+// change always sees it. They only update the document store and schedule background analysis.
+
+func didOpen(ctx context.Context, s *Server, p *protocol.DidOpenTextDocumentParams) (any, error) {
+	path := uri.URI(p.TextDocument.URI).Filename()
+	s.docs.Open(path, p.TextDocument.Version, p.TextDocument.Text)
+	s.workspace.Changed(path)
+	return nil, nil
+}
+
+func didChange(ctx context.Context, s *Server, p *protocol.DidChangeTextDocumentParams) (any, error) {
+	path := uri.URI(p.TextDocument.URI).Filename()
+	changes := make([]textdoc.Change, 0, len(p.ContentChanges))
+	for _, c := range p.ContentChanges {
+		switch c := c.(type) {
+		case *protocol.TextDocumentContentChangePartial:
+			r := textdoc.Range{
+				Start: textdoc.Position{Line: c.Range.Start.Line, Character: c.Range.Start.Character},
+				End:   textdoc.Position{Line: c.Range.End.Line, Character: c.Range.End.Character},
+			}
+			changes = append(changes, textdoc.Change{Range: &r, Text: c.Text})
+		case *protocol.TextDocumentContentChangeWholeDocument:
+			changes = append(changes, textdoc.Change{Text: c.Text})
+		}
+	}
+	if _, err := s.docs.Apply(path, p.TextDocument.Version, changes); err != nil {
+		return nil, err // logged by dispatch; the document keeps its last good text
+	}
+	s.workspace.Changed(path)
+	return nil, nil
+}
+
+func didSave(ctx context.Context, s *Server, p *protocol.DidSaveTextDocumentParams) (any, error) {
+	s.workspace.Changed(uri.URI(p.TextDocument.URI).Filename())
+	return nil, nil
+}
+
+func didClose(ctx context.Context, s *Server, p *protocol.DidCloseTextDocumentParams) (any, error) {
+	path := uri.URI(p.TextDocument.URI).Filename()
+	s.docs.Close(path)
+	s.workspace.Closed(path)
+	return nil, nil
+}

@@ -1,0 +1,85 @@
+package lspclient
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+)
+
+// FileURI returns the file:// URI of an absolute path.
+func FileURI(path string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+}
+
+// Initialize sends initialize (with the given capabilities and initializationOptions, either may
+// be nil) and initialized, and returns the server's capabilities.
+func (c *Client) Initialize(ctx context.Context, rootDir string, capabilities, initOptions any) (json.RawMessage, error) {
+	if capabilities == nil {
+		capabilities = map[string]any{}
+	}
+	params := map[string]any{
+		"processId":    os.Getpid(),
+		"rootUri":      FileURI(rootDir),
+		"capabilities": capabilities,
+	}
+	if initOptions != nil {
+		params["initializationOptions"] = initOptions
+	}
+	var result struct {
+		Capabilities json.RawMessage `json:"capabilities"`
+	}
+	if err := c.Call(ctx, "initialize", params, &result); err != nil {
+		return nil, err
+	}
+	return result.Capabilities, c.Notify("initialized", map[string]any{})
+}
+
+// Open sends didOpen for path with text at version 1.
+func (c *Client) Open(path, text string) error {
+	return c.Notify("textDocument/didOpen", map[string]any{
+		"textDocument": map[string]any{"uri": FileURI(path), "languageId": "go", "version": 1, "text": text},
+	})
+}
+
+// Change sends an incremental didChange replacing the range (zero-based line/UTF-16 character)
+// with text.
+func (c *Client) Change(path string, version int, startLine, startChar, endLine, endChar int, text string) error {
+	return c.Notify("textDocument/didChange", map[string]any{
+		"textDocument": map[string]any{"uri": FileURI(path), "version": version},
+		"contentChanges": []any{map[string]any{
+			"range": map[string]any{
+				"start": map[string]any{"line": startLine, "character": startChar},
+				"end":   map[string]any{"line": endLine, "character": endChar},
+			},
+			"text": text,
+		}},
+	})
+}
+
+// Hover requests a hover and returns its markdown ("" for a null hover).
+func (c *Client) Hover(ctx context.Context, path string, line, character int) (string, error) {
+	var result *struct {
+		Contents struct {
+			Kind  string `json:"kind"`
+			Value string `json:"value"`
+		} `json:"contents"`
+	}
+	err := c.Call(ctx, "textDocument/hover", map[string]any{
+		"textDocument": map[string]any{"uri": FileURI(path)},
+		"position":     map[string]any{"line": line, "character": character},
+	}, &result)
+	if err != nil || result == nil {
+		return "", err
+	}
+	return result.Contents.Value, nil
+}
+
+// Shutdown sends shutdown then exit.
+func (c *Client) Shutdown(ctx context.Context) error {
+	if err := c.Call(ctx, "shutdown", nil, nil); err != nil {
+		return err
+	}
+	return c.Notify("exit", nil)
+}
