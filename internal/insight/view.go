@@ -60,27 +60,35 @@ type View struct {
 	Links     map[promclient.Kind]string // Prometheus graph link per number
 }
 
+// statementsMissing explains a directive-only function.
+const statementsMissing = "The //autometrics directive is there but the instrumentation statements are missing, " +
+	"so this code emits no metrics: run `go generate` (autometrics) for this file."
+
 // Explain builds the View of fn from a fetch result. snap may be nil when the fetch did not finish
 // (fetchErr is then the caller's context error) and may be stale (a cached snapshot shown while
 // a refresh is under way).
 func Explain(fn *analysis.Function, client *promclient.Client, snap *promclient.Snapshot, fetchErr error) View {
+	v := explainNumbers(fn, client, snap, fetchErr)
+	if fn.Instrumentation == analysis.DirectiveOnly && v.Reason != statementsMissing {
+		v.Notes = append([]string{statementsMissing}, v.Notes...)
+	}
+	return v
+}
+
+func explainNumbers(fn *analysis.Function, client *promclient.Client, snap *promclient.Snapshot, fetchErr error) View {
 	series := SeriesOf(fn)
 	v := View{Function: fn, Series: series, Backend: client.DisplayURL(), Links: map[promclient.Kind]string{}}
 	for _, k := range []promclient.Kind{promclient.RequestRate, promclient.ErrorRatio, promclient.LatencyP95, promclient.LatencyP99, promclient.Concurrent} {
 		v.Links[k] = client.GraphURL(client.QueryFor(k, series))
 	}
-	if fn.Instrumentation == analysis.DirectiveOnly {
-		v.Notes = append(v.Notes, "The //autometrics directive is there but the instrumentation statements are missing, "+
-			"so this build emits no metrics: run `go generate` (autometrics) for this file.")
-	}
 	switch {
+	case snap == nil && fetchErr != nil && !isContextError(fetchErr):
+		v.Status = StatusBackendError
+		v.Reason = describeError(fetchErr, v.Backend)
+		return v
 	case snap == nil:
 		v.Status = StatusLoading
 		v.Reason = fmt.Sprintf("Numbers are still loading from %s; hover again in a moment.", v.Backend)
-		if fetchErr != nil && !isContextError(fetchErr) {
-			v.Status = StatusBackendError
-			v.Reason = describeError(fetchErr, v.Backend)
-		}
 		return v
 	case snap.Err != nil:
 		v.Status = StatusBackendError
@@ -95,15 +103,19 @@ func Explain(fn *analysis.Function, client *promclient.Client, snap *promclient.
 		v.Notes = append(v.Notes, fmt.Sprintf("Showing numbers from %s; a refresh is under way.", snap.FetchedAt.Format(time.TimeOnly)))
 	}
 	stats, ok := snap.Stats[series]
-	if !ok {
+	switch {
+	case ok:
+		v.Status = StatusOK
+		v.Stats = stats
+	case fn.Instrumentation == analysis.DirectiveOnly:
+		v.Status = StatusNoSeries
+		v.Reason = statementsMissing
+	default:
 		v.Status = StatusNoSeries
 		v.Reason = fmt.Sprintf("%s has no series with function=%q, module=%q in the last %s. "+
 			"Check that this code is deployed and scraped by this backend, and that the labels match.",
 			v.Backend, series.Function, series.Module, formatWindow(snap.Window))
-		return v
 	}
-	v.Status = StatusOK
-	v.Stats = stats
 	return v
 }
 

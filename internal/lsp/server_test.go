@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.lsp.dev/jsonrpc2"
 
 	"github.com/am-lsp/am-lsp/internal/lspclient"
 )
@@ -25,11 +28,11 @@ type testSession struct {
 }
 
 // startSession runs a server in process over a pipe. env supplies the environment it reads.
-func startSession(t *testing.T, env map[string]string, handler lspclient.RequestHandler) *testSession {
+func startSession(t testing.TB, env map[string]string, handler lspclient.RequestHandler) *testSession {
 	t.Helper()
 	clientEnd, serverEnd := net.Pipe()
 	srv := New(Options{
-		Logger:  slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:  slog.New(slog.NewTextHandler(newTestWriter(t), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Getenv:  func(k string) string { return env[k] },
 		Version: "test",
 	})
@@ -47,10 +50,30 @@ func startSession(t *testing.T, env map[string]string, handler lspclient.Request
 	return s
 }
 
-type testWriter struct{ t *testing.T }
+// testWriter sends server logs to the test log until the test ends; background goroutines that
+// outlive the test write nowhere (testing panics on a Log after the test completed).
+type testWriter struct {
+	t    testing.TB
+	mu   *sync.Mutex
+	done *bool
+}
+
+func newTestWriter(t testing.TB) testWriter {
+	w := testWriter{t: t, mu: &sync.Mutex{}, done: new(bool)}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		*w.done = true
+		w.mu.Unlock()
+	})
+	return w
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !*w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
 }
 
@@ -194,7 +217,7 @@ func TestUnknownMethodsAndMalformedMessages(t *testing.T) {
 }
 
 func TestPanicInHandlerBecomesErrorReply(t *testing.T) {
-	methods["am-lsp/test.panic"] = method{call: func(context.Context, *Server, []byte) (any, error) { panic("boom") }}
+	methods["am-lsp/test.panic"] = method{call: func(context.Context, *Server, jsonrpc2.RawMessage) (any, error) { panic("boom") }}
 	t.Cleanup(func() { delete(methods, "am-lsp/test.panic") })
 	s := startSession(t, nil, nil)
 	ctx := ctxFor(t, 5*time.Second)
@@ -212,7 +235,7 @@ func TestPanicInHandlerBecomesErrorReply(t *testing.T) {
 
 func TestCancelRequestWithNumericAndStringIDs(t *testing.T) {
 	started := make(chan struct{}, 2)
-	methods["am-lsp/test.block"] = method{call: func(ctx context.Context, _ *Server, _ []byte) (any, error) {
+	methods["am-lsp/test.block"] = method{call: func(ctx context.Context, _ *Server, _ jsonrpc2.RawMessage) (any, error) {
 		started <- struct{}{}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,63 @@
+// Package demodata builds deterministic Autometrics series for the functions of a Go module (by
+// default testdata/demo): the data the demo and the end-to-end tests load into a real
+// Prometheus. Every function that emits metrics gets its own distinct rates, so a number that
+// leaks from one function into another's card shows up as a wrong number.
+package demodata
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/promfixture"
+)
+
+// Function pairs an analysed function with the series written for it.
+type Function struct {
+	*analysis.Function
+	Data promfixture.Function
+}
+
+// Build analyses the module in dir (./...) and returns fixture options with series for every
+// instrumented function that emits metrics (directive-only functions get none, as in
+// production), plus the pairing.
+func Build(ctx context.Context, dir string) (promfixture.Options, []Function, error) {
+	pkgs, err := (&analysis.Loader{Dir: dir}).LoadPatterns(ctx, []string{"./..."}, nil)
+	if err != nil && len(pkgs) == 0 {
+		return promfixture.Options{}, nil, fmt.Errorf("analysing %s: %w", dir, err)
+	}
+	var out []Function
+	var opts promfixture.Options
+	i := 0
+	for _, p := range pkgs {
+		for _, fn := range p.Instrumented() {
+			if !fn.Instrumentation.EmitsMetrics() {
+				continue
+			}
+			d := Series(i, fn.Labels.Function, fn.Labels.Module)
+			out = append(out, Function{Function: fn, Data: d})
+			opts.Functions = append(opts.Functions, d)
+			i++
+		}
+	}
+	opts.BuildInfo = []promfixture.BuildInfo{{ServiceName: "demo", Version: "v1.4.2", Commit: "4f2a9c1", Branch: "main"}}
+	return opts, out, nil
+}
+
+// Series returns the i-th function's deterministic series: rates that differ for every i, an
+// error share cycling through 0, 1/8, 2/8 and 3/8, a latency spread over several buckets.
+func Series(i int, function, module string) promfixture.Function {
+	calls := 0.5 + 0.75*float64(i)
+	return promfixture.Function{
+		Function:     function,
+		Module:       module,
+		CallsPerSec:  calls,
+		ErrorsPerSec: calls * float64(i%4) / 8,
+		Latencies:    []float64{0.004, 0.02, 0.02, 0.06, 0.09, 0.2 + 0.01*float64(i%5), 0.6, 2},
+		Concurrent:   float64(i%3 + 1),
+		ServiceName:  "demo",
+		Version:      "v1.4.2",
+		Commit:       "4f2a9c1",
+		Branch:       "main",
+	}
+}

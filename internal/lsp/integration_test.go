@@ -1,0 +1,335 @@
+package lsp
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/cardcheck"
+	"github.com/am-lsp/am-lsp/internal/demodata"
+	"github.com/am-lsp/am-lsp/internal/promfixture"
+	"github.com/am-lsp/am-lsp/internal/textdoc"
+)
+
+// These tests run the server in process against a REAL Prometheus loaded with deterministic
+// data for testdata/demo, and check what the hover shows against Prometheus's own answers.
+
+func demoModule(t testing.TB) string {
+	dir, err := filepath.Abs("../../testdata/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// demoBackend starts Prometheus with the demo data; adjust may change the data first.
+func demoBackend(t testing.TB, adjust func(*promfixture.Options, []demodata.Function)) (*promfixture.Server, []demodata.Function) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	opts, fns, err := demodata.Build(ctx, demoModule(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if adjust != nil {
+		adjust(&opts, fns)
+	}
+	return promfixture.StartT(t, opts), fns
+}
+
+func demoFunction(t testing.TB, fns []demodata.Function, pkgPath, qualified string) demodata.Function {
+	t.Helper()
+	for _, f := range fns {
+		if f.PkgPath == pkgPath && f.QualifiedName() == qualified {
+			return f
+		}
+	}
+	t.Fatalf("no %s in %s among the demo functions", qualified, pkgPath)
+	return demodata.Function{}
+}
+
+// openAt opens file in the session and returns the LSP position of byte offset.
+func openAt(t testing.TB, s *testSession, file string, offset int) (line, char int) {
+	t.Helper()
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.client.Open(file, string(text)); err != nil {
+		t.Fatal(err)
+	}
+	pos := textdoc.PositionOf(text, offset)
+	return int(pos.Line), int(pos.Character)
+}
+
+// hoverUntilNumbers hovers until the card has numbers (the first hover can come before the
+// background prefetch has finished) and returns the card.
+func hoverUntilNumbers(t testing.TB, s *testSession, file string, line, char int) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var card string
+	for ctx.Err() == nil {
+		var err error
+		card, err = s.client.Hover(ctx, file, line, char)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(card, "req/s") {
+			return card
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no numbers in the hover at %s:%d:%d:\n%s", file, line, char, card)
+	return ""
+}
+
+func initialized(t testing.TB, promURL string, extra map[string]any) *testSession {
+	t.Helper()
+	s := startSession(t, nil, nil)
+	opts := map[string]any{"prometheusUrl": promURL}
+	for k, v := range extra {
+		opts[k] = v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.client.Initialize(ctx, demoModule(t), nil, opts); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestHoverNumbersEqualPrometheus(t *testing.T) {
+	prom, fns := demoBackend(t, func(opts *promfixture.Options, fns []demodata.Function) {
+		for i := range opts.Functions {
+			if opts.Functions[i].Function == "Legacy" {
+				opts.Functions[i].Legacy = true // function_calls_count_total, function_calls_duration
+			}
+		}
+	})
+	s := initialized(t, prom.URL, nil)
+	cases := []struct {
+		name, pkg, qualified string
+	}{
+		{"plain function", "example.com/demo/api", "Handle"},
+		{"pointer-receiver method", "example.com/demo/api", "(*Server).Handle"},
+		{"package main", "example.com/demo", "Serve"},
+		{"same name, other package", "example.com/demo/billing", "Handle"},
+		{"legacy metric names", "example.com/demo/api", "Legacy"},
+		{"dot in the last path element", "example.com/demo/yaml.v3", "Decode"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fn := demoFunction(t, fns, c.pkg, c.qualified)
+			line, char := openAt(t, s, fn.NameSpan.File, fn.NameSpan.Start+1)
+			card := hoverUntilNumbers(t, s, fn.NameSpan.File, line, char)
+			if !strings.Contains(card, `function="`+fn.Labels.Function+`", module="`+fn.Labels.Module+`"`) {
+				t.Errorf("card does not name the series it reads:\n%s", card)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			problems, err := cardcheck.Compare(ctx, card, prom.QueryValue, fn.Labels.Function, fn.Labels.Module, "5m")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range problems {
+				t.Error(p)
+			}
+			if !strings.Contains(card, prom.URL+"/graph?g0.expr=") {
+				t.Errorf("card has no Prometheus graph links:\n%s", card)
+			}
+		})
+	}
+}
+
+// TestHoverOnACallShowsTheCallee hovers `api.Handle(…)` in package main: the card is the
+// callee's (module example.com/demo/api), not main's.
+func TestHoverOnACallShowsTheCallee(t *testing.T) {
+	prom, fns := demoBackend(t, nil)
+	s := initialized(t, prom.URL, nil)
+	mainFile := filepath.Join(demoModule(t), "main.go")
+	text, err := os.ReadFile(mainFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := strings.Index(string(text), "api.Handle(")
+	if call < 0 {
+		t.Fatal("testdata/demo/main.go no longer calls api.Handle")
+	}
+	line, char := openAt(t, s, mainFile, call+len("api.H"))
+	card := hoverUntilNumbers(t, s, mainFile, line, char)
+	callee := demoFunction(t, fns, "example.com/demo/api", "Handle")
+	if !strings.Contains(card, `module="example.com/demo/api"`) {
+		t.Fatalf("hover on the call is not the callee's card:\n%s", card)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	problems, err := cardcheck.Compare(ctx, card, prom.QueryValue, callee.Labels.Function, callee.Labels.Module, "5m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// TestQueriesPerFileAndPerHover counts the queries Prometheus itself served: opening a file with
+// 50 instrumented functions costs at most 6, hovering each of them afterwards costs none.
+func TestQueriesPerFileAndPerHover(t *testing.T) {
+	prom, fns := demoBackend(t, nil)
+	s := initialized(t, prom.URL, map[string]any{"cacheTtl": "10m"})
+	var many []demodata.Function
+	for _, f := range fns {
+		if f.PkgPath == "example.com/demo/many" {
+			many = append(many, f)
+		}
+	}
+	if len(many) != 50 {
+		t.Fatalf("testdata/demo/many has %d instrumented functions, want 50", len(many))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	before, err := prom.QueryCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, char := openAt(t, s, many[0].NameSpan.File, many[0].NameSpan.Start)
+	hoverUntilNumbers(t, s, many[0].NameSpan.File, line, char)
+	afterOpen, err := prom.QueryCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := afterOpen - before; n > 6 || n == 0 {
+		t.Errorf("opening a file with 50 instrumented functions cost %d queries, want 1..6", n)
+	}
+	text, _ := os.ReadFile(many[0].NameSpan.File)
+	for _, f := range many {
+		pos := textdoc.PositionOf(text, f.NameSpan.Start)
+		card, err := s.client.Hover(ctx, f.NameSpan.File, int(pos.Line), int(pos.Character))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(card, `function="`+f.Labels.Function+`"`) || !strings.Contains(card, "req/s") {
+			t.Fatalf("hover on %s:\n%s", f.Name, card)
+		}
+	}
+	afterHovers, err := prom.QueryCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := afterHovers - afterOpen; n != 0 {
+		t.Errorf("50 hovers with a fresh cache cost %d queries, want 0", n)
+	}
+	t.Logf("queries: open %d, 50 hovers %d", afterOpen-before, afterHovers-afterOpen)
+}
+
+// TestHoverExplainsMissingNumbers covers the cards without numbers: no series, directive without
+// statements, Prometheus down, Prometheus hanging (answers within the deadline, server survives).
+func TestHoverExplainsMissingNumbers(t *testing.T) {
+	module := demoModule(t)
+	handleFile := filepath.Join(module, "api", "handle.go")
+	text, err := os.ReadFile(handleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(name string) int {
+		i := strings.Index(string(text), "func "+name+"(")
+		if i < 0 {
+			t.Fatalf("no func %s in %s", name, handleFile)
+		}
+		return i + len("func ")
+	}
+
+	t.Run("no series", func(t *testing.T) {
+		prom := promfixture.StartT(t, promfixture.Options{Functions: []promfixture.Function{demodata.Series(0, "Other", "example.com/other")}})
+		s := initialized(t, prom.URL, nil)
+		line, char := openAt(t, s, handleFile, at("Handle"))
+		card := hoverSettled(t, s, handleFile, line, char)
+		for _, want := range []string{"No data", `function="Handle", module="example.com/demo/api"`, prom.URL} {
+			if !strings.Contains(card, want) {
+				t.Errorf("card lacks %q:\n%s", want, card)
+			}
+		}
+		line, char = openAt(t, s, handleFile, at("Pending"))
+		card = hoverSettled(t, s, handleFile, line, char)
+		if !strings.Contains(card, "instrumentation statements are missing") || !strings.Contains(card, "go generate") {
+			t.Errorf("directive-only card:\n%s", card)
+		}
+	})
+
+	t.Run("prometheus down", func(t *testing.T) {
+		s := initialized(t, "http://am:s3cret@127.0.0.1:1/prefix", nil)
+		line, char := openAt(t, s, handleFile, at("Handle"))
+		card := hoverSettled(t, s, handleFile, line, char)
+		if !strings.Contains(card, "unreachable") || !strings.Contains(card, "http://127.0.0.1:1/prefix") {
+			t.Errorf("card does not explain the outage:\n%s", card)
+		}
+		if strings.Contains(card, "s3cret") {
+			t.Errorf("card leaks the password:\n%s", card)
+		}
+	})
+
+	t.Run("prometheus hangs", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() { // accept and never answer
+			var held []net.Conn
+			defer func() {
+				for _, c := range held {
+					c.Close()
+				}
+			}()
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				held = append(held, c)
+			}
+		}()
+		s := initialized(t, "http://"+ln.Addr().String(), map[string]any{"hoverDeadline": "300ms", "queryTimeout": "2s"})
+		line, char := openAt(t, s, handleFile, at("Handle"))
+		time.Sleep(200 * time.Millisecond) // let the background analysis run
+		for i := 0; i < 2; i++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			start := time.Now()
+			card, err := s.client.Hover(ctx, handleFile, line, char)
+			took := time.Since(start)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(card, "Loading") && !strings.Contains(card, "did not answer in time") {
+				t.Errorf("card while Prometheus hangs:\n%s", card)
+			}
+			t.Logf("hover %d while Prometheus hangs answered in %s", i, took)
+		}
+	})
+}
+
+// hoverSettled hovers until the card no longer says it is loading.
+func hoverSettled(t *testing.T, s *testSession, file string, line, char int) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		card, err := s.client.Hover(ctx, file, line, char)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if card == "" {
+			t.Fatalf("no hover at %s:%d:%d", file, line, char)
+		}
+		if !strings.Contains(card, "**Loading**") || ctx.Err() != nil {
+			return card
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
