@@ -11,7 +11,7 @@ import (
 // prefetched from a real Prometheus. Run: go test -run '^$' -bench WarmHover ./internal/lsp/
 func BenchmarkWarmHover(b *testing.B) {
 	prom, fns := demoBackend(b, nil)
-	s := initialized(b, prom.URL, map[string]any{"cacheTtl": "1h"})
+	s := startInitialized(b, prom.URL, map[string]any{"cacheTtl": "1h"})
 	fn := demoFunction(b, fns, "example.com/demo/api", "(*Server).Handle")
 	line, char := openAt(b, s, fn.NameSpan.File, fn.NameSpan.Start+1)
 	hoverUntilNumbers(b, s, fn.NameSpan.File, line, char)

@@ -66,22 +66,22 @@ func (lspCodec) Unmarshal(data []byte, v any) error { return protocol.Unmarshal(
 
 // connection runs one JSON-RPC session for a Server.
 type connection struct {
-	srv    *Server
-	conn   jsonrpc2.Conn
-	cancel func(id jsonrpc2.ID)
-	log    *slog.Logger
+	srv  *Server
+	conn jsonrpc2.Conn
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	inflight map[jsonrpc2.ID]context.CancelFunc // requests being handled, for $/cancelRequest
 }
 
 // serveStream runs the server over rwc until the client sends exit or closes the stream. It
 // returns the process exit code the LSP spec asks for: 0 after shutdown, 1 otherwise.
 func serveStream(ctx context.Context, srv *Server, rwc io.ReadWriteCloser) int {
 	stream := &tolerantStream{inner: jsonrpc2.NewHeaderStream(rwc), log: srv.log}
-	c := &connection{srv: srv, log: srv.log}
+	c := &connection{srv: srv, log: srv.log, inflight: map[jsonrpc2.ID]context.CancelFunc{}}
 	c.conn = jsonrpc2.NewConn(stream, jsonrpc2.WithCodec(lspCodec{}), jsonrpc2.WithPreempter(c))
-	var h jsonrpc2.Handler
-	h, c.cancel = jsonrpc2.CancelHandler(c.dispatch)
 	srv.client = &clientConn{conn: c.conn}
-	c.conn.Go(ctx, h)
+	c.conn.Go(ctx, c.dispatch)
 	select {
 	case <-srv.exited:
 	case <-c.conn.Done():
@@ -110,7 +110,12 @@ func (c *connection) Preempt(ctx context.Context, req *jsonrpc2.Request) (any, e
 	}
 	if err := json.Unmarshal(req.Params(), &p); err == nil {
 		if id, ok := parseID(p.ID); ok {
-			c.cancel(id)
+			c.mu.Lock()
+			cancel := c.inflight[id]
+			c.mu.Unlock()
+			if cancel != nil {
+				cancel()
+			}
 		}
 	}
 	return struct{}{}, nil
@@ -146,8 +151,28 @@ func (c *connection) dispatch(ctx context.Context, req *jsonrpc2.Request) (resul
 		}
 		return nil, nil
 	}
+	// The request context jsonrpc2 passes is pooled and recycled when the handler returns; a
+	// context derived from it can outlive it (context's propagation goroutine), so handlers get a
+	// context of their own, derived from the connection's, cancelled by $/cancelRequest.
 	if !m.ordered {
-		jsonrpc2.Async(ctx)
+		jsonrpc2.Async(ctx) // clones req in place: read its id and params only after this
+	}
+	var id jsonrpc2.ID
+	if isCall {
+		id = req.ID()
+	}
+	params := req.Params()
+	hctx, cancel := context.WithCancel(jsonrpc2.DetachContext(ctx))
+	defer cancel()
+	if isCall {
+		c.mu.Lock()
+		c.inflight[id] = cancel
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			delete(c.inflight, id)
+			c.mu.Unlock()
+		}()
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -162,8 +187,8 @@ func (c *connection) dispatch(ctx context.Context, req *jsonrpc2.Request) (resul
 			result, err = nil, nil
 		}
 	}()
-	result, err = m.call(ctx, c.srv, req.Params())
-	if isCall && ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
+	result, err = m.call(hctx, c.srv, params)
+	if isCall && errors.Is(hctx.Err(), context.Canceled) {
 		return nil, jsonrpc2.NewError(codeRequestCancelled, "request cancelled")
 	}
 	return result, err

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"go.lsp.dev/protocol"
-	"go.lsp.dev/uri"
 
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
@@ -12,7 +11,7 @@ import (
 // hover resolves the position and asks insight for the function's card. It returns nil (no
 // hover) for positions that are not on an instrumented function, so gopls's hover stands alone.
 func hover(ctx context.Context, s *Server, p *protocol.HoverParams) (*protocol.Hover, error) {
-	path := uri.URI(p.TextDocument.URI).Filename()
+	path := pathOf(p.TextDocument.URI)
 	doc, ok := s.docs.Get(path)
 	if !ok {
 		return nil, nil

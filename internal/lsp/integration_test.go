@@ -88,7 +88,7 @@ func hoverUntilNumbers(t testing.TB, s *testSession, file string, line, char int
 	return ""
 }
 
-func initialized(t testing.TB, promURL string, extra map[string]any) *testSession {
+func startInitialized(t testing.TB, promURL string, extra map[string]any) *testSession {
 	t.Helper()
 	s := startSession(t, nil, nil)
 	opts := map[string]any{"prometheusUrl": promURL}
@@ -111,7 +111,7 @@ func TestHoverNumbersEqualPrometheus(t *testing.T) {
 			}
 		}
 	})
-	s := initialized(t, prom.URL, nil)
+	s := startInitialized(t, prom.URL, nil)
 	cases := []struct {
 		name, pkg, qualified string
 	}{
@@ -150,7 +150,7 @@ func TestHoverNumbersEqualPrometheus(t *testing.T) {
 // callee's (module example.com/demo/api), not main's.
 func TestHoverOnACallShowsTheCallee(t *testing.T) {
 	prom, fns := demoBackend(t, nil)
-	s := initialized(t, prom.URL, nil)
+	s := startInitialized(t, prom.URL, nil)
 	mainFile := filepath.Join(demoModule(t), "main.go")
 	text, err := os.ReadFile(mainFile)
 	if err != nil {
@@ -181,7 +181,7 @@ func TestHoverOnACallShowsTheCallee(t *testing.T) {
 // 50 instrumented functions costs at most 6, hovering each of them afterwards costs none.
 func TestQueriesPerFileAndPerHover(t *testing.T) {
 	prom, fns := demoBackend(t, nil)
-	s := initialized(t, prom.URL, map[string]any{"cacheTtl": "10m"})
+	s := startInitialized(t, prom.URL, map[string]any{"cacheTtl": "10m"})
 	var many []demodata.Function
 	for _, f := range fns {
 		if f.PkgPath == "example.com/demo/many" {
@@ -246,7 +246,7 @@ func TestHoverExplainsMissingNumbers(t *testing.T) {
 
 	t.Run("no series", func(t *testing.T) {
 		prom := promfixture.StartT(t, promfixture.Options{Functions: []promfixture.Function{demodata.Series(0, "Other", "example.com/other")}})
-		s := initialized(t, prom.URL, nil)
+		s := startInitialized(t, prom.URL, nil)
 		line, char := openAt(t, s, handleFile, at("Handle"))
 		card := hoverSettled(t, s, handleFile, line, char)
 		for _, want := range []string{"No data", `function="Handle", module="example.com/demo/api"`, prom.URL} {
@@ -262,7 +262,7 @@ func TestHoverExplainsMissingNumbers(t *testing.T) {
 	})
 
 	t.Run("prometheus down", func(t *testing.T) {
-		s := initialized(t, "http://am:s3cret@127.0.0.1:1/prefix", nil)
+		s := startInitialized(t, "http://am:s3cret@127.0.0.1:1/prefix", nil)
 		line, char := openAt(t, s, handleFile, at("Handle"))
 		card := hoverSettled(t, s, handleFile, line, char)
 		if !strings.Contains(card, "unreachable") || !strings.Contains(card, "http://127.0.0.1:1/prefix") {
@@ -294,7 +294,7 @@ func TestHoverExplainsMissingNumbers(t *testing.T) {
 				held = append(held, c)
 			}
 		}()
-		s := initialized(t, "http://"+ln.Addr().String(), map[string]any{"hoverDeadline": "300ms", "queryTimeout": "2s"})
+		s := startInitialized(t, "http://"+ln.Addr().String(), map[string]any{"hoverDeadline": "300ms", "queryTimeout": "2s"})
 		line, char := openAt(t, s, handleFile, at("Handle"))
 		time.Sleep(200 * time.Millisecond) // let the background analysis run
 		for i := 0; i < 2; i++ {

@@ -20,9 +20,9 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	Logger  *slog.Logger       // defaults to a logger that discards
+	Logger  *slog.Logger        // defaults to a logger that discards
 	Getenv  func(string) string // defaults to os.Getenv; read for AM_PROMETHEUS_URL
-	Version string             // reported in serverInfo
+	Version string              // reported in serverInfo
 }
 
 // lifecycle is where a session is in the LSP lifecycle.
@@ -44,15 +44,15 @@ type Server struct {
 	workspace *insight.Workspace
 	client    *clientConn
 
-	mu             sync.Mutex
-	state          lifecycle
-	sawShutdown    bool
-	settings       config.Settings
-	initOptions    []byte // initializationOptions, re-applied under workspace/configuration answers
-	wantsConfig    bool   // client supports workspace/configuration
-	exitOnce       sync.Once
-	exited         chan struct{}
-	grace          time.Duration
+	mu          sync.Mutex
+	state       lifecycle
+	sawShutdown bool
+	settings    config.Settings
+	initOptions []byte // initializationOptions, re-applied under workspace/configuration answers
+	wantsConfig bool   // client supports workspace/configuration
+	exitOnce    sync.Once
+	exited      chan struct{}
+	grace       time.Duration
 }
 
 // New returns a server ready to Serve.
@@ -122,14 +122,14 @@ func (s *Server) currentSettings() config.Settings {
 
 // methods lists every LSP method the server serves. Anything else is MethodNotFound.
 var methods = map[string]method{
-	"initialize":             {call: handle(initialize), ordered: true, beforeInit: true},
-	"initialized":            {call: handle(initialized), ordered: true},
-	"shutdown":               {call: handle(shutdown), ordered: true},
-	"exit":                   {call: handle(exit), ordered: true, beforeInit: true},
-	"textDocument/didOpen":   {call: handle(didOpen), ordered: true},
-	"textDocument/didChange": {call: handle(didChange), ordered: true},
-	"textDocument/didSave":   {call: handle(didSave), ordered: true},
-	"textDocument/didClose":  {call: handle(didClose), ordered: true},
-	"textDocument/hover":     {call: handle(hover)},
+	"initialize":                       {call: handle(initialize), ordered: true, beforeInit: true},
+	"initialized":                      {call: handle(initialized), ordered: true},
+	"shutdown":                         {call: handle(shutdown), ordered: true},
+	"exit":                             {call: handle(exit), ordered: true, beforeInit: true},
+	"textDocument/didOpen":             {call: handle(didOpen), ordered: true},
+	"textDocument/didChange":           {call: handle(didChange), ordered: true},
+	"textDocument/didSave":             {call: handle(didSave), ordered: true},
+	"textDocument/didClose":            {call: handle(didClose), ordered: true},
+	"textDocument/hover":               {call: handle(hover)},
 	"workspace/didChangeConfiguration": {call: handle(didChangeConfiguration), ordered: true},
 }

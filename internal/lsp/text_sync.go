@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"path/filepath"
 
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
@@ -13,14 +14,17 @@ import (
 // change always sees it. They only update the document store and schedule background analysis.
 
 func didOpen(ctx context.Context, s *Server, p *protocol.DidOpenTextDocumentParams) (any, error) {
-	path := uri.URI(p.TextDocument.URI).Filename()
+	path := pathOf(p.TextDocument.URI)
+	if path == "" {
+		return nil, nil
+	}
 	s.docs.Open(path, p.TextDocument.Version, p.TextDocument.Text)
 	s.workspace.Changed(path)
 	return nil, nil
 }
 
 func didChange(ctx context.Context, s *Server, p *protocol.DidChangeTextDocumentParams) (any, error) {
-	path := uri.URI(p.TextDocument.URI).Filename()
+	path := pathOf(p.TextDocument.URI)
 	changes := make([]textdoc.Change, 0, len(p.ContentChanges))
 	for _, c := range p.ContentChanges {
 		switch c := c.(type) {
@@ -42,13 +46,22 @@ func didChange(ctx context.Context, s *Server, p *protocol.DidChangeTextDocument
 }
 
 func didSave(ctx context.Context, s *Server, p *protocol.DidSaveTextDocumentParams) (any, error) {
-	s.workspace.Changed(uri.URI(p.TextDocument.URI).Filename())
+	s.workspace.Changed(pathOf(p.TextDocument.URI))
 	return nil, nil
 }
 
 func didClose(ctx context.Context, s *Server, p *protocol.DidCloseTextDocumentParams) (any, error) {
-	path := uri.URI(p.TextDocument.URI).Filename()
+	path := pathOf(p.TextDocument.URI)
 	s.docs.Close(path)
 	s.workspace.Closed(path)
 	return nil, nil
+}
+
+// pathOf returns the cleaned file path of a file:// URI, or "" for other schemes (untitled
+// buffers, virtual documents), which am-lsp ignores.
+func pathOf(u uri.URI) string {
+	if !u.IsFile() {
+		return ""
+	}
+	return filepath.Clean(u.FsPath())
 }

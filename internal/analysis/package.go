@@ -1,0 +1,44 @@
+package analysis
+
+import (
+	"go/ast"
+	"go/token"
+	"go/types"
+)
+
+// Package is one loaded package: its functions, and what FunctionAt needs to resolve references.
+// A Package is not modified after Load returns and is safe for concurrent use.
+type Package struct {
+	Path      string      `json:"path"`  // import path ("main" packages keep their real path)
+	Name      string      `json:"name"`  // package name
+	Dir       string      `json:"dir"`   // absolute directory
+	Files     []string    `json:"files"` // absolute paths of the analysed Go files
+	Functions []*Function `json:"functions"`
+	// Degraded is empty when the package was type-checked. Otherwise it says, for a user, why
+	// results come from syntax alone or type information is incomplete (the go command failed or
+	// timed out, an import cannot be resolved, ...). Detection works either way; FunctionAt
+	// resolves fewer references.
+	Degraded string   `json:"degraded,omitempty"`
+	Errors   []string `json:"errors,omitempty"` // parse and type errors, informational
+
+	fset    *token.FileSet
+	syntax  map[string]*ast.File // absolute file name → syntax
+	info    *types.Info          // nil for syntax-only packages
+	types   *types.Package       // nil for syntax-only packages
+	module  moduleInfo           // module containing Dir, for syntax-only cross-package lookups
+	refs    []middlewareRef      // midhttp.Autometrics calls in the package
+	overlay map[string][]byte
+	loader  *Loader
+}
+
+// Instrumented returns the functions whose Instrumentation is not NotInstrumented, in file
+// order, then source order.
+func (p *Package) Instrumented() []*Function {
+	var out []*Function
+	for _, f := range p.Functions {
+		if f.Instrumentation != NotInstrumented {
+			out = append(out, f)
+		}
+	}
+	return out
+}

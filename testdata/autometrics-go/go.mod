@@ -1,0 +1,3 @@
+module github.com/autometrics-dev/autometrics-go
+
+go 1.22

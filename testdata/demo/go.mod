@@ -1,0 +1,7 @@
+module example.com/demo
+
+go 1.22
+
+require github.com/autometrics-dev/autometrics-go v1.1.0
+
+replace github.com/autometrics-dev/autometrics-go => ../autometrics-go
