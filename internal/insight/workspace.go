@@ -2,6 +2,7 @@ package insight
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -29,12 +30,13 @@ type Workspace struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	settings config.Settings
-	client   *promclient.Client
-	files    map[string]fileAnalysis // open file path → newest analysis that covers it
-	workers  map[string]*worker      // file path → its background analysis worker
-	updated  chan struct{}           // closed and replaced whenever files changes
+	mu        sync.Mutex
+	settings  config.Settings
+	client    *promclient.Client      // nil until a Configure succeeded
+	configErr error                   // why the last Configure failed
+	files     map[string]fileAnalysis // open file path → newest analysis that covers it
+	workers   map[string]*worker      // file path → its background analysis worker
+	updated   chan struct{}           // closed and replaced whenever files changes
 }
 
 // fileAnalysis is the result of analysing one open file at one document version.
@@ -76,16 +78,18 @@ func (w *Workspace) Configure(s config.Settings) error {
 		URL: s.PrometheusURL, Window: s.Window, Timeout: s.QueryTimeout, TTL: s.CacheTTL,
 	})
 	if err != nil {
+		w.mu.Lock()
+		w.configErr = err
+		w.mu.Unlock()
 		return err
 	}
 	w.mu.Lock()
+	w.configErr = nil
 	w.settings = s
 	w.client = client
 	pkgs := w.packagesLocked()
 	w.mu.Unlock()
-	for _, p := range pkgs {
-		client.Prefetch(SeriesOfPackage(p))
-	}
+	w.prefetch(pkgs)
 	return nil
 }
 
@@ -151,6 +155,9 @@ func (w *Workspace) analyse(path string) {
 	if !open {
 		return
 	}
+	// A syntax-only reading takes well under a millisecond and names the same series as the typed
+	// load that follows, so the numbers start loading now rather than after the go command.
+	w.prefetch(w.loader.LoadSyntax([]string{path}, overlay))
 	start := time.Now()
 	pkgs, err := w.loader.Load(w.ctx, []string{path}, overlay)
 	if err != nil {
@@ -173,12 +180,21 @@ func (w *Workspace) analyse(path string) {
 	}
 	close(w.updated)
 	w.updated = make(chan struct{})
+	w.mu.Unlock()
+	w.prefetch(pkgs)
+}
+
+// prefetch starts fetching the numbers of pkgs' instrumented functions, one batch per package.
+func (w *Workspace) prefetch(pkgs []*analysis.Package) {
+	w.mu.Lock()
 	client := w.client
 	w.mu.Unlock()
-
-	if client != nil {
-		for _, p := range pkgs {
-			client.Prefetch(SeriesOfPackage(p))
+	if client == nil {
+		return
+	}
+	for _, p := range pkgs {
+		if batch := SeriesOfPackage(p); len(batch) > 0 {
+			client.Prefetch(batch)
 		}
 	}
 }
@@ -229,22 +245,19 @@ func (w *Workspace) packagesLocked() []*analysis.Package {
 // answers without them (saying why) when they are late. ok is false when no instrumented
 // function is there.
 func (w *Workspace) Hover(ctx context.Context, path string, version int32, offset int) (HoverCard, bool) {
-	fa, current := w.waitAnalysis(ctx, path, version)
-	var fn *analysis.Function
-	switch {
-	case current && fa.pkg != nil:
-		fn, _ = fa.pkg.FunctionAt(path, offset)
-	case !current:
-		fn = w.syntaxFallback(path, offset, fa.pkg)
-	}
+	fn, pkg := w.functionAt(ctx, path, version, offset)
 	if fn == nil || fn.Instrumentation == analysis.NotInstrumented {
 		return HoverCard{}, false
 	}
 
 	w.mu.Lock()
-	client, deadline := w.client, w.settings.HoverDeadline
-	batch := w.batchForLocked(fn)
+	client, deadline, configErr := w.client, w.settings.HoverDeadline, w.configErr
+	batch := w.batchForLocked(fn, pkg)
 	w.mu.Unlock()
+	if client == nil {
+		return HoverCard{Markdown: fmt.Sprintf("**Autometrics** · `%s`\n\n**Not configured** — %v\n",
+			fn.QualifiedName(), configErr)}, true
+	}
 
 	fetchCtx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
@@ -261,9 +274,42 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	return card, true
 }
 
+// functionAt finds the function declared or called at offset of the document's text at version.
+// The typed analysis of exactly that text answers when it is there. Otherwise (the user is
+// typing, the background load of 0.1–1 s is under way) a syntax-only reading of the current text
+// answers at once for declarations and same-package calls; only what needs type information
+// (calls into other packages) waits for the typed analysis, at most analysisWait.
+// It also returns the package of path that answered.
+func (w *Workspace) functionAt(ctx context.Context, path string, version int32, offset int) (*analysis.Function, *analysis.Package) {
+	w.mu.Lock()
+	fa, have := w.files[path]
+	w.mu.Unlock()
+	if have && fa.version >= version && fa.pkg != nil {
+		fn, _ := fa.pkg.FunctionAt(path, offset)
+		return fn, fa.pkg
+	}
+	for _, p := range w.loader.LoadSyntax([]string{path}, w.docs.Overlay()) {
+		if fn, ok := p.FunctionAt(path, offset); ok {
+			return fn, p
+		}
+	}
+	fa, current := w.waitAnalysis(ctx, path, version)
+	if current && fa.pkg != nil {
+		fn, _ := fa.pkg.FunctionAt(path, offset)
+		return fn, fa.pkg
+	}
+	return nil, nil
+}
+
 // batchForLocked returns the series batch fn's numbers are fetched in: its whole package when
-// the package is analysed (the batch the prefetch already asked for), else fn alone.
-func (w *Workspace) batchForLocked(fn *analysis.Function) []promclient.Series {
+// the package is known (the batch the prefetch asks for), else fn alone. from is the package the
+// hover resolved fn in, which is fn's own unless fn was called from another package.
+func (w *Workspace) batchForLocked(fn *analysis.Function, from *analysis.Package) []promclient.Series {
+	if from != nil && from.Path == fn.PkgPath {
+		if batch := SeriesOfPackage(from); len(batch) > 0 {
+			return batch
+		}
+	}
 	for _, fa := range w.files {
 		if fa.pkg != nil && fa.pkg.Path == fn.PkgPath {
 			if batch := SeriesOfPackage(fa.pkg); len(batch) > 0 {

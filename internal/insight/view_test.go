@@ -1,0 +1,151 @@
+package insight
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/promclient"
+)
+
+func testClient(t *testing.T, url string) *promclient.Client {
+	t.Helper()
+	c, err := promclient.New(promclient.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func handleMethod(inst analysis.Instrumentation) *analysis.Function {
+	return &analysis.Function{
+		Name: "Handle", Receiver: "Server", PointerReceiver: true, PkgPath: "example.com/app", PkgName: "app",
+		Instrumentation: inst, Labels: analysis.Labels{Function: "Handle", Module: "example.com/app.Server"},
+	}
+}
+
+func TestCardShowsNumbersWithLinksKeepingThePathPrefix(t *testing.T) {
+	client := testClient(t, "https://user:pw@prom.example/prometheus")
+	fn := handleMethod(analysis.Generated)
+	series := SeriesOf(fn)
+	snap := &promclient.Snapshot{
+		Stats: map[promclient.Series]promclient.Stats{series: {
+			Series: series, RequestRate: 4, ErrorRatio: 0.25, P95: 0.0913, P99: 0.243, Concurrent: 3,
+			ServiceName: "api", Version: "v1.2.3",
+		}},
+		Warnings:  []string{"partial response: store gateway down"},
+		FetchedAt: time.Now(), Window: 5 * time.Minute,
+	}
+	v := Explain(fn, client, snap, nil)
+	if v.Status != StatusOK {
+		t.Fatalf("status %v, reason %q", v.Status, v.Reason)
+	}
+	card := Card(v)
+	for _, want := range []string{
+		"`(*Server).Handle`", "api v1.2.3", `function="Handle", module="example.com/app.Server"`,
+		"[4.00 req/s](https://prom.example/prometheus/graph?g0.expr=", "[25.0 %](", "[91.3 ms](", "[243 ms](", "[3](",
+		"over 5m", "> partial response: store gateway down",
+	} {
+		if !strings.Contains(card, want) {
+			t.Errorf("card lacks %q:\n%s", want, card)
+		}
+	}
+	if strings.Contains(card, "pw@") || strings.Contains(card, "user:") {
+		t.Errorf("card leaks credentials:\n%s", card)
+	}
+}
+
+func TestExplainSaysWhyThereAreNoNumbers(t *testing.T) {
+	client := testClient(t, "http://127.0.0.1:9")
+	empty := &promclient.Snapshot{Stats: map[promclient.Series]promclient.Stats{}, Window: 5 * time.Minute}
+	cases := []struct {
+		name   string
+		fn     *analysis.Function
+		snap   *promclient.Snapshot
+		err    error
+		status Status
+		want   []string
+	}{
+		{"no series", handleMethod(analysis.Generated), empty, nil, StatusNoSeries,
+			[]string{`function="Handle"`, `module="example.com/app.Server"`, "last 5m"}},
+		{"directive only", handleMethod(analysis.DirectiveOnly), empty, nil, StatusNoSeries,
+			[]string{"instrumentation statements are missing", "go generate"}},
+		{"unreachable", handleMethod(analysis.Generated),
+			&promclient.Snapshot{Err: &promclient.FetchError{Kind: promclient.Unreachable, URL: "http://127.0.0.1:9", Err: errors.New("connection refused")}},
+			nil, StatusBackendError, []string{"unreachable", "connection refused", "prometheusUrl"}},
+		{"unauthorized", handleMethod(analysis.Generated),
+			&promclient.Snapshot{Err: &promclient.FetchError{Kind: promclient.Unauthorized, URL: "http://127.0.0.1:9", Err: errors.New("HTTP 401")}},
+			nil, StatusBackendError, []string{"authentication failed"}},
+		{"late", handleMethod(analysis.Generated), nil, context.DeadlineExceeded, StatusLoading,
+			[]string{"still loading"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := Explain(c.fn, client, c.snap, c.err)
+			if v.Status != c.status {
+				t.Fatalf("status %v, want %v (reason %q)", v.Status, c.status, v.Reason)
+			}
+			card := Card(v)
+			for _, w := range c.want {
+				if !strings.Contains(card, w) {
+					t.Errorf("card lacks %q:\n%s", w, card)
+				}
+			}
+		})
+	}
+}
+
+func TestFormats(t *testing.T) {
+	cases := []struct{ got, want string }{
+		{FormatRate(4), "4.00 req/s"}, {FormatRate(0.0123), "0.0123 req/s"}, {FormatRate(1234.4), "1234 req/s"},
+		{FormatRate(0), "0 req/s"}, {FormatRatio(0.25), "25.0 %"}, {FormatRatio(0.00123), "0.123 %"},
+		{FormatRatio(math.NaN()), "–"}, {FormatLatency(0.243), "243 ms"}, {FormatLatency(0.0075), "7.5 ms"},
+		{FormatLatency(2.5), "2.5 s"}, {FormatLatency(math.NaN()), "–"}, {FormatCount(3), "3"},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}
+
+func TestReportTableAndJSON(t *testing.T) {
+	client := testClient(t, "http://127.0.0.1:9")
+	ok := Explain(handleMethod(analysis.Generated), client, &promclient.Snapshot{
+		Stats: map[promclient.Series]promclient.Stats{{Function: "Handle", Module: "example.com/app.Server"}: {
+			RequestRate: 2, ErrorRatio: 0, P95: math.NaN(), P99: math.NaN(), Concurrent: math.NaN()}},
+		Window: 5 * time.Minute,
+	}, nil)
+	pending := Explain(&analysis.Function{Name: "Pending", PkgPath: "example.com/app", Instrumentation: analysis.DirectiveOnly,
+		Labels: analysis.Labels{Function: "Pending", Module: "example.com/app"}}, client,
+		&promclient.Snapshot{Stats: map[promclient.Series]promclient.Stats{}}, nil)
+	var table bytes.Buffer
+	if err := WriteTable(&table, []View{ok, pending}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(table.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "FUNCTION") {
+		t.Fatalf("table:\n%s", table.String())
+	}
+	col := strings.Index(lines[0], "REQ/S")
+	if !strings.HasPrefix(lines[1][col:], "2.00") || !strings.Contains(lines[2], "no data: The //autometrics directive") {
+		t.Errorf("table columns are not aligned or rows are wrong:\n%s", table.String())
+	}
+	var js bytes.Buffer
+	if err := WriteJSON(&js, []View{ok, pending}); err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(js.Bytes(), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows[0]["requestRate"] != 2.0 || rows[0]["p99Seconds"] != nil || rows[1]["status"] != "no data" {
+		t.Errorf("json rows: %v", rows)
+	}
+}
