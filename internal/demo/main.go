@@ -51,8 +51,8 @@ func run(binary, module string) error {
 	defer prom.Stop()
 	fmt.Printf("   Prometheus %s ready in %s\n", prom.URL, prom.StartupTime.Round(time.Millisecond))
 
-	step("am-lsp report ./...")
-	report := exec.CommandContext(ctx, binary, "report", "./...")
+	step("am-lsp report . ./api ./billing ./yaml.v3   (./many, 50 more functions, left out for brevity)")
+	report := exec.CommandContext(ctx, binary, "report", ".", "./api", "./billing", "./yaml.v3")
 	report.Dir = module
 	report.Env = append(os.Environ(), "AM_PROMETHEUS_URL="+prom.URL)
 	report.Stdout, report.Stderr = os.Stdout, os.Stderr

@@ -53,11 +53,19 @@ func Series(i int, function, module string) promfixture.Function {
 		Module:       module,
 		CallsPerSec:  calls,
 		ErrorsPerSec: calls * float64(i%4) / 8,
-		Latencies:    []float64{0.004, 0.02, 0.02, 0.06, 0.09, 0.2 + 0.01*float64(i%5), 0.6, 2},
+		Latencies:    latencies(i),
 		Concurrent:   float64(i%3 + 1),
 		ServiceName:  "demo",
 		Version:      "v1.4.2",
 		Commit:       "4f2a9c1",
 		Branch:       "main",
 	}
+}
+
+// latencies returns twenty call durations (seconds): mostly fast, with a tail that differs by i,
+// so p95 and p99 land in different buckets.
+func latencies(i int) []float64 {
+	d := []float64{0.003, 0.004, 0.006, 0.008, 0.009, 0.012, 0.015, 0.018, 0.02, 0.022,
+		0.03, 0.035, 0.04, 0.045, 0.06, 0.07, 0.08}
+	return append(d, 0.15+0.02*float64(i%5), 0.3+0.1*float64(i%3), 1.2)
 }
