@@ -1,0 +1,82 @@
+package promclient
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewValidates(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string // part of the error
+	}{
+		{Config{URL: ""}, `prometheus URL "": empty`},
+		{Config{URL: "localhost:9090"}, `prometheus URL "localhost:9090": no scheme`},
+		{Config{URL: "ftp://bob:" + secret + "@h/x"}, `prometheus URL "ftp://h/x": scheme "ftp"`},
+		{Config{URL: "http://bob:" + secret + "@[::1/x"}, `prometheus URL "http://[::1/x": missing ']'`},
+		{Config{URL: "http:///prom"}, "no host"},
+		{Config{URL: "http://h:9090/?x=1"}, "must not have a query"},
+		{Config{URL: "http://bob:" + secret + "@h", Username: "bob"}, "use one or the other"},
+		{Config{URL: "http://h", Username: "bob", BearerToken: "t"}, "cannot be used together"},
+		{Config{URL: "http://h", Headers: map[string]string{"Bad Header": "x"}}, "not a valid header name"},
+		{Config{URL: "http://h", Window: 90 * time.Millisecond}, "whole number of seconds"},
+		{Config{URL: "http://h", TTL: -time.Second}, "must not be negative"},
+	} {
+		_, err := New(tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%q) = %v, want an error containing %q", redactRaw(tc.cfg.URL), err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("error shows the password: %v", err)
+		}
+	}
+	c, err := New(Config{URL: " https://prom.example.com:9443/ "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DisplayURL() != "https://prom.example.com:9443" || c.cfg.Window != DefaultWindow || c.cfg.Timeout != DefaultTimeout || c.cfg.TTL != DefaultTTL {
+		t.Errorf("defaults: %q %+v", c.DisplayURL(), c.cfg)
+	}
+}
+
+func TestGraphURL(t *testing.T) {
+	for _, tc := range []struct{ base, want string }{
+		{"http://h/prom", "http://h/prom/graph?"},
+		{"http://alice:" + secret + "@h:9090/prom/", "http://h:9090/prom/graph?"},
+		{"https://h", "https://h/graph?"},
+	} {
+		c := newClient(t, Config{URL: tc.base})
+		q := c.QueryFor(ErrorRatio, Series{Function: "Handle", Module: "example.com/a&b c+d"})
+		got := c.GraphURL(q)
+		if !strings.HasPrefix(got, tc.want) || strings.Contains(got, secret) || strings.Contains(got, "alice") {
+			t.Errorf("GraphURL with base %q = %s, want prefix %s and no credentials", redactRaw(tc.base), got, tc.want)
+			continue
+		}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Query().Get("g0.expr") != q || u.Query().Get("g0.tab") != "0" || len(u.Query()) != 2 {
+			t.Errorf("GraphURL query = %v, want g0.expr=%s and g0.tab=0", u.Query(), q)
+		}
+	}
+}
+
+func TestQueryForFiltersFunctionAndModule(t *testing.T) {
+	c := newClient(t, Config{URL: "http://h", Window: 10 * time.Minute})
+	s := Series{Function: "Handle", Module: `example.com/app.Server`}
+	for _, k := range allKinds {
+		q := c.QueryFor(k, s)
+		if !strings.Contains(q, `function="Handle",module="example.com/app.Server"`) {
+			t.Errorf("%v: %s does not filter on both labels", k, q)
+		}
+		if k != Concurrent && !strings.Contains(q, "[10m]") {
+			t.Errorf("%v: %s does not use the window", k, q)
+		}
+		if strings.Contains(q, "build_info") {
+			t.Errorf("%v: %s joins build_info", k, q)
+		}
+	}
+}

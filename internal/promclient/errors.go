@@ -1,0 +1,126 @@
+package promclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+)
+
+// ErrorKind says why a fetch failed.
+type ErrorKind int
+
+const (
+	// Unreachable: no connection (refused, DNS, TLS, reset).
+	Unreachable ErrorKind = iota + 1
+	// Timeout: no answer within Config.Timeout, or the server gave up on the query.
+	Timeout
+	// Unauthorized: the server answered 401 or 403.
+	Unauthorized
+	// BadResponse: the server answered 5xx, another unexpected status, a body that is not
+	// a Prometheus API answer, or one too large.
+	BadResponse
+	// QueryError: the server rejected or failed to run the query (bad_data, execution).
+	QueryError
+)
+
+func (k ErrorKind) String() string {
+	switch k {
+	case Unreachable:
+		return "unreachable"
+	case Timeout:
+		return "timeout"
+	case Unauthorized:
+		return "unauthorized"
+	case BadResponse:
+		return "bad response"
+	case QueryError:
+		return "query error"
+	}
+	return fmt.Sprintf("ErrorKind(%d)", int(k))
+}
+
+// FetchError is the error of a fetch that the backend failed.
+type FetchError struct {
+	Kind ErrorKind
+	URL  string // the backend's base URL, without credentials
+	Err  error
+}
+
+func (e *FetchError) Error() string {
+	return fmt.Sprintf("prometheus %s: %s: %v", e.URL, e.Kind, e.Err)
+}
+
+func (e *FetchError) Unwrap() error { return e.Err }
+
+// classify turns an error of the querier into a *FetchError.
+func (c *Client) classify(err error) *FetchError {
+	fe := &FetchError{URL: c.display, Err: err}
+	var se *statusError
+	var ae *v1.Error
+	var ne net.Error
+	var ue *url.Error
+	switch {
+	case errors.As(err, &se):
+		fe.Kind = Unauthorized
+		fe.Err = se // the url.Error around it adds nothing
+	case errors.Is(err, errTooLarge):
+		fe.Kind = BadResponse
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		fe.Kind = Timeout
+		fe.Err = fmt.Errorf("no answer within %v", c.cfg.Timeout)
+	case errors.As(err, &ae):
+		fe.Kind, fe.Err = classifyAPIError(ae)
+	case errors.As(err, &ne) && ne.Timeout():
+		fe.Kind = Timeout
+	case errors.As(err, &ue):
+		fe.Kind = Unreachable
+	default:
+		fe.Kind = BadResponse
+	}
+	return fe
+}
+
+func classifyAPIError(e *v1.Error) (ErrorKind, error) {
+	switch e.Type {
+	case v1.ErrBadData, v1.ErrExec:
+		return QueryError, fmt.Errorf("%s: %s", e.Type, e.Msg)
+	case v1.ErrTimeout, v1.ErrCanceled:
+		return Timeout, fmt.Errorf("%s: %s", e.Type, e.Msg)
+	case v1.ErrServer, v1.ErrClient:
+		// Prometheus answers a query timeout with 503 and a JSON body that client_golang
+		// does not decode for 5xx statuses.
+		var body struct {
+			ErrorType string `json:"errorType"`
+			Error     string `json:"error"`
+		}
+		if json.Unmarshal([]byte(e.Detail), &body) == nil && body.ErrorType != "" {
+			switch v1.ErrorType(body.ErrorType) {
+			case v1.ErrTimeout, v1.ErrCanceled:
+				return Timeout, fmt.Errorf("%s: %s", body.ErrorType, body.Error)
+			case v1.ErrBadData, v1.ErrExec:
+				return QueryError, fmt.Errorf("%s: %s", body.ErrorType, body.Error)
+			}
+			return BadResponse, fmt.Errorf("%s (%s: %s)", e.Msg, body.ErrorType, body.Error)
+		}
+		if d := snippet(e.Detail); d != "" {
+			return BadResponse, fmt.Errorf("%s: %s", e.Msg, d)
+		}
+		return BadResponse, errors.New(e.Msg)
+	}
+	return BadResponse, fmt.Errorf("%s: %s", e.Type, e.Msg)
+}
+
+// snippet returns the start of a response body on one line.
+func snippet(body string) string {
+	s := strings.Join(strings.Fields(body), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}

@@ -1,0 +1,262 @@
+package promclient
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/promfixture"
+)
+
+const secret = "s3cret-pass"
+
+func fetchError(t *testing.T, snap *Snapshot, err error) *FetchError {
+	t.Helper()
+	var fe *FetchError
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %v (%T), want a *FetchError", err, err)
+	}
+	if snap == nil || snap.Err != err || len(snap.Stats) != 0 {
+		t.Errorf("snapshot with the failure = %+v", snap)
+	}
+	return fe
+}
+
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestUnreachable(t *testing.T) {
+	addr := closedPort(t)
+	c := newClient(t, Config{URL: "http://alice:" + secret + "@" + addr + "/prom/", Timeout: 5 * time.Second})
+	snap, err := c.Fetch(context.Background(), []Series{apiHandle})
+	fe := fetchError(t, snap, err)
+	if fe.Kind != Unreachable {
+		t.Errorf("Kind = %v, want unreachable (%v)", fe.Kind, err)
+	}
+	if want := "http://" + addr + "/prom"; fe.URL != want || c.DisplayURL() != want {
+		t.Errorf("URL = %q, DisplayURL = %q, want %q", fe.URL, c.DisplayURL(), want)
+	}
+	if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "alice") {
+		t.Errorf("error shows credentials: %v", err)
+	}
+	// A failure is fresh for a short while: no second attempt right away.
+	if again, err2 := c.Fetch(context.Background(), []Series{apiHandle}); again != snap || err2 != err || c.fetches != 1 {
+		t.Errorf("second Fetch after a failure: %v, %v, %d fetches", again, err2, c.fetches)
+	}
+}
+
+func TestHangingBackend(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	requests := 0
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { close(release) })
+
+	const timeout = time.Second
+	c := newClient(t, Config{URL: ts.URL, Timeout: timeout})
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	snap, err := c.Fetch(ctx, []Series{apiHandle})
+	waited := time.Since(start)
+	if snap != nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Fetch = %v, %v; want nil, context.DeadlineExceeded", snap, err)
+	}
+	if waited > 700*time.Millisecond {
+		t.Errorf("caller waited %v with a 200ms deadline", waited)
+	}
+	// The fetch goes on without the caller; the next caller joins it and gets its end.
+	snap, err = c.Fetch(context.Background(), []Series{apiHandle})
+	total := time.Since(start)
+	fe := fetchError(t, snap, err)
+	if fe.Kind != Timeout {
+		t.Errorf("Kind = %v, want timeout (%v)", fe.Kind, err)
+	}
+	if total < timeout-50*time.Millisecond || total > timeout+time.Second {
+		t.Errorf("detached fetch ended after %v, want about %v", total, timeout)
+	}
+	if c.fetches != 1 {
+		t.Errorf("%d fetches, want 1", c.fetches)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if requests != QueriesPerFetch {
+		t.Errorf("%d requests, want %d", requests, QueriesPerFetch)
+	}
+}
+
+// fakeAPI answers queries with an empty vector when auth and headers are right.
+func fakeAPI(t *testing.T, check func(r *http.Request) int) (*httptest.Server, *[]*http.Request) {
+	var mu sync.Mutex
+	var seen []*http.Request
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		mu.Lock()
+		seen = append(seen, r)
+		mu.Unlock()
+		if code := check(r); code != http.StatusOK {
+			w.WriteHeader(code)
+			io.WriteString(w, `{"status":"error","errorType":"client_error","error":"denied"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+	}))
+	t.Cleanup(ts.Close)
+	return ts, &seen
+}
+
+func TestAuth(t *testing.T) {
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"+secret))
+	ts, seen := fakeAPI(t, func(r *http.Request) int {
+		switch r.Header.Get("Authorization") {
+		case basic, "Bearer good-token":
+			if r.Header.Get("X-Scope-OrgID") != "tenant-1" {
+				return http.StatusForbidden
+			}
+			return http.StatusOK
+		case "":
+			return http.StatusUnauthorized
+		}
+		return http.StatusForbidden
+	})
+	host := strings.TrimPrefix(ts.URL, "http://")
+	headers := map[string]string{"X-Scope-OrgID": "tenant-1"}
+
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"userinfo", Config{URL: "http://alice:" + secret + "@" + host, Headers: headers}, true},
+		{"basic fields", Config{URL: ts.URL, Username: "alice", Password: secret, Headers: headers}, true},
+		{"bearer", Config{URL: ts.URL, BearerToken: "good-token", Headers: headers}, true},
+		{"no credentials", Config{URL: ts.URL, Headers: headers}, false},
+		{"wrong password", Config{URL: "http://alice:" + secret + "x@" + host, Headers: headers}, false},
+		{"wrong token", Config{URL: ts.URL, BearerToken: secret, Headers: headers}, false},
+		{"missing header", Config{URL: ts.URL, BearerToken: "good-token"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClient(t, tc.cfg)
+			snap, err := c.Fetch(context.Background(), []Series{apiHandle})
+			if tc.ok {
+				if err != nil || snap.Err != nil {
+					t.Fatalf("Fetch: %v", err)
+				}
+				return
+			}
+			fe := fetchError(t, snap, err)
+			if fe.Kind != Unauthorized {
+				t.Errorf("Kind = %v, want unauthorized (%v)", fe.Kind, err)
+			}
+			for _, s := range []string{secret, base64.StdEncoding.EncodeToString([]byte("alice:" + secret + "x"))} {
+				if strings.Contains(err.Error(), s) || strings.Contains(fe.URL, s) || strings.Contains(c.DisplayURL(), s) {
+					t.Errorf("credentials shown: %v", err)
+				}
+			}
+		})
+	}
+	// The server timeout parameter is sent with every query.
+	for _, r := range *seen {
+		if r.Form.Get("timeout") != "10s" || r.URL.Path != "/api/v1/query" || r.Form.Get("query") == "" {
+			t.Errorf("request %s %s timeout=%q", r.Method, r.URL.Path, r.Form.Get("timeout"))
+		}
+	}
+}
+
+func TestBadResponses(t *testing.T) {
+	huge := strings.Repeat("x", 2<<20)
+	for _, tc := range []struct {
+		name    string
+		handler func(w http.ResponseWriter)
+		kind    ErrorKind
+		text    string
+	}{
+		{"500", func(w http.ResponseWriter) { w.WriteHeader(500); io.WriteString(w, "<html>upstream exploded</html>") }, BadResponse, "upstream exploded"},
+		{"503 unavailable", func(w http.ResponseWriter) { w.WriteHeader(503); io.WriteString(w, "no healthy upstream") }, BadResponse, "503"},
+		{"503 query timeout", func(w http.ResponseWriter) {
+			w.WriteHeader(503)
+			io.WriteString(w, `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`)
+		}, Timeout, "query timed out"},
+		{"garbage JSON", func(w http.ResponseWriter) {
+			io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":`)
+		}, BadResponse, ""},
+		{"not JSON", func(w http.ResponseWriter) { io.WriteString(w, "<html>login page</html>") }, BadResponse, ""},
+		{"matrix", func(w http.ResponseWriter) {
+			io.WriteString(w, `{"status":"success","data":{"resultType":"matrix","result":[]}}`)
+		}, BadResponse, "matrix"},
+		{"huge body", func(w http.ResponseWriter) {
+			io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[],"x":"`+huge+`"}}`)
+		}, BadResponse, "too large"},
+		{"404 wrong prefix", func(w http.ResponseWriter) { w.WriteHeader(404); io.WriteString(w, "404 page not found") }, BadResponse, "404"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tc.handler(w) }))
+			defer ts.Close()
+			c := newClient(t, Config{URL: ts.URL})
+			c.q.(*promAPI).rt.maxBytes = 1 << 20
+			snap, err := c.Fetch(context.Background(), []Series{apiHandle})
+			fe := fetchError(t, snap, err)
+			if fe.Kind != tc.kind || !strings.Contains(err.Error(), tc.text) {
+				t.Errorf("got %v: %v; want %v containing %q", fe.Kind, err, tc.kind, tc.text)
+			}
+		})
+	}
+}
+
+// Real Prometheus: a query it refuses to run is a QueryError; remote-read trouble comes back as
+// warnings, which are kept.
+func TestQueryErrorAndWarnings(t *testing.T) {
+	opts := promfixture.Options{
+		Functions: []promfixture.Function{{Function: "F", Module: "m", CallsPerSec: 1, Latencies: []float64{0.1}}},
+		Before:    20 * time.Minute, After: 20 * time.Minute,
+		Args: []string{"--query.max-samples=5"},
+	}
+	srv := promfixture.StartT(t, opts)
+	c := newClient(t, Config{URL: srv.URL})
+	snap, err := c.Fetch(context.Background(), []Series{{Function: "F", Module: "m"}})
+	fe := fetchError(t, snap, err)
+	if fe.Kind != QueryError || !strings.Contains(err.Error(), "too many samples") {
+		t.Errorf("got %v: %v; want a query error about too many samples", fe.Kind, err)
+	}
+
+	opts.Args = nil
+	opts.ExtraConfig = "remote_read:\n  - url: http://" + closedPort(t) + "/api/v1/read\n"
+	srv = promfixture.StartT(t, opts)
+	c = newClient(t, Config{URL: srv.URL})
+	snap, err = c.Fetch(context.Background(), []Series{{Function: "F", Module: "m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], "remote_read") {
+		t.Errorf("warnings = %q, want the remote_read failure once", snap.Warnings)
+	}
+	if st := snap.Stats[Series{Function: "F", Module: "m"}]; !sameNumber(st.RequestRate, 1) {
+		t.Errorf("numbers with warnings: %+v", st)
+	}
+}
