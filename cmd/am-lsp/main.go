@@ -155,7 +155,7 @@ func report(args []string, stdout, stderr io.Writer) int {
 	dir, _ := os.Getwd()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	views, err := insight.Report(ctx, &analysis.Loader{Dir: dir}, client, patterns)
+	views, err := insight.Report(ctx, &analysis.Loader{Dir: dir}, insight.Links{Grafana: settings.GrafanaURL, Prom: client}, patterns)
 	var werr error
 	if *asJSON {
 		werr = insight.WriteJSON(stdout, views)

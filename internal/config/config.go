@@ -19,33 +19,78 @@ const Section = "am-lsp"
 // DefaultPrometheusURL is used when neither the editor nor AM_PROMETHEUS_URL names one.
 const DefaultPrometheusURL = "http://localhost:9090"
 
-// Settings are the effective settings. The zero value is not useful; start from Defaults.
+// Settings are the effective settings. The zero value is not useful; start from Defaults. Each
+// field's JSON name (the key editors send) is given in its comment.
 type Settings struct {
-	// PrometheusURL is the base URL of a Prometheus-compatible query API, path prefix allowed.
+	// PrometheusURL (prometheusUrl) is the base URL of a Prometheus-compatible query API, path
+	// prefix allowed; userinfo in it is sent as basic auth.
 	PrometheusURL string
-	// Window is the range of rate() and histogram_quantile() queries.
+	// LabelMatchers (labelMatchers) are extra PromQL label matchers, such as `env="prod"`,
+	// applied to every query.
+	LabelMatchers []string
+	// Window (window) is the range of rate() and histogram_quantile() queries.
 	Window time.Duration
-	// HoverDeadline bounds how long a hover waits for numbers before it answers without them.
+	// HoverDeadline (hoverDeadline) bounds how long a hover waits for numbers.
 	HoverDeadline time.Duration
-	// QueryTimeout bounds one query to the backend (sent as its `timeout` parameter too).
+	// QueryTimeout (queryTimeout) bounds one backend query (sent as its `timeout` parameter too).
 	QueryTimeout time.Duration
-	// CacheTTL is how long fetched numbers count as fresh.
+	// CacheTTL (cacheTtl) is how long fetched numbers count as fresh; open files are refreshed
+	// at this period.
 	CacheTTL time.Duration
+
+	// GrafanaURL (grafanaUrl) is the base URL of a Grafana with the Autometrics dashboards;
+	// empty means links and CodeLens open Prometheus instead.
+	GrafanaURL string
+	// GrafanaDatasource (grafanaDatasource) is the uid of the Prometheus datasource in Grafana,
+	// used by Explore links.
+	GrafanaDatasource string
+
+	// CodeLens (codeLens) shows a one-line summary above every instrumented function.
+	CodeLens bool
+	// CodeLensFormat (codeLensFormat) is the summary's template: {rate}, {errors}, {p95},
+	// {p99} and {concurrent} are replaced by the numbers.
+	CodeLensFormat string
+	// InlayHints (inlayHints) shows the summary as an inlay hint after the signature instead.
+	InlayHints bool
+	// BurnRateThreshold (burnRateThreshold): an SLO whose error-budget burn rate over the window
+	// exceeds it gets a warning diagnostic (a breached objective always does). 0 disables.
+	BurnRateThreshold float64
+
+	// BearerToken (bearerToken) or BearerTokenFile (bearerTokenFile) authenticate with a bearer
+	// token; Username (username) and Password (password) with basic auth; Headers (headers) are
+	// sent with every request (e.g. X-Scope-OrgID). Never logged or shown.
+	BearerToken, BearerTokenFile string
+	Username, Password           string
+	Headers                      map[string]string
+	// TLSCAFile (tlsCaFile) is a PEM file of CAs to trust for https backends.
+	TLSCAFile string
+	// TLSInsecureSkipVerify (tlsInsecureSkipVerify) turns off certificate verification: an
+	// explicit opt-in, never a default.
+	TLSInsecureSkipVerify bool
 }
 
-// Defaults returns the built-in settings, with PrometheusURL taken from AM_PROMETHEUS_URL when
-// getenv returns a non-empty value for it.
+// DefaultCodeLensFormat is the CodeLens template when none is set.
+const DefaultCodeLensFormat = "{rate} · {errors} errors · p99 {p99}"
+
+// Defaults returns the built-in settings, with PrometheusURL and GrafanaURL taken from
+// AM_PROMETHEUS_URL and AM_GRAFANA_URL when getenv returns non-empty values for them.
 func Defaults(getenv func(string) string) Settings {
 	s := Settings{
-		PrometheusURL: DefaultPrometheusURL,
-		Window:        5 * time.Minute,
-		HoverDeadline: 500 * time.Millisecond,
-		QueryTimeout:  10 * time.Second,
-		CacheTTL:      30 * time.Second,
+		PrometheusURL:     DefaultPrometheusURL,
+		Window:            5 * time.Minute,
+		HoverDeadline:     500 * time.Millisecond,
+		QueryTimeout:      10 * time.Second,
+		CacheTTL:          30 * time.Second,
+		CodeLens:          true,
+		CodeLensFormat:    DefaultCodeLensFormat,
+		BurnRateThreshold: 2,
 	}
 	if getenv != nil {
 		if v := strings.TrimSpace(getenv("AM_PROMETHEUS_URL")); v != "" {
 			s.PrometheusURL = v
+		}
+		if v := strings.TrimSpace(getenv("AM_GRAFANA_URL")); v != "" {
+			s.GrafanaURL = v
 		}
 	}
 	return s
@@ -54,11 +99,25 @@ func Defaults(getenv func(string) string) Settings {
 // wire is the JSON shape of the settings object an editor sends. Durations are Go duration
 // strings ("5m", "500ms"). Absent fields keep their current value.
 type wire struct {
-	PrometheusURL *string `json:"prometheusUrl"`
-	Window        *string `json:"window"`
-	HoverDeadline *string `json:"hoverDeadline"`
-	QueryTimeout  *string `json:"queryTimeout"`
-	CacheTTL      *string `json:"cacheTtl"`
+	PrometheusURL         *string            `json:"prometheusUrl"`
+	LabelMatchers         *[]string          `json:"labelMatchers"`
+	Window                *string            `json:"window"`
+	HoverDeadline         *string            `json:"hoverDeadline"`
+	QueryTimeout          *string            `json:"queryTimeout"`
+	CacheTTL              *string            `json:"cacheTtl"`
+	GrafanaURL            *string            `json:"grafanaUrl"`
+	GrafanaDatasource     *string            `json:"grafanaDatasource"`
+	CodeLens              *bool              `json:"codeLens"`
+	CodeLensFormat        *string            `json:"codeLensFormat"`
+	InlayHints            *bool              `json:"inlayHints"`
+	BurnRateThreshold     *float64           `json:"burnRateThreshold"`
+	BearerToken           *string            `json:"bearerToken"`
+	BearerTokenFile       *string            `json:"bearerTokenFile"`
+	Username              *string            `json:"username"`
+	Password              *string            `json:"password"`
+	Headers               *map[string]string `json:"headers"`
+	TLSCAFile             *string            `json:"tlsCaFile"`
+	TLSInsecureSkipVerify *bool              `json:"tlsInsecureSkipVerify"`
 }
 
 // Merge returns base updated with the fields present in raw, a JSON object (null or empty means
@@ -79,15 +138,77 @@ func Merge(base Settings, raw []byte) (Settings, error) {
 	}
 	var w wire
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return base, fmt.Errorf("am-lsp settings: %v", err)
+		return base, fmt.Errorf("am-lsp settings: %v", redactJSONError(err))
 	}
 	out := base
 	var errs []error
-	if w.PrometheusURL != nil {
-		if err := checkURL(*w.PrometheusURL); err != nil {
-			errs = append(errs, fmt.Errorf("setting prometheusUrl: %w", err))
+	urls := []struct {
+		name     string
+		val      *string
+		dst      *string
+		optional bool
+	}{
+		{"prometheusUrl", w.PrometheusURL, &out.PrometheusURL, false},
+		{"grafanaUrl", w.GrafanaURL, &out.GrafanaURL, true},
+	}
+	for _, u := range urls {
+		if u.val == nil {
+			continue
+		}
+		v := strings.TrimSpace(*u.val)
+		if v == "" && u.optional {
+			*u.dst = ""
+			continue
+		}
+		if err := checkURL(v); err != nil {
+			errs = append(errs, fmt.Errorf("setting %s: %w", u.name, err))
 		} else {
-			out.PrometheusURL = strings.TrimSpace(*w.PrometheusURL)
+			*u.dst = strings.TrimRight(v, "/")
+		}
+	}
+	strs := []struct {
+		val *string
+		dst *string
+	}{
+		{w.GrafanaDatasource, &out.GrafanaDatasource}, {w.BearerToken, &out.BearerToken},
+		{w.BearerTokenFile, &out.BearerTokenFile}, {w.Username, &out.Username}, {w.Password, &out.Password},
+		{w.TLSCAFile, &out.TLSCAFile},
+	}
+	for _, f := range strs {
+		if f.val != nil {
+			*f.dst = *f.val
+		}
+	}
+	bools := []struct {
+		val *bool
+		dst *bool
+	}{{w.CodeLens, &out.CodeLens}, {w.InlayHints, &out.InlayHints}, {w.TLSInsecureSkipVerify, &out.TLSInsecureSkipVerify}}
+	for _, f := range bools {
+		if f.val != nil {
+			*f.dst = *f.val
+		}
+	}
+	if w.CodeLensFormat != nil {
+		if strings.TrimSpace(*w.CodeLensFormat) == "" {
+			errs = append(errs, fmt.Errorf("setting codeLensFormat: must not be empty (default %q)", DefaultCodeLensFormat))
+		} else {
+			out.CodeLensFormat = *w.CodeLensFormat
+		}
+	}
+	if w.BurnRateThreshold != nil {
+		if *w.BurnRateThreshold < 0 {
+			errs = append(errs, fmt.Errorf("setting burnRateThreshold: %g is negative (0 disables the check)", *w.BurnRateThreshold))
+		} else {
+			out.BurnRateThreshold = *w.BurnRateThreshold
+		}
+	}
+	if w.LabelMatchers != nil {
+		out.LabelMatchers = append([]string(nil), (*w.LabelMatchers)...)
+	}
+	if w.Headers != nil {
+		out.Headers = make(map[string]string, len(*w.Headers))
+		for k, v := range *w.Headers {
+			out.Headers[k] = v
 		}
 	}
 	durations := []struct {
@@ -145,4 +266,13 @@ func Redact(raw string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// redactJSONError drops the offending value from JSON type errors, which could be a secret.
+func redactJSONError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("setting %s: expected %s, got a JSON %s", te.Field, te.Type, te.Value)
+	}
+	return errors.New("the settings are not a valid JSON object")
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestMergeAcceptsNestedSectionAndNull(t *testing.T) {
 	if got.PrometheusURL != "https://u:secret@h/prom" {
 		t.Errorf("nested: %q", got.PrometheusURL)
 	}
-	if same, err := Merge(got, []byte("null")); err != nil || same != got {
+	if same, err := Merge(got, []byte("null")); err != nil || !reflect.DeepEqual(same, got) {
 		t.Errorf("null changed settings: %+v %v", same, err)
 	}
 }
@@ -54,5 +55,36 @@ func TestRedactRemovesCredentials(t *testing.T) {
 	}
 	if _, err := Merge(Defaults(nil), []byte(`{"prometheusUrl":"gopher://u:secret@h"}`)); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Errorf("error leaks or is missing: %v", err)
+	}
+}
+
+func TestMergeEditorSurfaceAndAuthSettings(t *testing.T) {
+	env := map[string]string{"AM_GRAFANA_URL": "http://grafana:3000"}
+	base := Defaults(func(k string) string { return env[k] })
+	if base.GrafanaURL != "http://grafana:3000" || !base.CodeLens || base.CodeLensFormat != DefaultCodeLensFormat {
+		t.Fatalf("defaults: %+v", base)
+	}
+	got, err := Merge(base, []byte(`{
+		"grafanaUrl": "https://g.example/grafana/", "grafanaDatasource": "prom-uid",
+		"labelMatchers": ["env=\"prod\""], "codeLens": false, "codeLensFormat": "{rate}", "inlayHints": true,
+		"burnRateThreshold": 14.4, "bearerTokenFile": "/run/token", "username": "u", "password": "p",
+		"headers": {"X-Scope-OrgID": "team-a"}, "tlsCaFile": "/etc/ca.pem", "tlsInsecureSkipVerify": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := base
+	want.GrafanaURL, want.GrafanaDatasource = "https://g.example/grafana", "prom-uid"
+	want.LabelMatchers, want.CodeLens, want.CodeLensFormat, want.InlayHints = []string{`env="prod"`}, false, "{rate}", true
+	want.BurnRateThreshold, want.BearerTokenFile, want.Username, want.Password = 14.4, "/run/token", "u", "p"
+	want.Headers, want.TLSCAFile, want.TLSInsecureSkipVerify = map[string]string{"X-Scope-OrgID": "team-a"}, "/etc/ca.pem", true
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+	if _, err := Merge(got, []byte(`{"password": 12345}`)); err == nil || strings.Contains(err.Error(), "12345") {
+		t.Errorf("a mistyped secret must be rejected without echoing it: %v", err)
+	}
+	if _, err := Merge(got, []byte(`{"burnRateThreshold": -1, "codeLensFormat": ""}`)); err == nil ||
+		!strings.Contains(err.Error(), "burnRateThreshold") || !strings.Contains(err.Error(), "codeLensFormat") {
+		t.Errorf("invalid values not reported by name: %v", err)
 	}
 }

@@ -39,6 +39,18 @@ func Card(v View) string {
 		fmt.Fprintf(&b, "**%s** — %s\n\n", statusTitle(v.Status), v.Reason)
 		fmt.Fprintf(&b, "[Open the request-rate query in Prometheus](%s)\n\n", v.Links[promclient.RequestRate])
 	}
+	var jumps []string
+	for _, j := range []struct {
+		target Target
+		label  string
+	}{{TargetGrafana, "Grafana dashboard"}, {TargetExplore, "Grafana Explore"}, {TargetPrometheus, "Prometheus"}} {
+		if u, ok := v.Jumps[j.target]; ok {
+			jumps = append(jumps, fmt.Sprintf("[%s](%s)", j.label, u))
+		}
+	}
+	if len(jumps) > 0 {
+		fmt.Fprintf(&b, "Open in %s\n\n", strings.Join(jumps, " · "))
+	}
 	for _, n := range v.Notes {
 		fmt.Fprintf(&b, "> %s\n\n", n)
 	}

@@ -13,11 +13,12 @@ import (
 // fetches the numbers of their instrumented functions, one batch per package, exactly as the
 // editor does. It returns a View per instrumented function. The error is non-nil when the
 // backend failed for any package (the views then carry the reason) or nothing could be loaded.
-func Report(ctx context.Context, loader *analysis.Loader, client *promclient.Client, patterns []string) ([]View, error) {
+func Report(ctx context.Context, loader *analysis.Loader, links Links, patterns []string) ([]View, error) {
 	pkgs, err := loader.LoadPatterns(ctx, patterns, nil)
 	if err != nil && len(pkgs) == 0 {
 		return nil, fmt.Errorf("loading %v: %w", patterns, err)
 	}
+	client := links.Prom
 	var views []View
 	var backendErr error
 	for _, p := range pkgs {
@@ -33,7 +34,7 @@ func Report(ctx context.Context, loader *analysis.Loader, client *promclient.Cli
 			backendErr = ferr
 		}
 		for _, fn := range p.Instrumented() {
-			views = append(views, Explain(fn, client, snap, ferr))
+			views = append(views, Explain(fn, links, snap, ferr))
 		}
 	}
 	if backendErr != nil {

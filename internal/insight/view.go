@@ -58,6 +58,7 @@ type View struct {
 	FetchedAt time.Time
 	Backend   string                     // backend URL without credentials
 	Links     map[promclient.Kind]string // Prometheus graph link per number
+	Jumps     map[Target]string          // Grafana dashboard, Explore and Prometheus links
 }
 
 // statementsMissing explains a directive-only function.
@@ -67,17 +68,23 @@ const statementsMissing = "The //autometrics directive is there but the instrume
 // Explain builds the View of fn from a fetch result. snap may be nil when the fetch did not finish
 // (fetchErr is then the caller's context error) and may be stale (a cached snapshot shown while
 // a refresh is under way).
-func Explain(fn *analysis.Function, client *promclient.Client, snap *promclient.Snapshot, fetchErr error) View {
-	v := explainNumbers(fn, client, snap, fetchErr)
+func Explain(fn *analysis.Function, links Links, snap *promclient.Snapshot, fetchErr error) View {
+	v := explainNumbers(fn, links, snap, fetchErr)
 	if fn.Instrumentation == analysis.DirectiveOnly && v.Reason != statementsMissing {
 		v.Notes = append([]string{statementsMissing}, v.Notes...)
 	}
 	return v
 }
 
-func explainNumbers(fn *analysis.Function, client *promclient.Client, snap *promclient.Snapshot, fetchErr error) View {
+func explainNumbers(fn *analysis.Function, links Links, snap *promclient.Snapshot, fetchErr error) View {
 	series := SeriesOf(fn)
-	v := View{Function: fn, Series: series, Backend: client.DisplayURL(), Links: map[promclient.Kind]string{}}
+	client := links.Prom
+	v := View{Function: fn, Series: series, Backend: client.DisplayURL(), Links: map[promclient.Kind]string{}, Jumps: map[Target]string{}}
+	for _, t := range []Target{TargetGrafana, TargetExplore, TargetPrometheus} {
+		if links.Grafana != "" || t == TargetPrometheus {
+			v.Jumps[t] = links.URL(t, series)
+		}
+	}
 	for _, k := range []promclient.Kind{promclient.RequestRate, promclient.ErrorRatio, promclient.LatencyP95, promclient.LatencyP99, promclient.Concurrent} {
 		v.Links[k] = client.GraphURL(client.QueryFor(k, series))
 	}

@@ -42,7 +42,7 @@ func TestCardShowsNumbersWithLinksKeepingThePathPrefix(t *testing.T) {
 		Warnings:  []string{"partial response: store gateway down"},
 		FetchedAt: time.Now(), Window: 5 * time.Minute,
 	}
-	v := Explain(fn, client, snap, nil)
+	v := Explain(fn, Links{Prom: client}, snap, nil)
 	if v.Status != StatusOK {
 		t.Fatalf("status %v, reason %q", v.Status, v.Reason)
 	}
@@ -87,7 +87,7 @@ func TestExplainSaysWhyThereAreNoNumbers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := Explain(c.fn, client, c.snap, c.err)
+			v := Explain(c.fn, Links{Prom: client}, c.snap, c.err)
 			if v.Status != c.status {
 				t.Fatalf("status %v, want %v (reason %q)", v.Status, c.status, v.Reason)
 			}
@@ -117,13 +117,13 @@ func TestFormats(t *testing.T) {
 
 func TestReportTableAndJSON(t *testing.T) {
 	client := testClient(t, "http://127.0.0.1:9")
-	ok := Explain(handleMethod(analysis.Generated), client, &promclient.Snapshot{
+	ok := Explain(handleMethod(analysis.Generated), Links{Prom: client}, &promclient.Snapshot{
 		Stats: map[promclient.Series]promclient.Stats{{Function: "Handle", Module: "example.com/app.Server"}: {
 			RequestRate: 2, ErrorRatio: 0, P95: math.NaN(), P99: math.NaN(), Concurrent: math.NaN()}},
 		Window: 5 * time.Minute,
 	}, nil)
 	pending := Explain(&analysis.Function{Name: "Pending", PkgPath: "example.com/app", Instrumentation: analysis.DirectiveOnly,
-		Labels: analysis.Labels{Function: "Pending", Module: "example.com/app"}}, client,
+		Labels: analysis.Labels{Function: "Pending", Module: "example.com/app"}}, Links{Prom: client},
 		&promclient.Snapshot{Stats: map[promclient.Series]promclient.Stats{}}, nil)
 	var table bytes.Buffer
 	if err := WriteTable(&table, []View{ok, pending}); err != nil {
@@ -147,5 +147,25 @@ func TestReportTableAndJSON(t *testing.T) {
 	}
 	if rows[0]["requestRate"] != 2.0 || rows[0]["p99Seconds"] != nil || rows[1]["status"] != "no data" {
 		t.Errorf("json rows: %v", rows)
+	}
+}
+
+func TestLensTitles(t *testing.T) {
+	client := testClient(t, "http://127.0.0.1:9")
+	fn := handleMethod(analysis.Generated)
+	ok := Explain(fn, Links{Prom: client}, &promclient.Snapshot{Stats: map[promclient.Series]promclient.Stats{
+		SeriesOf(fn): {RequestRate: 4, ErrorRatio: 0.25, P95: 0.1, P99: 0.243, Concurrent: 2}}}, nil)
+	if got, want := LensTitle(ok, "{rate} · {errors} errors · p99 {p99}"), "4.00 req/s · 25.0 % errors · p99 243 ms"; got != want {
+		t.Errorf("title %q, want %q", got, want)
+	}
+	if got := LensTitle(ok, "{concurrent} in flight, p95 {p95}"); got != "2 in flight, p95 100 ms" {
+		t.Errorf("custom format: %q", got)
+	}
+	down := Explain(fn, Links{Prom: client}, &promclient.Snapshot{Err: &promclient.FetchError{Kind: promclient.Unreachable, Err: errors.New("refused")}}, nil)
+	if got := LensTitle(down, "{rate}"); got != "Autometrics: no data (Prometheus unreachable)" {
+		t.Errorf("down: %q", got)
+	}
+	if got := LensTitle(Explain(fn, Links{Prom: client}, nil, nil), "{rate}"); got != "Autometrics: loading…" {
+		t.Errorf("loading: %q", got)
 	}
 }

@@ -32,11 +32,39 @@ type Workspace struct {
 
 	mu        sync.Mutex
 	settings  config.Settings
-	client    *promclient.Client      // nil until a Configure succeeded
-	configErr error                   // why the last Configure failed
+	client    *promclient.Client // nil until a Configure succeeded
+	links     Links              // jump targets, rebuilt by Configure
+	configErr error              // why the last Configure failed
+	observer  Observer
+	seen      map[string]time.Time    // batch key → FetchedAt of the newest numbers announced
 	files     map[string]fileAnalysis // open file path → newest analysis that covers it
 	workers   map[string]*worker      // file path → its background analysis worker
 	updated   chan struct{}           // closed and replaced whenever files changes
+}
+
+// Observer hears about background work, so the editor layer can show progress and refresh
+// CodeLens and inlay hints. Its methods are called from background goroutines and must not block.
+type Observer interface {
+	AnalysisStarted(path string)
+	AnalysisFinished(path string)
+	// NumbersUpdated says new numbers arrived for a package with open files.
+	NumbersUpdated()
+}
+
+// SetObserver installs o (nil for none).
+func (w *Workspace) SetObserver(o Observer) {
+	w.mu.Lock()
+	w.observer = o
+	w.mu.Unlock()
+}
+
+func (w *Workspace) observe(f func(Observer)) {
+	w.mu.Lock()
+	o := w.observer
+	w.mu.Unlock()
+	if o != nil {
+		f(o)
+	}
 }
 
 // fileAnalysis is the result of analysing one open file at one document version.
@@ -57,7 +85,7 @@ type HoverCard struct {
 // NewWorkspace returns a workspace reading open documents from docs. Call Configure before use.
 func NewWorkspace(log *slog.Logger, docs *textdoc.Store) *Workspace {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Workspace{
+	w := &Workspace{
 		log:          log,
 		docs:         docs,
 		loader:       &analysis.Loader{},
@@ -66,8 +94,33 @@ func NewWorkspace(log *slog.Logger, docs *textdoc.Store) *Workspace {
 		ctx:          ctx,
 		cancel:       cancel,
 		files:        map[string]fileAnalysis{},
+		seen:         map[string]time.Time{},
 		workers:      map[string]*worker{},
 		updated:      make(chan struct{}),
+	}
+	go w.refreshLoop()
+	return w
+}
+
+// refreshLoop fetches the numbers of every analysed package again each time they go stale, so
+// CodeLens and inlay hints stay live without the user doing anything.
+func (w *Workspace) refreshLoop() {
+	for {
+		w.mu.Lock()
+		period := w.settings.CacheTTL
+		w.mu.Unlock()
+		if period < 5*time.Second {
+			period = 5 * time.Second
+		}
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-time.After(period):
+		}
+		w.mu.Lock()
+		pkgs := w.packagesLocked()
+		w.mu.Unlock()
+		w.prefetch(pkgs)
 	}
 }
 
@@ -76,6 +129,7 @@ func NewWorkspace(log *slog.Logger, docs *textdoc.Store) *Workspace {
 func (w *Workspace) Configure(s config.Settings) error {
 	client, err := promclient.New(promclient.Config{
 		URL: s.PrometheusURL, Window: s.Window, Timeout: s.QueryTimeout, TTL: s.CacheTTL,
+		BearerToken: s.BearerToken, Username: s.Username, Password: s.Password, Headers: s.Headers,
 	})
 	if err != nil {
 		w.mu.Lock()
@@ -87,6 +141,7 @@ func (w *Workspace) Configure(s config.Settings) error {
 	w.configErr = nil
 	w.settings = s
 	w.client = client
+	w.links = Links{Grafana: s.GrafanaURL, GrafanaDatasource: s.GrafanaDatasource, Prom: client}
 	pkgs := w.packagesLocked()
 	w.mu.Unlock()
 	w.prefetch(pkgs)
@@ -158,6 +213,8 @@ func (w *Workspace) analyse(path string) {
 	// A syntax-only reading takes well under a millisecond and names the same series as the typed
 	// load that follows, so the numbers start loading now rather than after the go command.
 	w.prefetch(w.loader.LoadSyntax([]string{path}, overlay))
+	w.observe(func(o Observer) { o.AnalysisStarted(path) })
+	defer w.observe(func(o Observer) { o.AnalysisFinished(path) })
 	start := time.Now()
 	pkgs, err := w.loader.Load(w.ctx, []string{path}, overlay)
 	if err != nil {
@@ -184,18 +241,37 @@ func (w *Workspace) analyse(path string) {
 	w.prefetch(pkgs)
 }
 
-// prefetch starts fetching the numbers of pkgs' instrumented functions, one batch per package.
+// prefetch starts fetching the numbers of pkgs' instrumented functions, one batch per package,
+// in the background, and tells the observer when numbers newer than those it last heard of
+// arrive.
 func (w *Workspace) prefetch(pkgs []*analysis.Package) {
 	w.mu.Lock()
-	client := w.client
+	client, timeout := w.client, w.settings.QueryTimeout
 	w.mu.Unlock()
 	if client == nil {
 		return
 	}
 	for _, p := range pkgs {
-		if batch := SeriesOfPackage(p); len(batch) > 0 {
-			client.Prefetch(batch)
+		batch := SeriesOfPackage(p)
+		if len(batch) == 0 {
+			continue
 		}
+		go func() {
+			ctx, cancel := context.WithTimeout(w.ctx, 2*timeout+time.Second)
+			defer cancel()
+			snap, _ := client.Fetch(ctx, batch)
+			if snap == nil {
+				return
+			}
+			key := fmt.Sprint(batch)
+			w.mu.Lock()
+			isNew := !snap.FetchedAt.Equal(w.seen[key])
+			w.seen[key] = snap.FetchedAt
+			w.mu.Unlock()
+			if isNew {
+				w.observe(func(o Observer) { o.NumbersUpdated() })
+			}
+		}()
 	}
 }
 
@@ -251,7 +327,7 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	}
 
 	w.mu.Lock()
-	client, deadline, configErr := w.client, w.settings.HoverDeadline, w.configErr
+	client, links, deadline, configErr := w.client, w.links, w.settings.HoverDeadline, w.configErr
 	batch := w.batchForLocked(fn, pkg)
 	w.mu.Unlock()
 	if client == nil {
@@ -267,7 +343,7 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 			snap = cached
 		}
 	}
-	card := HoverCard{Markdown: Card(Explain(fn, client, snap, err))}
+	card := HoverCard{Markdown: Card(Explain(fn, links, snap, err))}
 	if fn.NameSpan.File == path && fn.NameSpan.Contains(offset) {
 		card.Span = fn.NameSpan
 	}
@@ -318,4 +394,25 @@ func (w *Workspace) batchForLocked(fn *analysis.Function, from *analysis.Package
 		}
 	}
 	return []promclient.Series{SeriesOf(fn)}
+}
+
+// Function returns the instrumented function declared or called at offset of the open document
+// path at version, or nil.
+func (w *Workspace) Function(ctx context.Context, path string, version int32, offset int) *analysis.Function {
+	fn, _ := w.functionAt(ctx, path, version, offset)
+	if fn == nil || fn.Instrumentation == analysis.NotInstrumented {
+		return nil
+	}
+	return fn
+}
+
+// JumpURL returns the link that opens series at target (Prometheus when Grafana is not set).
+func (w *Workspace) JumpURL(target Target, s promclient.Series) (string, error) {
+	w.mu.Lock()
+	links, configErr := w.links, w.configErr
+	w.mu.Unlock()
+	if links.Prom == nil {
+		return "", fmt.Errorf("no usable Prometheus URL is configured: %v", configErr)
+	}
+	return links.URL(target, s), nil
 }

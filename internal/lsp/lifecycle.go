@@ -14,6 +14,7 @@ import (
 func initialize(ctx context.Context, s *Server, p *protocol.InitializeParams) (*protocol.InitializeResult, error) {
 	s.mu.Lock()
 	s.state = stateInitialized
+	s.caps = clientCapsOf(&p.Capabilities)
 	if ws := p.Capabilities.Workspace; ws != nil && ws.Configuration != nil && *ws.Configuration {
 		s.wantsConfig = true
 	}
@@ -30,7 +31,10 @@ func initialize(ctx context.Context, s *Server, p *protocol.InitializeParams) (*
 				Change:    &incremental,
 				Save:      protocol.Boolean(true),
 			},
-			HoverProvider: protocol.Boolean(true),
+			HoverProvider:          protocol.Boolean(true),
+			CodeLensProvider:       &protocol.CodeLensOptions{},
+			InlayHintProvider:      protocol.Boolean(true),
+			ExecuteCommandProvider: protocol.ExecuteCommandOptions{Commands: commandNames()},
 		},
 		ServerInfo: protocol.ServerInfo{Name: "am-lsp", Version: protocol.NewOptional(s.version)},
 	}, nil
@@ -113,4 +117,25 @@ func shutdown(ctx context.Context, s *Server, _ *struct{}) (any, error) {
 func exit(ctx context.Context, s *Server, _ *struct{}) (any, error) {
 	s.exitOnce.Do(func() { close(s.exited) })
 	return nil, nil
+}
+
+// clientCaps are the optional client features the server uses.
+type clientCaps struct {
+	codeLensRefresh  bool // workspace/codeLens/refresh
+	inlayHintRefresh bool // workspace/inlayHint/refresh
+	showDocument     bool // window/showDocument
+	workDoneProgress bool // window/workDoneProgress/create and $/progress
+}
+
+func clientCapsOf(c *protocol.ClientCapabilities) clientCaps {
+	var caps clientCaps
+	if ws := c.Workspace; ws != nil {
+		caps.codeLensRefresh = ws.CodeLens != nil && ws.CodeLens.RefreshSupport != nil && *ws.CodeLens.RefreshSupport
+		caps.inlayHintRefresh = ws.InlayHint != nil && ws.InlayHint.RefreshSupport != nil && *ws.InlayHint.RefreshSupport
+	}
+	if w := c.Window; w != nil {
+		caps.showDocument = w.ShowDocument != nil && w.ShowDocument.Support
+		caps.workDoneProgress = w.WorkDoneProgress != nil && *w.WorkDoneProgress
+	}
+	return caps
 }

@@ -50,6 +50,8 @@ type Server struct {
 	settings    config.Settings
 	initOptions []byte // initializationOptions, re-applied under workspace/configuration answers
 	wantsConfig bool   // client supports workspace/configuration
+	caps        clientCaps
+	progress    progress
 	exitOnce    sync.Once
 	exited      chan struct{}
 	grace       time.Duration
@@ -75,6 +77,7 @@ func New(opts Options) *Server {
 		settings: config.Defaults(getenv),
 	}
 	s.workspace = insight.NewWorkspace(log, s.docs)
+	s.workspace.SetObserver(&notifier{srv: s})
 	return s
 }
 
@@ -132,4 +135,7 @@ var methods = map[string]method{
 	"textDocument/didClose":            {call: handle(didClose), ordered: true},
 	"textDocument/hover":               {call: handle(hover)},
 	"workspace/didChangeConfiguration": {call: handle(didChangeConfiguration), ordered: true},
+	"textDocument/codeLens":            {call: handle(codeLens)},
+	"textDocument/inlayHint":           {call: handle(inlayHint)},
+	"workspace/executeCommand":         {call: handle(executeCommand)},
 }

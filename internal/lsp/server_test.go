@@ -127,9 +127,16 @@ func TestInitializeAdvertisesOnlyWhatWorks(t *testing.T) {
 	if err := json.Unmarshal(got["textDocumentSync"], &sync); err != nil || !sync.OpenClose || sync.Change != 2 {
 		t.Errorf("textDocumentSync = %s, want openClose and incremental (2)", got["textDocumentSync"])
 	}
+	if string(got["codeLensProvider"]) != "{}" {
+		t.Errorf("codeLensProvider = %s, want an object (Neovim rejects a boolean)", got["codeLensProvider"])
+	}
+	var commands struct{ Commands []string }
+	if err := json.Unmarshal(got["executeCommandProvider"], &commands); err != nil || len(commands.Commands) != len(openCommands) {
+		t.Errorf("executeCommandProvider = %s", got["executeCommandProvider"])
+	}
 	for name := range got {
 		switch name {
-		case "hoverProvider", "textDocumentSync":
+		case "hoverProvider", "textDocumentSync", "codeLensProvider", "inlayHintProvider", "executeCommandProvider":
 		default:
 			t.Errorf("advertises %s, which is not implemented", name)
 		}

@@ -1,0 +1,91 @@
+package insight
+
+import (
+	"strings"
+
+	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/promclient"
+)
+
+// Lens is the one-line summary of an instrumented function, shown as a CodeLens or inlay hint.
+type Lens struct {
+	Function *analysis.Function
+	Series   promclient.Series
+	Title    string // e.g. "4.00 req/s · 25.0 % errors · p99 243 ms", or "no data: …"
+	Jump     Target // where clicking it goes: Grafana when configured, else Prometheus
+}
+
+// Lenses returns the summaries of the instrumented functions declared in the open document path
+// at version. It never touches the network: numbers come from the cache the background prefetch
+// fills, and a function whose numbers are not there yet reads "loading…" until the observer's
+// NumbersUpdated asks the editor to refresh.
+func (w *Workspace) Lenses(path string, version int32) []Lens {
+	w.mu.Lock()
+	fa, have := w.files[path]
+	client, links, format := w.client, w.links, w.settings.CodeLensFormat
+	w.mu.Unlock()
+	pkg := fa.pkg
+	if !have || fa.version < version || pkg == nil {
+		pkgs := w.loader.LoadSyntax([]string{path}, w.docs.Overlay())
+		if len(pkgs) == 0 {
+			return nil
+		}
+		pkg = pkgs[0]
+	}
+	if client == nil {
+		return nil
+	}
+	batch := SeriesOfPackage(pkg)
+	snap, _ := client.Cached(batch)
+	jump := TargetPrometheus
+	if links.Grafana != "" {
+		jump = TargetGrafana
+	}
+	var out []Lens
+	for _, fn := range pkg.Instrumented() {
+		if fn.NameSpan.File != path {
+			continue
+		}
+		v := Explain(fn, links, snap, nil)
+		out = append(out, Lens{Function: fn, Series: v.Series, Title: LensTitle(v, format), Jump: jump})
+	}
+	return out
+}
+
+// LensTitle renders a view with a CodeLens template ({rate}, {errors}, {p95}, {p99},
+// {concurrent}); without numbers it gives a short reason instead.
+func LensTitle(v View, format string) string {
+	switch v.Status {
+	case StatusOK:
+		return strings.NewReplacer(
+			"{rate}", FormatRate(v.Stats.RequestRate),
+			"{errors}", FormatRatio(v.Stats.ErrorRatio),
+			"{p95}", FormatLatency(v.Stats.P95),
+			"{p99}", FormatLatency(v.Stats.P99),
+			"{concurrent}", FormatCount(v.Stats.Concurrent),
+		).Replace(format)
+	case StatusLoading:
+		return "Autometrics: loading…"
+	case StatusNoSeries:
+		if v.Reason == statementsMissing {
+			return "Autometrics: no data (instrumentation statements missing: run go generate)"
+		}
+		return "Autometrics: no data for these labels"
+	default:
+		return "Autometrics: no data (" + shortError(v.Reason) + ")"
+	}
+}
+
+// shortError keeps the gist of a backend error reason for a one-line title.
+func shortError(reason string) string {
+	switch {
+	case strings.Contains(reason, "unreachable"):
+		return "Prometheus unreachable"
+	case strings.Contains(reason, "authentication failed"):
+		return "authentication failed"
+	case strings.Contains(reason, "in time"):
+		return "Prometheus timed out"
+	default:
+		return "Prometheus error"
+	}
+}

@@ -1,0 +1,202 @@
+package lsp
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/cardcheck"
+	"github.com/am-lsp/am-lsp/internal/lspclient"
+)
+
+// recorder answers server→client requests like an editor would and remembers them.
+type recorder struct {
+	mu       sync.Mutex
+	requests []lspclient.Message
+	settings map[string]any // answer to workspace/configuration
+}
+
+func (r *recorder) handle(method string, params json.RawMessage) (any, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.requests = append(r.requests, lspclient.Message{Method: method, Params: params})
+	switch method {
+	case "window/showDocument":
+		return map[string]any{"success": true}, nil
+	case "workspace/configuration":
+		return []any{r.settings}, nil
+	}
+	return nil, nil
+}
+
+func (r *recorder) wait(t *testing.T, method, substr string) lspclient.Message {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		for _, m := range r.requests {
+			if m.Method == method && strings.Contains(string(m.Params), substr) {
+				r.mu.Unlock()
+				return m
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the server never sent %s with %q", method, substr)
+	return lspclient.Message{}
+}
+
+var fullCapabilities = map[string]any{
+	"workspace": map[string]any{
+		"configuration": true,
+		"codeLens":      map[string]any{"refreshSupport": true},
+	},
+	"window": map[string]any{"showDocument": map[string]any{"support": true}, "workDoneProgress": true},
+}
+
+type lens struct {
+	Range   struct{ Start struct{ Line int } }
+	Command struct {
+		Title, Command string
+		Arguments      []map[string]string
+	}
+}
+
+func TestCodeLensTitlesRefreshAndJumps(t *testing.T) {
+	prom, fns := demoBackend(t, nil)
+	rec := &recorder{settings: map[string]any{"prometheusUrl": prom.URL, "grafanaUrl": "http://grafana.example:3000"}}
+	s := startSession(t, nil, rec.handle)
+	ctx := ctxFor(t, time.Minute)
+	if _, err := s.client.Initialize(ctx, demoModule(t), fullCapabilities, map[string]any{"prometheusUrl": prom.URL}); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, "workspace/configuration", "am-lsp")
+	target := demoFunction(t, fns, "example.com/demo/api", "(*Server).Handle")
+	line, _ := openAt(t, s, target.NameSpan.File, target.NameSpan.Start)
+
+	rec.wait(t, "workspace/codeLens/refresh", "")
+	rec.wait(t, "window/workDoneProgress/create", "am-lsp/analysis/")
+	if _, err := s.client.WaitNotification(ctx, "$/progress", `"kind":"end"`); err != nil {
+		t.Errorf("progress never ended: %v", err)
+	}
+
+	var lenses []lens
+	deadline := time.Now().Add(20 * time.Second)
+	var found *lens
+	for found == nil && time.Now().Before(deadline) {
+		if err := s.client.Call(ctx, "textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": lspclient.FileURI(target.NameSpan.File)}}, &lenses); err != nil {
+			t.Fatal(err)
+		}
+		for i := range lenses {
+			if lenses[i].Range.Start.Line == line && strings.Contains(lenses[i].Command.Title, "req/s") {
+				found = &lenses[i]
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if found == nil {
+		t.Fatalf("no CodeLens with numbers on line %d: %+v", line, lenses)
+	}
+	// "4.25 req/s · 12.5 % errors · p99 2.2 s": check each number against Prometheus.
+	parts := strings.Split(found.Command.Title, " · ")
+	if len(parts) != 3 {
+		t.Fatalf("title %q does not follow the default format", found.Command.Title)
+	}
+	card := "| Request rate | [" + parts[0] + "](x) |\n| Error ratio | [" + strings.TrimSuffix(parts[1], " errors") + "](x) |\n| Latency p99 | [" + strings.TrimPrefix(parts[2], "p99 ") + "](x) |"
+	got, _, err := cardcheck.Parse(card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := cardcheck.SpecQueries("Handle", "example.com/demo/api.Server", "5m")
+	for _, n := range []cardcheck.Number{cardcheck.RequestRate, cardcheck.ErrorRatio, cardcheck.LatencyP99} {
+		want, err := prom.QueryValue(ctx, q[n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cardcheck.Close(got[n], want) {
+			t.Errorf("CodeLens %s shows %g, Prometheus answers %g", n, got[n], want)
+		}
+	}
+	if found.Command.Command != "am-lsp.openGrafana" {
+		t.Errorf("CodeLens command %q, want am-lsp.openGrafana with Grafana set", found.Command.Command)
+	}
+
+	// Clicking it: the client supports showDocument, so the server asks it to open the URL.
+	var res openResult
+	if err := s.client.Call(ctx, "workspace/executeCommand", map[string]any{"command": found.Command.Command, "arguments": []any{found.Command.Arguments[0]}}, &res); err != nil {
+		t.Fatal(err)
+	}
+	want := "http://grafana.example:3000/d/autometrics-function-explorer/?var-function=Handle"
+	if res.URL != want || res.Shown != "showDocument" {
+		t.Errorf("open result %+v, want %s via showDocument", res, want)
+	}
+	doc := rec.wait(t, "window/showDocument", "autometrics-function-explorer")
+	if !strings.Contains(string(doc.Params), `"external":true`) {
+		t.Errorf("showDocument without external: %s", doc.Params)
+	}
+}
+
+func TestOpenCommandFallsBackToShowMessage(t *testing.T) {
+	prom, fns := demoBackend(t, nil)
+	s := startInitialized(t, prom.URL+"/", nil)
+	ctx := ctxFor(t, 30*time.Second)
+	target := demoFunction(t, fns, "example.com/demo/billing", "Handle")
+	line, char := openAt(t, s, target.NameSpan.File, target.NameSpan.Start)
+	var res openResult
+	err := s.client.Call(ctx, "workspace/executeCommand", map[string]any{"command": "am-lsp.openPrometheus", "arguments": []any{
+		map[string]any{"uri": lspclient.FileURI(target.NameSpan.File), "position": map[string]any{"line": line, "character": char}},
+	}}, &res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Shown != "showMessage" || !strings.HasPrefix(res.URL, prom.URL+"/graph?g0.expr=") || !strings.Contains(res.URL, "billing") {
+		t.Errorf("open result %+v", res)
+	}
+	if _, err := s.client.WaitNotification(ctx, "window/showMessage", "billing"); err != nil {
+		t.Error(err)
+	}
+	// Not on an instrumented function: a clear error, not a crash.
+	err = s.client.Call(ctx, "workspace/executeCommand", map[string]any{"command": "am-lsp.openPrometheus", "arguments": []any{
+		map[string]any{"uri": lspclient.FileURI(target.NameSpan.File), "position": map[string]any{"line": 0, "character": 0}},
+	}}, nil)
+	if code := rpcCode(t, err); code != -32602 || !strings.Contains(err.Error(), "no instrumented function") {
+		t.Errorf("open at a plain position: %v", err)
+	}
+}
+
+func TestSettingsChangeAtRuntime(t *testing.T) {
+	prom, fns := demoBackend(t, nil)
+	s := startInitialized(t, closedPortURL, nil)
+	ctx := ctxFor(t, 30*time.Second)
+	target := demoFunction(t, fns, "example.com/demo/api", "Handle")
+	line, char := openAt(t, s, target.NameSpan.File, target.NameSpan.Start)
+	card := hoverSettled(t, s, target.NameSpan.File, line, char)
+	if !strings.Contains(card, "unreachable") {
+		t.Fatalf("before the change:\n%s", card)
+	}
+	if err := s.client.Notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"am-lsp": map[string]any{"prometheusUrl": prom.URL}}}); err != nil {
+		t.Fatal(err)
+	}
+	card = hoverUntilNumbers(t, s, target.NameSpan.File, line, char)
+	if !strings.Contains(card, prom.URL) {
+		t.Errorf("the new URL is not used:\n%s", card)
+	}
+	// An invalid value is reported by name and the last good one stays.
+	if err := s.client.Notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"prometheusUrl": "ftp://nope", "window": "often"}}); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := s.client.WaitNotification(ctx, "window/showMessage", "prometheusUrl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(msg.Params), "window") {
+		t.Errorf("message does not name every invalid setting: %s", msg.Params)
+	}
+	card = hoverUntilNumbers(t, s, target.NameSpan.File, line, char)
+	if !strings.Contains(card, prom.URL) {
+		t.Errorf("an invalid setting replaced the last good one:\n%s", card)
+	}
+}
