@@ -37,6 +37,7 @@ type Workspace struct {
 	configErr error              // why the last Configure failed
 	observer  Observer
 	seen      map[string]time.Time    // batch key → FetchedAt of the newest numbers announced
+	health    BackendStatus           // outcome of the newest background fetch
 	files     map[string]fileAnalysis // open file path → newest analysis that covers it
 	workers   map[string]*worker      // file path → its background analysis worker
 	updated   chan struct{}           // closed and replaced whenever files changes
@@ -264,6 +265,7 @@ func (w *Workspace) prefetch(pkgs []*analysis.Package) {
 				return
 			}
 			key := fmt.Sprint(batch)
+			w.noteHealth(client, snap)
 			w.mu.Lock()
 			isNew := !snap.FetchedAt.Equal(w.seen[key])
 			w.seen[key] = snap.FetchedAt
@@ -338,6 +340,9 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	fetchCtx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	snap, err := client.Fetch(fetchCtx, batch)
+	if snap != nil {
+		w.noteHealth(client, snap)
+	}
 	if snap == nil {
 		if cached, ok := client.Cached(batch); ok {
 			snap = cached
@@ -415,4 +420,41 @@ func (w *Workspace) JumpURL(target Target, s promclient.Series) (string, error) 
 		return "", fmt.Errorf("no usable Prometheus URL is configured: %v", configErr)
 	}
 	return links.URL(target, s), nil
+}
+
+// BackendStatus says whether the backend answered the newest background fetch.
+type BackendStatus struct {
+	Backend string    `json:"backend"` // URL without credentials
+	OK      bool      `json:"ok"`
+	Reason  string    `json:"reason,omitempty"` // why not, in words a user can act on
+	Checked time.Time `json:"checked,omitzero"` // zero when nothing was fetched yet
+}
+
+// Status reports the backend's health as seen by the background fetches (no network).
+func (w *Workspace) Status() BackendStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.client == nil:
+		return BackendStatus{Reason: fmt.Sprintf("no usable Prometheus URL is configured: %v", w.configErr)}
+	case w.health.Backend != w.client.DisplayURL() || w.health.Checked.IsZero():
+		return BackendStatus{Backend: w.client.DisplayURL(), OK: true, Reason: "no numbers fetched yet: open a Go file with instrumented functions"}
+	}
+	return w.health
+}
+
+// noteHealth records the outcome of a fetch by client for Status.
+func (w *Workspace) noteHealth(client *promclient.Client, snap *promclient.Snapshot) {
+	health := BackendStatus{Backend: client.DisplayURL(), OK: snap.Err == nil, Checked: snap.FetchedAt}
+	if health.Checked.IsZero() {
+		health.Checked = time.Now()
+	}
+	if snap.Err != nil {
+		health.Reason = describeError(snap.Err, health.Backend)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.client == client && !health.Checked.Before(w.health.Checked) {
+		w.health = health
+	}
 }

@@ -31,8 +31,11 @@ func openCommand(t insight.Target) string {
 	return "am-lsp.openPrometheus"
 }
 
+// statusCommand answers the backend's health, for status bars.
+const statusCommand = "am-lsp.status"
+
 func commandNames() []string {
-	var names []string
+	names := []string{statusCommand}
 	for name := range openCommands {
 		names = append(names, name)
 	}
@@ -57,7 +60,10 @@ type openResult struct {
 
 // executeCommand runs one of the open commands: it builds the URL and asks the editor to open
 // it with window/showDocument (external), or shows it in a message for clients without that.
-func executeCommand(ctx context.Context, s *Server, p *protocol.ExecuteCommandParams) (*openResult, error) {
+func executeCommand(ctx context.Context, s *Server, p *protocol.ExecuteCommandParams) (any, error) {
+	if p.Command == statusCommand {
+		return s.workspace.Status(), nil
+	}
 	target, known := openCommands[p.Command]
 	if !known {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unknown command %q (known: %v)", p.Command, commandNames())

@@ -133,6 +133,17 @@ func TestCodeLensTitlesRefreshAndJumps(t *testing.T) {
 	if res.URL != want || res.Shown != "showDocument" {
 		t.Errorf("open result %+v, want %s via showDocument", res, want)
 	}
+	var status struct {
+		Backend string
+		OK      bool
+		Reason  string
+	}
+	if err := s.client.Call(ctx, "workspace/executeCommand", map[string]any{"command": "am-lsp.status"}, &status); err != nil {
+		t.Fatal(err)
+	}
+	if !status.OK || status.Backend != prom.URL {
+		t.Errorf("status = %+v, want ok for %s", status, prom.URL)
+	}
 	doc := rec.wait(t, "window/showDocument", "autometrics-function-explorer")
 	if !strings.Contains(string(doc.Params), `"external":true`) {
 		t.Errorf("showDocument without external: %s", doc.Params)
@@ -176,6 +187,16 @@ func TestSettingsChangeAtRuntime(t *testing.T) {
 	card := hoverSettled(t, s, target.NameSpan.File, line, char)
 	if !strings.Contains(card, "unreachable") {
 		t.Fatalf("before the change:\n%s", card)
+	}
+	var status struct {
+		OK     bool
+		Reason string
+	}
+	if err := s.client.Call(ctx, "workspace/executeCommand", map[string]any{"command": "am-lsp.status"}, &status); err != nil {
+		t.Fatal(err)
+	}
+	if status.OK || !strings.Contains(status.Reason, "unreachable") {
+		t.Errorf("status with Prometheus down = %+v", status)
 	}
 	if err := s.client.Notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"am-lsp": map[string]any{"prometheusUrl": prom.URL}}}); err != nil {
 		t.Fatal(err)
