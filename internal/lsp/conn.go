@@ -77,7 +77,7 @@ type connection struct {
 // serveStream runs the server over rwc until the client sends exit or closes the stream. It
 // returns the process exit code the LSP spec asks for: 0 after shutdown, 1 otherwise.
 func serveStream(ctx context.Context, srv *Server, rwc io.ReadWriteCloser) int {
-	stream := &tolerantStream{inner: jsonrpc2.NewHeaderStream(rwc), log: srv.log}
+	stream := &tolerantStream{frames: newFrameReader(rwc), w: rwc, closer: rwc, log: srv.log}
 	c := &connection{srv: srv, log: srv.log, inflight: map[jsonrpc2.ID]context.CancelFunc{}}
 	c.conn = jsonrpc2.NewConn(stream, jsonrpc2.WithCodec(lspCodec{}), jsonrpc2.WithPreempter(c))
 	srv.client = &clientConn{conn: c.conn}
@@ -207,35 +207,40 @@ func (c *clientConn) call(ctx context.Context, method string, params, result any
 	return err
 }
 
-// tolerantStream answers frames that are not valid JSON-RPC with an error response instead of
-// letting them end the connection, then goes on reading.
+// tolerantStream is the connection's jsonrpc2.Stream: LSP header framing that survives bad
+// input. Frames that are not valid JSON-RPC, and framing garbage, are answered with an error
+// response (id null) instead of ending the connection; reading then goes on.
 type tolerantStream struct {
-	inner jsonrpc2.Stream
-	log   *slog.Logger
-	wmu   sync.Mutex
+	frames *frameReader
+	w      io.Writer
+	closer io.Closer
+	log    *slog.Logger
+	wmu    sync.Mutex
 }
 
-type frameStream interface {
-	ReadFrame(ctx context.Context) ([]byte, int64, error)
-	WriteFrame(ctx context.Context, data []byte) (int64, error)
-}
-
+// ReadFrame returns the next usable frame body.
 func (s *tolerantStream) ReadFrame(ctx context.Context) ([]byte, int64, error) {
-	fs := s.inner.(frameStream)
 	for {
-		frame, n, err := fs.ReadFrame(ctx)
-		if err != nil {
-			return frame, n, err
-		}
-		if rejection := checkFrame(frame); rejection != nil {
-			s.log.Warn("rejected malformed message", "err", rejection.Message, "bytes", len(frame))
-			if _, werr := s.WriteFrame(ctx, jsonrpc2.AppendResponse(nil, jsonrpc2.ID{}, nil, rejection)); werr != nil {
-				return nil, n, werr
-			}
+		frame, err := s.frames.next()
+		var bad *errBadFrame
+		if errors.As(err, &bad) {
+			s.reject(ctx, jsonrpc2.NewError(jsonrpc2.ParseError, "parse error: "+bad.Error()))
 			continue
 		}
-		return frame, n, nil
+		if err != nil {
+			return nil, 0, err
+		}
+		if rejection := checkFrame(frame); rejection != nil {
+			s.reject(ctx, rejection)
+			continue
+		}
+		return frame, int64(len(frame)), nil
 	}
+}
+
+func (s *tolerantStream) reject(ctx context.Context, e *jsonrpc2.Error) {
+	s.log.Warn("rejected malformed message", "err", e.Message)
+	_, _ = s.WriteFrame(ctx, jsonrpc2.AppendResponse(nil, jsonrpc2.ID{}, nil, e))
 }
 
 // checkFrame returns the error to answer for a frame that is not a usable JSON-RPC message.
@@ -253,10 +258,11 @@ func checkFrame(frame []byte) *jsonrpc2.Error {
 	return nil
 }
 
+// WriteFrame writes one frame; writes from concurrent handlers never interleave.
 func (s *tolerantStream) WriteFrame(ctx context.Context, data []byte) (int64, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	return s.inner.(frameStream).WriteFrame(ctx, data)
+	return writeFrame(s.w, data)
 }
 
 func (s *tolerantStream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
@@ -272,4 +278,4 @@ func (s *tolerantStream) Write(ctx context.Context, msg jsonrpc2.Message) (int64
 	return s.WriteFrame(ctx, jsonrpc2.AppendMessage(nil, msg))
 }
 
-func (s *tolerantStream) Close() error { return s.inner.Close() }
+func (s *tolerantStream) Close() error { return s.closer.Close() }

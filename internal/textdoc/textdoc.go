@@ -54,7 +54,7 @@ func (s *Store) Open(path string, version int32, text string) *Snapshot {
 
 // Apply applies changes in order to the open document and records the new version. A change
 // whose range lies outside the text is an error and leaves the document untouched, as does a
-// version older than the current one (changes must arrive in order).
+// version not newer than the current one (versions increase with every change).
 func (s *Store) Apply(path string, version int32, changes []Change) (*Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -62,8 +62,8 @@ func (s *Store) Apply(path string, version int32, changes []Change) (*Snapshot, 
 	if !ok {
 		return nil, fmt.Errorf("didChange for %s: %w", path, ErrNotOpen)
 	}
-	if version != 0 && version < cur.Version {
-		return nil, fmt.Errorf("didChange for %s: version %d is older than the current %d", path, version, cur.Version)
+	if version <= cur.Version {
+		return nil, fmt.Errorf("didChange for %s: version %d is not newer than the current %d", path, version, cur.Version)
 	}
 	text := cur.Text
 	for i, ch := range changes {

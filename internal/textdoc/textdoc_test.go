@@ -38,7 +38,7 @@ func TestApplyRejectsBadInputAndKeepsText(t *testing.T) {
 	if _, err := s.Apply("/b.go", 1, []Change{{Text: "x"}}); err == nil || !strings.Contains(err.Error(), "not open") {
 		t.Fatalf("unopened document: err = %v", err)
 	}
-	if _, err := s.Apply("/a.go", 4, []Change{{Text: "x"}}); err == nil || !strings.Contains(err.Error(), "older") {
+	if _, err := s.Apply("/a.go", 4, []Change{{Text: "x"}}); err == nil || !strings.Contains(err.Error(), "not newer") {
 		t.Fatalf("old version: err = %v", err)
 	}
 	if _, err := s.Apply("/a.go", 6, []Change{{Range: &Range{Start: Position{9, 0}, End: Position{9, 1}}, Text: "x"}}); err == nil {
