@@ -74,8 +74,8 @@ func TestFetchBatchesFiftySeries(t *testing.T) {
 	if n := queryCount(t, srv) - after; n != 0 {
 		t.Errorf("fetches while fresh sent %d queries, want 0", n)
 	}
-	if c.fetches != 1 {
-		t.Errorf("%d fetches started, want 1", c.fetches)
+	if c.snaps.started != 1 {
+		t.Errorf("%d fetches started, want 1", c.snaps.started)
 	}
 }
 
@@ -108,8 +108,8 @@ func TestConcurrentFetchesShareOne(t *testing.T) {
 			t.Errorf("fetch %d got another answer (%v vs %v)", i, s.FetchedAt, snaps[0].FetchedAt)
 		}
 	}
-	if c.fetches != 1 {
-		t.Errorf("%d fetches started, want 1", c.fetches)
+	if c.snaps.started != 1 {
+		t.Errorf("%d fetches started, want 1", c.snaps.started)
 	}
 
 	// A fetch for part of a set in flight joins it.
@@ -123,8 +123,8 @@ func TestConcurrentFetchesShareOne(t *testing.T) {
 	if len(part.Stats) != 5 || len(part.Queried) != 5 {
 		t.Errorf("part of the batch: %d stats, %d queried; want 5, 5", len(part.Stats), len(part.Queried))
 	}
-	if n := queryCount(t, srv) - before; n != QueriesPerFetch || c2.fetches != 1 {
-		t.Errorf("Prefetch + Fetch of a part sent %d queries in %d fetches, want %d in 1", n, c2.fetches, QueriesPerFetch)
+	if n := queryCount(t, srv) - before; n != QueriesPerFetch || c2.snaps.started != 1 {
+		t.Errorf("Prefetch + Fetch of a part sent %d queries in %d fetches, want %d in 1", n, c2.snaps.started, QueriesPerFetch)
 	}
 }
 
@@ -182,15 +182,15 @@ func TestTTLAndCached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if third == second || c.fetches != 3 {
-		t.Errorf("after Prefetch: new answer %v, %d fetches (want 3)", third != second, c.fetches)
+	if third == second || c.snaps.started != 3 {
+		t.Errorf("after Prefetch: new answer %v, %d fetches (want 3)", third != second, c.snaps.started)
 	}
 }
 
 func TestEmptyFetch(t *testing.T) {
 	c := newClient(t, Config{URL: "http://127.0.0.1:1"})
 	snap, err := c.Fetch(context.Background(), nil)
-	if err != nil || snap == nil || len(snap.Stats) != 0 || c.fetches != 0 {
-		t.Errorf("Fetch(nil) = %+v, %v; %d fetches", snap, err, c.fetches)
+	if err != nil || snap == nil || len(snap.Stats) != 0 || c.snaps.started != 0 {
+		t.Errorf("Fetch(nil) = %+v, %v; %d fetches", snap, err, c.snaps.started)
 	}
 }

@@ -23,6 +23,20 @@ func TestNewValidates(t *testing.T) {
 		{Config{URL: "http://h", Headers: map[string]string{"Bad Header": "x"}}, "not a valid header name"},
 		{Config{URL: "http://h", Window: 90 * time.Millisecond}, "whole number of seconds"},
 		{Config{URL: "http://h", TTL: -time.Second}, "must not be negative"},
+		{Config{URL: "http://h", TrendPoints: 1}, "1 trend points: want 2 to"},
+		{Config{URL: "http://h", TrendRange: time.Minute, TrendPoints: 100}, "too short"},
+		{Config{URL: "http://h", BearerToken: "t", BearerTokenFile: "/f"}, "cannot be used together"},
+		{Config{URL: "http://h", Username: "bob", BearerTokenFile: "/f"}, "cannot be used together"},
+		{Config{URL: "http://h", BearerTokenFile: "/nonexistent/token"}, "bearer token file /nonexistent/token: no such file"},
+		{Config{URL: "http://h", Headers: map[string]string{"X-Token": secret + "\r\nX-Other: 1"}}, `header "X-Token": the value has a line break`},
+		{Config{URL: "http://h", ExtraMatchers: []string{`service_name`}}, `extra matcher "service_name": want one of = != =~ !~`},
+		{Config{URL: "http://h", ExtraMatchers: []string{`env="prod`}}, `extra matcher "env=\"prod": the value must be a quoted string`},
+		{Config{URL: "http://h", ExtraMatchers: []string{`env=prod`}}, "must be a quoted string"},
+		{Config{URL: "http://h", ExtraMatchers: []string{`1env="x"`}}, "want a label matcher"},
+		{Config{URL: "http://h", ExtraMatchers: []string{`env=~"("`}}, "bad regular expression"},
+		{Config{URL: "http://h", ExtraMatchers: []string{`__name__="up"`}}, "the metric name cannot be matched"},
+		{Config{URL: "http://h", ExtraMatchers: []string{`a="b",c="d"`}}, `unexpected ",c=\"d\"" after the value`},
+		{Config{URL: "http://h", ExtraMatchers: []string{`env=="x"`}}, "must be a quoted string"},
 	} {
 		_, err := New(tc.cfg)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -36,8 +50,26 @@ func TestNewValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DisplayURL() != "https://prom.example.com:9443" || c.cfg.Window != DefaultWindow || c.cfg.Timeout != DefaultTimeout || c.cfg.TTL != DefaultTTL {
+	if c.DisplayURL() != "https://prom.example.com:9443" || c.cfg.Window != DefaultWindow || c.cfg.Timeout != DefaultTimeout || c.cfg.TTL != DefaultTTL ||
+		c.cfg.TrendRange != time.Hour || c.cfg.TrendPoints != 30 || trendStep(c.cfg) != 2*time.Minute {
 		t.Errorf("defaults: %q %+v", c.DisplayURL(), c.cfg)
+	}
+	if got := trendStep(Config{TrendRange: 10 * time.Minute, TrendPoints: 7}); got != 85*time.Second {
+		t.Errorf("step of 7 points over 10m = %v, want 85s (whole seconds)", got)
+	}
+}
+
+func TestExtraMatchersRendered(t *testing.T) {
+	c := newClient(t, Config{URL: "http://h", ExtraMatchers: []string{
+		`service_name="api"`, ` env =~ 'prod.*' `, "team!=`a\\b`", `zone!~"eu-\"x\""`, `region='it\'s'`,
+	}})
+	want := []string{`service_name="api"`, `env=~"prod.*"`, `team!="a\\b"`, `zone!~"eu-\"x\""`, `region="it's"`}
+	if strings.Join(c.extra, " ") != strings.Join(want, " ") {
+		t.Errorf("matchers rendered as %q, want %q", c.extra, want)
+	}
+	q := c.QueryFor(RequestRate, Series{Function: "F", Module: "m"})
+	if !strings.Contains(q, `{__name__=~"function_calls_total|function_calls_count_total",function="F",module="m",`+strings.Join(want, ",")+`}`) {
+		t.Errorf("QueryFor = %s", q)
 	}
 }
 

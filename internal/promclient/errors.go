@@ -2,6 +2,8 @@ package promclient
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,11 +18,12 @@ import (
 type ErrorKind int
 
 const (
-	// Unreachable: no connection (refused, DNS, TLS, reset).
+	// Unreachable: no connection (refused, DNS, TLS, reset), or a server certificate that is
+	// not trusted.
 	Unreachable ErrorKind = iota + 1
 	// Timeout: no answer within Config.Timeout, or the server gave up on the query.
 	Timeout
-	// Unauthorized: the server answered 401 or 403.
+	// Unauthorized: the server answered 401 or 403, or the bearer token file cannot be read.
 	Unauthorized
 	// BadResponse: the server answered 5xx, another unexpected status, a body that is not
 	// a Prometheus API answer, or one too large.
@@ -62,13 +65,27 @@ func (e *FetchError) Unwrap() error { return e.Err }
 func (c *Client) classify(err error) *FetchError {
 	fe := &FetchError{URL: c.display, Err: err}
 	var se *statusError
+	var ce *credentialsError
 	var ae *v1.Error
 	var ne net.Error
 	var ue *url.Error
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
 	switch {
 	case errors.As(err, &se):
 		fe.Kind = Unauthorized
 		fe.Err = se // the url.Error around it adds nothing
+	case errors.As(err, &ce):
+		fe.Kind = Unauthorized
+		fe.Err = ce
+	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &he):
+		fe.Kind = Unreachable
+		reason := err
+		if cv != nil {
+			reason = cv.Err
+		}
+		fe.Err = fmt.Errorf("TLS: the server's certificate is not trusted (%v): configure the CA file of the authority that signed it, or turn verification off explicitly (insecure)", reason)
 	case errors.Is(err, errTooLarge):
 		fe.Kind = BadResponse
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

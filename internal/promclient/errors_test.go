@@ -56,8 +56,8 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("error shows credentials: %v", err)
 	}
 	// A failure is fresh for a short while: no second attempt right away.
-	if again, err2 := c.Fetch(context.Background(), []Series{apiHandle}); again != snap || err2 != err || c.fetches != 1 {
-		t.Errorf("second Fetch after a failure: %v, %v, %d fetches", again, err2, c.fetches)
+	if again, err2 := c.Fetch(context.Background(), []Series{apiHandle}); again != snap || err2 != err || c.snaps.started != 1 {
+		t.Errorf("second Fetch after a failure: %v, %v, %d fetches", again, err2, c.snaps.started)
 	}
 }
 
@@ -100,8 +100,8 @@ func TestHangingBackend(t *testing.T) {
 	if total < timeout-50*time.Millisecond || total > timeout+time.Second {
 		t.Errorf("detached fetch ended after %v, want about %v", total, timeout)
 	}
-	if c.fetches != 1 {
-		t.Errorf("%d fetches, want 1", c.fetches)
+	if c.snaps.started != 1 {
+		t.Errorf("%d fetches, want 1", c.snaps.started)
 	}
 	mu.Lock()
 	defer mu.Unlock()

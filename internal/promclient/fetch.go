@@ -4,8 +4,10 @@ import (
 	"context"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -22,6 +24,28 @@ type Stats struct {
 	// same scrape target. Several values (a function in two services, a rollout) are joined
 	// with ", ".
 	ServiceName, Version string
+
+	// Callers are the callers with the most calls (caller_function and caller_module labels,
+	// or the legacy single caller label split at its last dot), at most MaxCallers, by
+	// RequestRate descending (then module, function). Callers without calls in the window
+	// and calls without caller labels are left out.
+	Callers []Caller
+
+	// Objective is the objective the series carry (objective_* labels): the success
+	// objective of the calls counter if there is one, else the latency objective of the
+	// histogram; nil when they carry none. Objectives lists every distinct objective found,
+	// success objectives first, each group by name, percentile and threshold.
+	Objective  *Objective
+	Objectives []Objective
+}
+
+// MaxCallers is the most callers Stats.Callers holds.
+const MaxCallers = 5
+
+// Caller is one caller of a function and the rate of its calls to it.
+type Caller struct {
+	Function, Module string
+	RequestRate      float64 // calls per second
 }
 
 // Snapshot is the answer to one fetch. Snapshots are shared between callers: do not modify.
@@ -33,25 +57,14 @@ type Snapshot struct {
 	// FetchedAt is when the answer arrived; Window is the rate window of the numbers.
 	FetchedAt time.Time
 	Window    time.Duration
+
+	// For SLO: the bucket rates of each series (all objective labels added up) by upper
+	// bound, ascending, +Inf last; and the SLO recording rules of the objectives of the batch.
+	buckets map[Series][]bucket
+	rules   []ruleSeries
 }
 
-// errorTTL is how long a failed fetch counts as fresh (at most TTL): long enough not to hammer
-// a backend that is down, short enough to notice it is back.
-const errorTTL = 5 * time.Second
-
-// maxEntries bounds the cache; the oldest snapshots go first.
-const maxEntries = 256
-
-type entry struct {
-	set  map[Series]bool
-	snap *Snapshot
-}
-
-type flight struct {
-	set  map[Series]bool
-	done chan struct{}
-	snap *Snapshot
-}
+type bucket struct{ le, rate float64 }
 
 // Fetch returns the numbers of series. One fetch sends QueriesPerFetch queries for all of them
 // together. Answers are cached for Config.TTL (a failure for at most 5s); a fresh answer for
@@ -69,19 +82,11 @@ func (c *Client) Fetch(ctx context.Context, series []Series) (*Snapshot, error) 
 	if len(series) == 0 {
 		return &Snapshot{Stats: map[Series]Stats{}, FetchedAt: c.now(), Window: c.cfg.Window}, nil
 	}
-	c.mu.Lock()
-	if snap := c.freshLocked(series); snap != nil {
-		c.mu.Unlock()
-		return result(subset(snap, series))
+	snap, err := get(ctx, c, c.snaps, series, c.fetch)
+	if err != nil {
+		return nil, err
 	}
-	f := c.flightLocked(series)
-	c.mu.Unlock()
-	select {
-	case <-f.done:
-		return result(subset(f.snap, series))
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return result(subset(snap, series))
 }
 
 func result(s *Snapshot) (*Snapshot, error) {
@@ -97,16 +102,11 @@ func (c *Client) Cached(series []Series) (*Snapshot, bool) {
 	series = normalize(series)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var best *Snapshot
-	for _, e := range c.cache {
-		if covers(e.set, series) && (best == nil || e.snap.FetchedAt.After(best.FetchedAt)) {
-			best = e.snap
-		}
-	}
-	if best == nil {
+	a, ok := c.snaps.latest(series)
+	if !ok {
 		return nil, false
 	}
-	return subset(best, series), true
+	return subset(a.val, series), true
 }
 
 // Prefetch starts fetching series in the background, unless a fresh answer or a fetch in flight
@@ -116,122 +116,7 @@ func (c *Client) Prefetch(series []Series) {
 	if len(series) == 0 {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.freshLocked(series) == nil {
-		c.flightLocked(series)
-	}
-}
-
-// freshLocked returns the freshest fresh snapshot covering series, or nil.
-func (c *Client) freshLocked(series []Series) *Snapshot {
-	now := c.now()
-	var best *Snapshot
-	for _, e := range c.cache {
-		if !covers(e.set, series) {
-			continue
-		}
-		ttl := c.cfg.TTL
-		if e.snap.Err != nil && ttl > errorTTL {
-			ttl = errorTTL
-		}
-		if now.Sub(e.snap.FetchedAt) < ttl && (best == nil || e.snap.FetchedAt.After(best.FetchedAt)) {
-			best = e.snap
-		}
-	}
-	return best
-}
-
-// flightLocked returns a fetch in flight covering series, starting one if there is none.
-func (c *Client) flightLocked(series []Series) *flight {
-	key := batchKey(series)
-	if f, ok := c.flights[key]; ok {
-		return f
-	}
-	for _, f := range c.flights {
-		if covers(f.set, series) {
-			return f
-		}
-	}
-	f := &flight{set: setOf(series), done: make(chan struct{})}
-	c.flights[key] = f
-	c.fetches++
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
-		defer cancel()
-		snap := c.fetch(ctx, series)
-		c.mu.Lock()
-		f.snap = snap
-		delete(c.flights, key)
-		c.cache[key] = &entry{set: f.set, snap: snap}
-		c.evictLocked()
-		c.mu.Unlock()
-		close(f.done)
-	}()
-	return f
-}
-
-func (c *Client) evictLocked() {
-	for len(c.cache) > maxEntries {
-		oldest := ""
-		var at time.Time
-		for k, e := range c.cache {
-			if oldest == "" || e.snap.FetchedAt.Before(at) {
-				oldest, at = k, e.snap.FetchedAt
-			}
-		}
-		delete(c.cache, oldest)
-	}
-}
-
-// normalize returns series sorted, without duplicates.
-func normalize(series []Series) []Series {
-	out := append([]Series(nil), series...)
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Module != out[j].Module {
-			return out[i].Module < out[j].Module
-		}
-		return out[i].Function < out[j].Function
-	})
-	n := 0
-	for i, s := range out {
-		if i == 0 || s != out[n-1] {
-			out[n] = s
-			n++
-		}
-	}
-	return out[:n]
-}
-
-func batchKey(series []Series) string {
-	var b strings.Builder
-	for _, s := range series {
-		b.WriteString(s.Module)
-		b.WriteByte(0)
-		b.WriteString(s.Function)
-		b.WriteByte(0)
-	}
-	return b.String()
-}
-
-func setOf(series []Series) map[Series]bool {
-	m := make(map[Series]bool, len(series))
-	for _, s := range series {
-		m[s] = true
-	}
-	return m
-}
-
-func covers(set map[Series]bool, series []Series) bool {
-	if len(set) < len(series) {
-		return false
-	}
-	for _, s := range series {
-		if !set[s] {
-			return false
-		}
-	}
-	return true
+	prefetch(c, c.snaps, series, c.fetch)
 }
 
 // subset returns snap restricted to series (snap itself when it has exactly those).
@@ -250,50 +135,77 @@ func subset(snap *Snapshot, series []Series) *Snapshot {
 	return &out
 }
 
-// fetch runs the queries of one batch and builds its snapshot.
-func (c *Client) fetch(ctx context.Context, series []Series) *Snapshot {
-	q := batchQueries(series, c.cfg.Window)
-	texts := []string{q.calls, q.latency, q.concurrent, q.buildInfo}
-	type answer struct {
-		vec   model.Vector
-		notes []string
-		err   error
-	}
-	answers := make([]answer, len(texts))
+// queryAnswer is the answer to one instant query.
+type queryAnswer struct {
+	vec   model.Vector
+	notes []string
+	err   error
+}
+
+// queryAll runs instant queries concurrently, within the client's bound on queries in flight.
+func (c *Client) queryAll(ctx context.Context, texts []string) []queryAnswer {
+	answers := make([]queryAnswer, len(texts))
 	var wg sync.WaitGroup
 	for i, text := range texts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case c.sem <- struct{}{}:
-			case <-ctx.Done():
-				answers[i].err = ctx.Err()
+			if err := c.acquire(ctx); err != nil {
+				answers[i].err = err
 				return
 			}
-			defer func() { <-c.sem }()
+			defer c.release()
 			vec, notes, err := c.q.Query(ctx, text, c.cfg.Timeout)
-			answers[i] = answer{vec, notes, err}
+			answers[i] = queryAnswer{vec, notes, err}
 		}()
 	}
 	wg.Wait()
+	return answers
+}
 
-	snap := &Snapshot{Stats: map[Series]Stats{}, Queried: series, Window: c.cfg.Window}
-	seenNote := map[string]bool{}
-	for _, a := range answers {
-		for _, n := range a.notes {
-			if !seenNote[n] {
-				seenNote[n] = true
-				snap.Warnings = append(snap.Warnings, n)
+func (c *Client) acquire(ctx context.Context) error {
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) release() { <-c.sem }
+
+// addNotes appends the notes not yet in list.
+func addNotes(list []string, notes []string) []string {
+	for _, n := range notes {
+		seen := false
+		for _, l := range list {
+			if l == n {
+				seen = true
+				break
 			}
 		}
+		if !seen {
+			list = append(list, n)
+		}
+	}
+	return list
+}
+
+// fetch runs the queries of one batch and builds its snapshot.
+func (c *Client) fetch(ctx context.Context, series []Series) answer[*Snapshot] {
+	q := batchQueries(series, c.cfg.Window, c.extraSuffix())
+	answers := c.queryAll(ctx, []string{q.calls, q.latency, q.concurrent, q.buildInfo})
+
+	snap := &Snapshot{Stats: map[Series]Stats{}, Queried: series, Window: c.cfg.Window}
+	for _, a := range answers {
+		snap.Warnings = addNotes(snap.Warnings, a.notes)
 	}
 	// The numbers need the first three answers; the build_info lookup only names services.
 	for _, a := range answers[:3] {
 		if a.err != nil {
 			snap.Err = c.classify(a.err)
 			snap.FetchedAt = c.now()
-			return snap
+			return answer[*Snapshot]{val: snap, at: snap.FetchedAt, failed: true}
 		}
 	}
 	if err := answers[3].err; err != nil {
@@ -305,6 +217,9 @@ func (c *Client) fetch(ctx context.Context, series []Series) *Snapshot {
 		stats              Stats
 		total, errs        float64
 		services, versions map[string]bool
+		callers            map[[2]string]float64 // module, function
+		objectives         map[Objective]bool
+		buckets            map[float64]float64
 	}
 	accs := map[Series]*acc{}
 	get := func(m model.Metric) *acc {
@@ -318,6 +233,7 @@ func (c *Client) fetch(ctx context.Context, series []Series) *Snapshot {
 			a = &acc{
 				stats:    Stats{Series: s, ErrorRatio: nan, P95: nan, P99: nan, Concurrent: nan},
 				services: map[string]bool{}, versions: map[string]bool{},
+				callers: map[[2]string]float64{}, objectives: map[Objective]bool{},
 			}
 			accs[s] = a
 		}
@@ -339,22 +255,51 @@ func (c *Client) fetch(ctx context.Context, series []Series) *Snapshot {
 		if ver := smp.Metric["version"]; ver != "" {
 			a.versions[string(ver)] = true
 		}
+		if k, ok := callerOf(smp.Metric); ok {
+			a.callers[k] += v
+		}
+		if o, ok := objectiveOf(smp.Metric, false); ok {
+			a.objectives[o] = true
+		}
 	}
 	for _, smp := range answers[1].vec {
-		if a := get(smp.Metric); a != nil {
-			switch smp.Metric["quantile"] {
-			case "0.95":
-				a.stats.P95 = float64(smp.Value)
-			case "0.99":
-				a.stats.P99 = float64(smp.Value)
+		a := get(smp.Metric)
+		if a == nil {
+			continue
+		}
+		if le, ok := smp.Metric["le"]; ok {
+			bound, err := strconv.ParseFloat(string(le), 64)
+			if err != nil {
+				continue
 			}
+			if a.buckets == nil {
+				a.buckets = map[float64]float64{}
+			}
+			a.buckets[bound] += float64(smp.Value)
+			if o, ok := objectiveOf(smp.Metric, true); ok {
+				a.objectives[o] = true
+			}
+			continue
+		}
+		switch smp.Metric["quantile"] {
+		case "0.95":
+			a.stats.P95 = float64(smp.Value)
+		case "0.99":
+			a.stats.P99 = float64(smp.Value)
 		}
 	}
 	for _, smp := range answers[2].vec {
+		if _, ok := smp.Metric[model.MetricNameLabel]; ok {
+			if r, ok := ruleOf(smp); ok {
+				snap.rules = append(snap.rules, r)
+			}
+			continue
+		}
 		if a := get(smp.Metric); a != nil {
 			a.stats.Concurrent = float64(smp.Value)
 		}
 	}
+	sortRules(snap.rules)
 	// Build info names services only of series that have numbers and no names of their own.
 	fromBuild := map[Series][2]map[string]bool{}
 	for _, smp := range answers[3].vec {
@@ -388,10 +333,70 @@ func (c *Client) fetch(ctx context.Context, series []Series) *Snapshot {
 		}
 		a.stats.ServiceName = joinSorted(a.services)
 		a.stats.Version = joinSorted(a.versions)
+		a.stats.Callers = topCallers(a.callers)
+		a.stats.Objectives = sortedObjectives(a.objectives)
+		if len(a.stats.Objectives) > 0 {
+			o := a.stats.Objectives[0]
+			a.stats.Objective = &o
+		}
+		if a.buckets != nil {
+			if snap.buckets == nil {
+				snap.buckets = map[Series][]bucket{}
+			}
+			snap.buckets[s] = sortedBuckets(a.buckets)
+		}
 		snap.Stats[s] = a.stats
 	}
 	snap.FetchedAt = c.now()
-	return snap
+	return answer[*Snapshot]{val: snap, at: snap.FetchedAt}
+}
+
+// callerOf returns the caller (module, function) of a sample of the calls query.
+func callerOf(m model.Metric) ([2]string, bool) {
+	fn, mod := string(m["caller_function"]), string(m["caller_module"])
+	if fn == "" && mod == "" {
+		legacy := string(m["caller"])
+		if legacy == "" {
+			return [2]string{}, false
+		}
+		fn = legacy
+		if i := strings.LastIndexByte(legacy, '.'); i >= 0 {
+			mod, fn = legacy[:i], legacy[i+1:]
+		}
+	}
+	return [2]string{mod, fn}, true
+}
+
+// topCallers returns the MaxCallers callers with the highest rates.
+func topCallers(rates map[[2]string]float64) []Caller {
+	var out []Caller
+	for k, r := range rates {
+		if r > 0 {
+			out = append(out, Caller{Module: k[0], Function: k[1], RequestRate: r})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].RequestRate != out[j].RequestRate {
+			return out[i].RequestRate > out[j].RequestRate
+		}
+		if out[i].Module != out[j].Module {
+			return out[i].Module < out[j].Module
+		}
+		return out[i].Function < out[j].Function
+	})
+	if len(out) > MaxCallers {
+		out = out[:MaxCallers]
+	}
+	return out
+}
+
+func sortedBuckets(m map[float64]float64) []bucket {
+	out := make([]bucket, 0, len(m))
+	for le, r := range m {
+		out = append(out, bucket{le, r})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].le < out[j].le })
+	return out
 }
 
 func joinSorted(set map[string]bool) string {

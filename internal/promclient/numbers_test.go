@@ -240,18 +240,27 @@ func TestCurrentAndLegacyNamesTogether(t *testing.T) {
 }
 
 // The batched queries match the asked modules exactly: regex metacharacters in module values
-// ("." and "+") are quoted, so look-alike modules are not even in Prometheus's answer.
+// ("." and "+") are quoted, so look-alike modules are not even in Prometheus's answer. The SLO
+// recording rules that come with the concurrency are those of the batch's objectives only.
 func TestBatchQueriesMatchExactly(t *testing.T) {
 	srv := sharedServer(t)
 	asked := []Series{apiHandle, plusAdd, odd}
-	q := batchQueries(asked, DefaultWindow)
+	q := batchQueries(asked, DefaultWindow, "")
 	for name, text := range map[string]string{"calls": q.calls, "latency": q.latency, "concurrent": q.concurrent, "build info": q.buildInfo} {
 		v, _, err := srv.Query(context.Background(), text)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		mods := map[string]bool{}
+		rules := 0
 		for _, smp := range v {
+			if name == "concurrent" && smp.Metric["__name__"] != "" {
+				rules++
+				if smp.Metric["objective_name"] != "api" {
+					t.Errorf("rule series of another objective: %v", smp.Metric)
+				}
+				continue
+			}
 			m := string(smp.Metric["module"])
 			mods[m] = true
 			if m != apiHandle.Module && m != plusAdd.Module && m != odd.Module {
@@ -260,6 +269,10 @@ func TestBatchQueriesMatchExactly(t *testing.T) {
 		}
 		if (name == "calls" || name == "latency") && !mods[odd.Module] {
 			t.Errorf("%s query has no answer for %q", name, odd.Module)
+		}
+		// api's success and latency objectives, three rules each.
+		if name == "concurrent" && (rules != 6 || !mods[apiHandle.Module]) {
+			t.Errorf("concurrent query: %d rule series, concurrency of %v: %v", rules, apiHandle, mods[apiHandle.Module])
 		}
 	}
 }

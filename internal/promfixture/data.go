@@ -5,6 +5,10 @@
 // that ends between the two reads back the configured rates exactly (see the design notes:
 // backfilled data that ends "now" would make rate() at now read low).
 //
+// Recording rules (such as SLORules, the spec's SLO rule names) can be evaluated over the whole
+// span of the data and stored with it; the server can require basic auth and serve under a
+// route prefix.
+//
 // The main API (Start, StartVictoriaMetrics, WriteOpenMetrics) does not need a test; StartT
 // and StartVictoriaMetricsT wrap them for tests.
 package promfixture
@@ -15,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,8 +55,20 @@ type Function struct {
 	// only when it is not zero (autometrics-go emits it only WithConcurrentCalls).
 	Concurrent float64
 
-	// Objective labels; empty means absent.
+	// Objective labels; empty means absent. As with autometrics-go, every series carries
+	// objective_name; the calls counter carries the success objective (objective_percentile
+	// = ObjectivePercentile) and the histogram the latency objective: objective_percentile
+	// (LatencyObjectivePercentile, default ObjectivePercentile) and
+	// objective_latency_threshold, both only when ObjectiveLatencyThreshold is set. A
+	// latency-only objective leaves ObjectivePercentile empty.
 	ObjectiveName, ObjectivePercentile, ObjectiveLatencyThreshold string
+	LatencyObjectivePercentile                                    string
+
+	// Callers, when set, split the function's calls among several callers: each caller gets
+	// the function's whole set of series (calls, histogram with the same Latencies, gauge)
+	// with its own caller labels and rates, as if it were a Function of its own. CallsPerSec,
+	// ErrorsPerSec, Concurrent, CallerFunction and CallerModule must then be zero.
+	Callers []Caller
 
 	// Build labels carried by the series themselves; empty means absent.
 	ServiceName, Version, Commit, Branch string
@@ -65,6 +82,12 @@ type Function struct {
 
 	// Labels are added to every series of the function.
 	Labels map[string]string
+}
+
+// Caller is one caller of a Function with its share of the calls.
+type Caller struct {
+	Function, Module                      string // caller_function, caller_module (or legacy caller)
+	CallsPerSec, ErrorsPerSec, Concurrent float64
 }
 
 // BuildInfo is one build_info series (gauge, value 1).
@@ -89,6 +112,28 @@ type Options struct {
 	// 15s) from Now-Before (default 2h) to Now+After (default 3h).
 	Now                 time.Time
 	Before, After, Step time.Duration
+
+	// RecordingRules are evaluated over the whole span of the data, every RuleInterval, and
+	// their results stored with it, as if they had run all along (Prometheus: range queries
+	// against a first server on the raw data, as promtool tsdb create-blocks-from rules
+	// makes them, then a restart with the results' blocks; VictoriaMetrics: vmalert in
+	// replay mode). They are not loaded for live evaluation. A rule must not read another
+	// rule's output: all are evaluated in one pass over the raw data. SLORules makes such
+	// rules.
+	RecordingRules []Rule
+	// RuleInterval is the evaluation interval of RecordingRules (default 1m, at most 5m so
+	// that an instant query always finds a recent sample).
+	RuleInterval time.Duration
+
+	// BasicAuthUser and BasicAuthPassword make the server require basic auth (Prometheus:
+	// --web.config.file with a bcrypt hash made by htpasswd of the Debian package
+	// apache2-utils; VictoriaMetrics: -httpAuth.*). The Server's own requests send them.
+	BasicAuthUser, BasicAuthPassword string
+
+	// RoutePrefix serves everything under a path prefix such as "/prom" (Prometheus:
+	// --web.external-url and --web.route-prefix; VictoriaMetrics: -http.pathPrefix).
+	// Server.URL includes it.
+	RoutePrefix string
 
 	// ExtraConfig is appended to the generated prometheus.yml (which has no scrape job), e.g. a
 	// remote_read section. Prometheus only.
@@ -120,6 +165,42 @@ func (o *Options) applyDefaults() {
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 60 * time.Second
 	}
+	if o.RuleInterval <= 0 {
+		o.RuleInterval = time.Minute
+	}
+	o.RoutePrefix = strings.TrimRight(o.RoutePrefix, "/")
+}
+
+var (
+	metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+	labelName  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+)
+
+// check validates opts (defaults applied).
+func (o *Options) check() error {
+	if _, err := families(*o); err != nil {
+		return err
+	}
+	if p := o.RoutePrefix; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#% ")) {
+		return fmt.Errorf("promfixture: RoutePrefix %q: want a path such as /prom", p)
+	}
+	for _, r := range o.RecordingRules {
+		if !metricName.MatchString(r.Record) || strings.TrimSpace(r.Expr) == "" {
+			return fmt.Errorf("promfixture: recording rule %q: want a metric name and an expression", r.Record)
+		}
+		for k := range r.Labels {
+			if !labelName.MatchString(k) || k == "__name__" {
+				return fmt.Errorf("promfixture: recording rule %s: label name %q", r.Record, k)
+			}
+		}
+	}
+	if o.RuleInterval > 5*time.Minute || o.RuleInterval%time.Second != 0 {
+		return fmt.Errorf("promfixture: RuleInterval %v: want whole seconds, at most 5m", o.RuleInterval)
+	}
+	if (o.BasicAuthUser == "") != (o.BasicAuthPassword == "") || strings.ContainsAny(o.BasicAuthUser, ":\n") {
+		return errors.New("promfixture: BasicAuthUser and BasicAuthPassword go together; the user has no colon")
+	}
+	return nil
 }
 
 // Span returns the time range [first, last] of the generated samples.
@@ -304,6 +385,10 @@ func families(opts Options) ([]family, error) {
 	conc := family{name: concurrentFamily, typ: "gauge"}
 	bi := family{name: buildInfoFamily, typ: "gauge"}
 
+	fns, err := expandCallers(opts.Functions)
+	if err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	add := func(fam *family, name string, labels map[string]string, slope, value float64) error {
 		s := series{name: name, labels: labelSet(labels), slope: slope, value: value}
@@ -316,7 +401,7 @@ func families(opts Options) ([]family, error) {
 		return nil
 	}
 
-	for i, fn := range opts.Functions {
+	for i, fn := range fns {
 		if fn.Function == "" || fn.Module == "" {
 			return nil, fmt.Errorf("promfixture: function %d: Function and Module are required", i)
 		}
@@ -366,7 +451,14 @@ func families(opts Options) ([]family, error) {
 			}
 		}
 		if len(fn.Latencies) > 0 {
-			hl := with(objective, "objective_latency_threshold", fn.ObjectiveLatencyThreshold)
+			hl := with(objective, "objective_percentile", "")
+			if fn.ObjectiveLatencyThreshold != "" {
+				pct := fn.LatencyObjectivePercentile
+				if pct == "" {
+					pct = fn.ObjectivePercentile
+				}
+				hl = with(hl, "objective_percentile", pct, "objective_latency_threshold", fn.ObjectiveLatencyThreshold)
+			}
 			n := float64(len(fn.Latencies))
 			for _, b := range append(append([]float64(nil), DefaultBuckets...), math.Inf(1)) {
 				k := 0
@@ -412,6 +504,28 @@ func families(opts Options) ([]family, error) {
 		}
 	}
 	return []family{calls, legacyCalls, dur, legacyDur, conc, bi}, nil
+}
+
+// expandCallers replaces each Function that has Callers by one Function per caller.
+func expandCallers(fns []Function) ([]Function, error) {
+	out := make([]Function, 0, len(fns))
+	for _, fn := range fns {
+		if len(fn.Callers) == 0 {
+			out = append(out, fn)
+			continue
+		}
+		if fn.CallsPerSec != 0 || fn.ErrorsPerSec != 0 || fn.Concurrent != 0 || fn.CallerFunction != "" || fn.CallerModule != "" {
+			return nil, fmt.Errorf("promfixture: %s.%s: with Callers, the rates, Concurrent and the caller labels go in the callers", fn.Module, fn.Function)
+		}
+		for _, c := range fn.Callers {
+			f := fn
+			f.Callers = nil
+			f.CallerFunction, f.CallerModule = c.Function, c.Module
+			f.CallsPerSec, f.ErrorsPerSec, f.Concurrent = c.CallsPerSec, c.ErrorsPerSec, c.Concurrent
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }
 
 // openMetricsToText converts OpenMetrics sample lines (timestamps in seconds) to the text

@@ -48,23 +48,27 @@ type Server struct {
 	// StartupTime is how long Start took, data generation and block creation included.
 	StartupTime time.Duration
 
-	dir      string
-	cmd      *exec.Cmd
-	exited   chan struct{} // closed when the process has exited
-	waitErr  error
-	logPath  string
-	api      v1.API
-	stopOnce sync.Once
-	stopErr  error
+	dir     string
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when the process has exited
+	waitErr error
+	logPath string
+	api     v1.API
+	// user and pass are the basic auth credentials the server requires, if any.
+	user, pass string
+	stopOnce   sync.Once
+	stopErr    error
 }
 
 // Start writes the data of opts, turns it into TSDB blocks with promtool and starts prometheus on
-// a free port of 127.0.0.1 with no scrape job. It returns once /-/ready answers and the data can
-// be read. ctx bounds the start only; the server runs until Stop.
+// a free port of 127.0.0.1 with no scrape job. With RecordingRules, a first prometheus serves
+// the raw blocks to promtool tsdb create-blocks-from rules and the server is then restarted
+// with the rules' blocks too. It returns once /-/ready answers and the data can be read. ctx
+// bounds the start only; the server runs until Stop.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	began := time.Now()
 	opts.applyDefaults()
-	if _, err := families(opts); err != nil {
+	if err := opts.check(); err != nil {
 		return nil, err
 	}
 	promBin, err := lookBinary(opts.Prometheus, "prometheus")
@@ -74,6 +78,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	promtool, err := lookBinary(opts.Promtool, "promtool")
 	if err != nil {
 		return nil, err
+	}
+	htpasswd := ""
+	if opts.BasicAuthUser != "" {
+		if htpasswd, err = lookBinary("", "htpasswd"); err != nil {
+			return nil, fmt.Errorf("%w (Debian package apache2-utils)", err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
@@ -103,7 +113,42 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
+	base := []string{
+		"--config.file=" + cfgFile,
+		"--storage.tsdb.path=" + tsdb,
+		// Retention counts back from the newest block, which lies in the future.
+		"--storage.tsdb.retention.time=100y",
+		"--log.level=warn",
+	}
 
+	if len(opts.RecordingRules) > 0 {
+		if err := backfillRules(ctx, promBin, promtool, opts, dir, tsdb, base); err != nil {
+			return nil, err
+		}
+	}
+
+	var extra []string
+	if opts.BasicAuthUser != "" {
+		web, err := writeWebConfig(ctx, htpasswd, dir, opts.BasicAuthUser, opts.BasicAuthPassword)
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, "--web.config.file="+web)
+	}
+	extra = append(extra, opts.Args...)
+	s, err := launchPrometheus(ctx, promBin, opts, dir, "prometheus", base, extra, true)
+	if err != nil {
+		return nil, err
+	}
+	s.StartupTime = time.Since(began)
+	ok = true
+	return s, nil
+}
+
+// launchPrometheus starts prometheus with args on a free port (up to three tries when the port
+// is taken meanwhile) and waits until it serves the data. With final, the route prefix and the
+// basic auth of opts apply; without, the server is the plain one the rule backfill reads.
+func launchPrometheus(ctx context.Context, bin string, opts Options, dir, name string, base, extra []string, final bool) (*Server, error) {
 	first, last := opts.Span()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -114,18 +159,18 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		s := &Server{
 			URL: "http://" + addr, Backend: Prometheus, Now: opts.Now, First: first, Last: last,
-			dir: dir, logPath: filepath.Join(dir, fmt.Sprintf("prometheus-%d.log", attempt)),
+			dir: dir, logPath: filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, attempt)),
 		}
-		args := []string{
-			"--config.file=" + cfgFile,
-			"--storage.tsdb.path=" + tsdb,
-			// Retention counts back from the newest block, which lies in the future.
-			"--storage.tsdb.retention.time=100y",
-			"--web.listen-address=" + addr,
-			"--log.level=warn",
+		args := append([]string{"--web.listen-address=" + addr}, base...)
+		if final {
+			s.user, s.pass = opts.BasicAuthUser, opts.BasicAuthPassword
+			if opts.RoutePrefix != "" {
+				s.URL += opts.RoutePrefix
+				args = append(args, "--web.external-url="+s.URL+"/", "--web.route-prefix="+opts.RoutePrefix)
+			}
 		}
-		args = append(args, opts.Args...)
-		if err := s.start(promBin, args); err != nil {
+		args = append(args, extra...)
+		if err := s.start(bin, args); err != nil {
 			return nil, err
 		}
 		err = s.waitReady(ctx, "/-/ready", func(ctx context.Context) (bool, error) {
@@ -135,8 +180,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return s.hasData(ctx)
 		})
 		if err == nil {
-			s.StartupTime = time.Since(began)
-			ok = true
 			return s, nil
 		}
 		lastErr = err
@@ -146,6 +189,140 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 	return nil, lastErr
+}
+
+// backfillRules evaluates the recording rules of opts over the span of the data as promtool tsdb
+// create-blocks-from rules does (a range query per rule at RuleInterval steps against a
+// prometheus serving the raw blocks) and turns the results into blocks of their own, which join
+// the others when the final server starts (a running one would only find them after a minute).
+// promtool 2.42 itself writes a block per rule and per 2h: a hundred blocks for the SLO rules,
+// seconds of work and slower queries; here all results go through one OpenMetrics file.
+func backfillRules(ctx context.Context, promBin, promtool string, opts Options, dir, tsdb string, base []string) error {
+	s, err := launchPrometheus(ctx, promBin, opts, dir, "prometheus-rules", base, nil, false)
+	if err != nil {
+		return err
+	}
+	defer s.kill()
+	first, last := opts.Span()
+	iv := opts.RuleInterval
+	start := first.Truncate(iv)
+	if start.Before(first) {
+		start = start.Add(iv)
+	}
+	results := make([]model.Matrix, len(opts.RecordingRules))
+	errs := make([]error, len(opts.RecordingRules))
+	sem := make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for i, r := range opts.RecordingRules {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			v, _, _, err := s.api.QueryRange(ctx, r.Expr, v1.Range{Start: start, End: last, Step: iv})
+			if err != nil {
+				errs[i] = fmt.Errorf("promfixture: recording rule %s: %w", r.Record, err)
+				return
+			}
+			m, ok := v.(model.Matrix)
+			if !ok {
+				errs[i] = fmt.Errorf("promfixture: recording rule %s: got %s, want a vector expression", r.Record, v.Type())
+				return
+			}
+			results[i] = m
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.kill()
+
+	file := filepath.Join(dir, "rules.om")
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	err = writeRuleResults(f, opts.RecordingRules, results)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	defer os.Remove(file)
+	if out, err := exec.CommandContext(ctx, promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", file, tsdb).CombinedOutput(); err != nil {
+		return fmt.Errorf("promfixture: promtool tsdb create-blocks-from openmetrics (rule results): %v\n%s", err, tail(out))
+	}
+	return nil
+}
+
+// writeRuleResults writes the results of rules as OpenMetrics, one gauge family per record name.
+func writeRuleResults(w io.Writer, rules []Rule, results []model.Matrix) error {
+	bw := bufio.NewWriter(w)
+	seen := map[string]string{} // series → rule
+	done := map[string]bool{}
+	var line []byte
+	for i, r := range rules {
+		if done[r.Record] {
+			continue
+		}
+		done[r.Record] = true
+		fmt.Fprintf(bw, "# TYPE %s gauge\n", r.Record)
+		for j := i; j < len(rules); j++ {
+			if rules[j].Record != r.Record {
+				continue
+			}
+			for _, stream := range results[j] {
+				labels := map[string]string{}
+				for k, v := range stream.Metric {
+					if k != model.MetricNameLabel {
+						labels[string(k)] = string(v)
+					}
+				}
+				for k, v := range rules[j].Labels {
+					labels[k] = v
+				}
+				prefix := seriesText(series{name: r.Record, labels: labelSet(labels)})
+				if other, dup := seen[string(prefix)]; dup {
+					return fmt.Errorf("promfixture: recording rules %s and %s both produce %s", other, rules[j].Expr, prefix)
+				}
+				seen[string(prefix)] = rules[j].Expr
+				for _, p := range stream.Values {
+					line = append(line[:0], prefix...)
+					line = append(line, ' ')
+					line = strconv.AppendFloat(line, float64(p.Value), 'g', -1, 64)
+					line = append(line, ' ')
+					line = appendSeconds(line, int64(p.Timestamp))
+					line = append(line, '\n')
+					if _, err := bw.Write(line); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	bw.WriteString("# EOF\n")
+	return bw.Flush()
+}
+
+// writeWebConfig writes a prometheus web config file that requires basic auth of user, with the
+// bcrypt hash htpasswd makes of pass (read from its stdin, not its command line).
+func writeWebConfig(ctx context.Context, htpasswd, dir, user, pass string) (string, error) {
+	cmd := exec.CommandContext(ctx, htpasswd, "-n", "-i", "-B", "-C", "4", user)
+	cmd.Stdin = strings.NewReader(pass)
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("promfixture: htpasswd: %v", err)
+	}
+	line := strings.TrimSpace(string(out))
+	hash, found := strings.CutPrefix(line, user+":")
+	if !found || !strings.HasPrefix(hash, "$2") {
+		return "", fmt.Errorf("promfixture: htpasswd gave no bcrypt hash")
+	}
+	web := filepath.Join(dir, "web.yml")
+	cfg := "basic_auth_users:\n  " + strconv.Quote(user) + ": " + strconv.Quote(hash) + "\n"
+	return web, os.WriteFile(web, []byte(cfg), 0o600)
 }
 
 var errExited = errors.New("server process exited")
@@ -258,7 +435,7 @@ func (s *Server) start(bin string, args []string) error {
 		logf.Close()
 		close(s.exited)
 	}()
-	c, err := api.NewClient(api.Config{Address: s.URL})
+	c, err := api.NewClient(api.Config{Address: s.URL, RoundTripper: authTransport{s}})
 	if err != nil {
 		return err
 	}
@@ -308,10 +485,24 @@ func (s *Server) hasData(ctx context.Context) (bool, error) {
 	return len(sets) > 0, nil
 }
 
+// authTransport adds the server's basic auth to the requests of the fixture.
+type authTransport struct{ s *Server }
+
+func (t authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.s.user != "" {
+		req = req.Clone(req.Context())
+		req.SetBasicAuth(t.s.user, t.s.pass)
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
 func (s *Server) get(ctx context.Context, path string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+path, nil)
 	if err != nil {
 		return 0, nil, err
+	}
+	if s.user != "" {
+		req.SetBasicAuth(s.user, s.pass)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -375,6 +566,21 @@ func (s *Server) Query(ctx context.Context, promql string) (model.Vector, []stri
 	default:
 		return nil, notes, fmt.Errorf("promfixture: query %s: got %s, want a vector", promql, v.Type())
 	}
+}
+
+// QueryRange runs a range query and returns the server's own answer, with its warnings. The
+// query counts in QueryCount.
+func (s *Server) QueryRange(ctx context.Context, promql string, r v1.Range) (model.Matrix, []string, error) {
+	v, warnings, infos, err := s.api.QueryRange(ctx, promql, r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("promfixture: range query %s: %w", promql, err)
+	}
+	notes := append(append([]string(nil), warnings...), infos...)
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return nil, notes, fmt.Errorf("promfixture: range query %s: got %s, want a matrix", promql, v.Type())
+	}
+	return m, notes, nil
 }
 
 // QueryValue runs promql and returns the value of its only sample; it is an error when the

@@ -1,0 +1,198 @@
+package promclient
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+)
+
+// errorTTL is how long a failed fetch counts as fresh (at most TTL): long enough not to hammer
+// a backend that is down, short enough to notice it is back.
+const errorTTL = 5 * time.Second
+
+// maxEntries bounds each cache; the oldest answers go first.
+const maxEntries = 256
+
+// answer is what one fetch of a batch produced: a *Snapshot or a *Trend.
+type answer[T any] struct {
+	val    T
+	at     time.Time // when it arrived
+	failed bool
+}
+
+// batchCache holds the answers of one kind by batch of series, and the fetches in flight. The
+// Client's mutex guards it.
+type batchCache[T any] struct {
+	entries map[string]*cacheEntry[T]
+	flights map[string]*flight[T]
+	started int // fetches started (tests)
+}
+
+type cacheEntry[T any] struct {
+	set map[Series]bool
+	ans answer[T]
+}
+
+type flight[T any] struct {
+	set  map[Series]bool
+	done chan struct{}
+	ans  answer[T]
+}
+
+func newBatchCache[T any]() *batchCache[T] {
+	return &batchCache[T]{entries: map[string]*cacheEntry[T]{}, flights: map[string]*flight[T]{}}
+}
+
+// fresh returns the freshest fresh answer covering series (asked for them or a superset).
+func (b *batchCache[T]) fresh(now time.Time, ttl time.Duration, series []Series) (answer[T], bool) {
+	var best answer[T]
+	found := false
+	for _, e := range b.entries {
+		if !covers(e.set, series) {
+			continue
+		}
+		t := ttl
+		if e.ans.failed && t > errorTTL {
+			t = errorTTL
+		}
+		if now.Sub(e.ans.at) < t && (!found || e.ans.at.After(best.at)) {
+			best, found = e.ans, true
+		}
+	}
+	return best, found
+}
+
+// latest returns the freshest answer covering series, fresh or not.
+func (b *batchCache[T]) latest(series []Series) (answer[T], bool) {
+	var best answer[T]
+	found := false
+	for _, e := range b.entries {
+		if covers(e.set, series) && (!found || e.ans.at.After(best.at)) {
+			best, found = e.ans, true
+		}
+	}
+	return best, found
+}
+
+// flightLocked returns a fetch in flight covering series, starting one with run if there is
+// none. c.mu must be held. run is bounded by Config.Timeout and does not depend on any
+// caller's context.
+func flightLocked[T any](c *Client, b *batchCache[T], series []Series, run func(context.Context, []Series) answer[T]) *flight[T] {
+	key := batchKey(series)
+	if f, ok := b.flights[key]; ok {
+		return f
+	}
+	for _, f := range b.flights {
+		if covers(f.set, series) {
+			return f
+		}
+	}
+	f := &flight[T]{set: setOf(series), done: make(chan struct{})}
+	b.flights[key] = f
+	b.started++
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+		defer cancel()
+		ans := run(ctx, series)
+		c.mu.Lock()
+		f.ans = ans
+		delete(b.flights, key)
+		b.entries[key] = &cacheEntry[T]{set: f.set, ans: ans}
+		b.evictLocked()
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	return f
+}
+
+// get returns a fresh answer covering series, else joins or starts a fetch and waits for it
+// until ctx ends.
+func get[T any](ctx context.Context, c *Client, b *batchCache[T], series []Series, run func(context.Context, []Series) answer[T]) (T, error) {
+	c.mu.Lock()
+	if a, ok := b.fresh(c.now(), c.cfg.TTL, series); ok {
+		c.mu.Unlock()
+		return a.val, nil
+	}
+	f := flightLocked(c, b, series, run)
+	c.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.ans.val, nil
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// prefetch starts a fetch of series unless a fresh answer or a fetch in flight covers them.
+func prefetch[T any](c *Client, b *batchCache[T], series []Series, run func(context.Context, []Series) answer[T]) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := b.fresh(c.now(), c.cfg.TTL, series); !ok {
+		flightLocked(c, b, series, run)
+	}
+}
+
+func (b *batchCache[T]) evictLocked() {
+	for len(b.entries) > maxEntries {
+		oldest := ""
+		var at time.Time
+		for k, e := range b.entries {
+			if oldest == "" || e.ans.at.Before(at) {
+				oldest, at = k, e.ans.at
+			}
+		}
+		delete(b.entries, oldest)
+	}
+}
+
+// normalize returns series sorted, without duplicates.
+func normalize(series []Series) []Series {
+	out := append([]Series(nil), series...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Module != out[j].Module {
+			return out[i].Module < out[j].Module
+		}
+		return out[i].Function < out[j].Function
+	})
+	n := 0
+	for i, s := range out {
+		if i == 0 || s != out[n-1] {
+			out[n] = s
+			n++
+		}
+	}
+	return out[:n]
+}
+
+func batchKey(series []Series) string {
+	var b strings.Builder
+	for _, s := range series {
+		b.WriteString(s.Module)
+		b.WriteByte(0)
+		b.WriteString(s.Function)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+func setOf(series []Series) map[Series]bool {
+	m := make(map[Series]bool, len(series))
+	for _, s := range series {
+		m[s] = true
+	}
+	return m
+}
+
+func covers(set map[Series]bool, series []Series) bool {
+	if len(set) < len(series) {
+		return false
+	}
+	for _, s := range series {
+		if !set[s] {
+			return false
+		}
+	}
+	return true
+}

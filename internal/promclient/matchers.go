@@ -1,0 +1,107 @@
+package promclient
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// parseMatchers checks label matchers (`name op "value"`, op one of = != =~ !~, the value a
+// PromQL string in double, single or back quotes) and renders each as name op "value".
+func parseMatchers(ms []string) ([]string, error) {
+	out := make([]string, 0, len(ms))
+	for _, m := range ms {
+		r, err := parseMatcher(m)
+		if err != nil {
+			return nil, fmt.Errorf("prometheus extra matcher %q: %v", m, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func parseMatcher(m string) (string, error) {
+	s := strings.TrimSpace(m)
+	n := 0
+	for n < len(s) && (s[n] == '_' || 'a' <= s[n] && s[n] <= 'z' || 'A' <= s[n] && s[n] <= 'Z' || n > 0 && '0' <= s[n] && s[n] <= '9') {
+		n++
+	}
+	name := s[:n]
+	if name == "" {
+		return "", errors.New(`want a label matcher such as service_name="api" or env=~"prod.*"`)
+	}
+	if name == "__name__" {
+		return "", errors.New("the metric name cannot be matched")
+	}
+	s = strings.TrimLeft(s[n:], " \t")
+	var op string
+	for _, o := range []string{"=~", "!~", "!=", "="} {
+		if strings.HasPrefix(s, o) {
+			op = o
+			break
+		}
+	}
+	if op == "" {
+		return "", errors.New(`want one of = != =~ !~ after the label name`)
+	}
+	s = strings.TrimLeft(s[len(op):], " \t")
+	lit, err := strconv.QuotedPrefix(s)
+	if err != nil && strings.HasPrefix(s, "'") {
+		lit, err = singleQuotedPrefix(s)
+	}
+	if err != nil {
+		return "", errors.New(`the value must be a quoted string, as in service_name="api"`)
+	}
+	if rest := strings.TrimSpace(s[len(lit):]); rest != "" {
+		return "", fmt.Errorf("unexpected %q after the value (one matcher per entry)", rest)
+	}
+	value, err := unquote(lit)
+	if err != nil {
+		return "", errors.New("bad escape in the value")
+	}
+	if op == "=~" || op == "!~" {
+		if _, err := regexp.Compile("^(?:" + value + ")$"); err != nil {
+			return "", fmt.Errorf("bad regular expression: %v", err)
+		}
+	}
+	return name + op + quote(value), nil
+}
+
+// singleQuotedPrefix returns the PromQL single-quoted string at the start of s.
+func singleQuotedPrefix(s string) (string, error) {
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '\'':
+			return s[:i+1], nil
+		}
+	}
+	return "", errors.New("unterminated")
+}
+
+// unquote decodes a PromQL string literal: Go's escapes, in double, single or back quotes.
+func unquote(lit string) (string, error) {
+	if strings.HasPrefix(lit, "'") {
+		inner := lit[1 : len(lit)-1]
+		var b strings.Builder
+		for i := 0; i < len(inner); i++ {
+			switch {
+			case inner[i] == '\\' && i+1 < len(inner) && inner[i+1] == '\'':
+				b.WriteByte('\'')
+				i++
+			case inner[i] == '\\' && i+1 < len(inner):
+				b.WriteString(inner[i : i+2])
+				i++
+			case inner[i] == '"':
+				b.WriteString(`\"`)
+			default:
+				b.WriteByte(inner[i])
+			}
+		}
+		lit = `"` + b.String() + `"`
+	}
+	return strconv.Unquote(lit)
+}

@@ -1,0 +1,277 @@
+package promclient
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// Objective is a service-level objective of a function (spec §1 and §2): Percentile percent
+// (such as 99 or 99.9) of the calls succeed, or, with LatencyThreshold > 0, take at most
+// LatencyThreshold seconds.
+type Objective struct {
+	Name             string  // objective_name (the --slo name)
+	Percentile       float64 // percent, 0 < Percentile < 100
+	LatencyThreshold float64 // seconds; 0 for a success objective
+}
+
+// IsLatency reports whether o is a latency objective.
+func (o Objective) IsLatency() bool { return o.LatencyThreshold > 0 }
+
+// Sources of an SLOStatus.
+const (
+	SourceRecordingRules = "recording rules"
+	SourceRawCounters    = "raw counters"
+)
+
+// SLOStatus is how a function fares against an objective.
+type SLOStatus struct {
+	Objective Objective
+	// Source is SourceRecordingRules when the numbers come from the SLO recording rules
+	// (spec §5) of the objective, SourceRawCounters when they are computed from the
+	// function's own counters over the client's window, "" when nothing is known.
+	Source string
+	// SuccessRate (of a success objective) or LatencyAttainment (of a latency objective: the
+	// share of calls that took at most the threshold) is the measured indicator over Window;
+	// the other one is NaN. Every number is NaN when unknown.
+	SuccessRate, LatencyAttainment float64
+	// ErrorBudgetRemaining is 1 - BurnRate over BudgetPeriod (negative once the budget is
+	// spent); BurnRate is (1 - measured) / (1 - objective) over Window: 1 spends the budget
+	// exactly over the period.
+	ErrorBudgetRemaining, BurnRate float64
+	// Window is the window of the indicator and of BurnRate; BudgetPeriod that of
+	// ErrorBudgetRemaining. With recording rules they are 5m and 30d (Sloth's), with raw
+	// counters both are the client's window.
+	Window, BudgetPeriod time.Duration
+}
+
+// SLO returns the status of series s of snap against objective o, without the network.
+//
+// When s carries o in its objective labels (Stats.Objectives) and snap holds recording rule
+// values for o (same name, percentile and kind; same service_name when the rules have one),
+// the numbers are the rules': they are the objective's, over all the functions that share it.
+// Otherwise, for instance for an objective of the code's directive that the series do not
+// carry, they are computed from the series' own counters over the window: the success rate is
+// 1 - the error ratio; latency attainment is the rate of the bucket whose bound is the
+// threshold over the rate of all calls (interpolated linearly between the two bounds around a
+// threshold that is not one, unknown above the highest finite bound).
+func (c *Client) SLO(snap *Snapshot, s Series, o Objective) SLOStatus {
+	nan := math.NaN()
+	st := SLOStatus{Objective: o, SuccessRate: nan, LatencyAttainment: nan, ErrorBudgetRemaining: nan, BurnRate: nan}
+	if snap == nil || !(o.Percentile > 0 && o.Percentile < 100) || !(o.LatencyThreshold >= 0) || math.IsInf(o.LatencyThreshold, 0) {
+		return st
+	}
+	stats, ok := snap.Stats[s]
+	if !ok {
+		return st
+	}
+	budget := 1 - o.Percentile/100
+	set := func(measured float64) {
+		if o.IsLatency() {
+			st.LatencyAttainment = measured
+		} else {
+			st.SuccessRate = measured
+		}
+	}
+	if carries(stats, o) {
+		if r, ok := rulesFor(snap.rules, o, stats.ServiceName); ok {
+			st.Source, st.Window, st.BudgetPeriod = SourceRecordingRules, ruleSLIWindow, ruleBudgetPeriod
+			if !math.IsNaN(r.sli) {
+				set(1 - r.sli)
+			}
+			st.BurnRate, st.ErrorBudgetRemaining = r.burn, r.remaining
+			if math.IsNaN(st.BurnRate) && !math.IsNaN(r.sli) {
+				st.BurnRate = r.sli / budget // what the rule computes
+			}
+			return st
+		}
+	}
+	measured := nan
+	if o.IsLatency() {
+		measured = attainment(snap.buckets[s], o.LatencyThreshold)
+	} else if stats.RequestRate > 0 {
+		measured = 1 - stats.ErrorRatio
+	}
+	if math.IsNaN(measured) {
+		return st
+	}
+	st.Source, st.Window, st.BudgetPeriod = SourceRawCounters, snap.Window, snap.Window
+	set(measured)
+	st.BurnRate = (1 - measured) / budget
+	st.ErrorBudgetRemaining = 1 - st.BurnRate
+	return st
+}
+
+// carries reports whether the series' objective labels hold o.
+func carries(st Stats, o Objective) bool {
+	for _, x := range st.Objectives {
+		if sameObjective(x, o) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameObjective(a, b Objective) bool {
+	return a.Name == b.Name && closeTo(a.Percentile, b.Percentile) && closeTo(a.LatencyThreshold, b.LatencyThreshold)
+}
+
+func closeTo(a, b float64) bool {
+	return a == b || math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// attainment returns the share of calls within threshold seconds from cumulative bucket rates
+// (ascending bounds, +Inf last), NaN when unknown.
+func attainment(bs []bucket, threshold float64) float64 {
+	if len(bs) < 2 || !math.IsInf(bs[len(bs)-1].le, 1) {
+		return math.NaN()
+	}
+	total := bs[len(bs)-1].rate
+	if !(total > 0) {
+		return math.NaN()
+	}
+	within := math.NaN()
+	prevLe, prevRate := 0.0, 0.0
+	for _, b := range bs[:len(bs)-1] {
+		if closeTo(b.le, threshold) {
+			within = b.rate
+			break
+		}
+		if b.le > threshold {
+			if threshold > prevLe {
+				within = prevRate + (b.rate-prevRate)*(threshold-prevLe)/(b.le-prevLe)
+			}
+			break
+		}
+		prevLe, prevRate = b.le, b.rate
+	}
+	return math.Max(0, math.Min(1, within/total))
+}
+
+// objectiveOf returns the objective in the labels of a calls sample (the success objective) or,
+// with latency, of a bucket sample.
+func objectiveOf(m model.Metric, latency bool) (Objective, bool) {
+	name, pct := string(m["objective_name"]), string(m["objective_percentile"])
+	if name == "" || pct == "" {
+		return Objective{}, false
+	}
+	p, err := strconv.ParseFloat(pct, 64)
+	if err != nil || !(p > 0 && p < 100) {
+		return Objective{}, false
+	}
+	o := Objective{Name: name, Percentile: p}
+	if latency {
+		t, err := strconv.ParseFloat(string(m["objective_latency_threshold"]), 64)
+		if err != nil || !(t > 0) || math.IsInf(t, 0) {
+			return Objective{}, false
+		}
+		o.LatencyThreshold = t
+	}
+	return o, true
+}
+
+// sortedObjectives returns the objectives success first, then by name, percentile, threshold.
+func sortedObjectives(set map[Objective]bool) []Objective {
+	if len(set) == 0 {
+		return nil
+	}
+	out := make([]Objective, 0, len(set))
+	for o := range set {
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.IsLatency() != b.IsLatency() {
+			return !a.IsLatency()
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Percentile != b.Percentile {
+			return a.Percentile < b.Percentile
+		}
+		return a.LatencyThreshold < b.LatencyThreshold
+	})
+	return out
+}
+
+// ruleSeries is one sample of an SLO recording rule.
+type ruleSeries struct {
+	record     string
+	objective  string
+	percentile float64
+	latency    bool // sloth_slo "latency-…"; else a success-rate objective
+	service    string
+	value      float64
+	key        string // the labels, for a stable order
+}
+
+func ruleOf(smp *model.Sample) (ruleSeries, bool) {
+	m := smp.Metric
+	r := ruleSeries{
+		record:    string(m[model.MetricNameLabel]),
+		objective: string(m["objective_name"]),
+		service:   string(m["service_name"]),
+		latency:   strings.HasPrefix(string(m["sloth_slo"]), "latency"),
+		value:     float64(smp.Value),
+		key:       m.String(),
+	}
+	p, err := strconv.ParseFloat(string(m["objective_percentile"]), 64)
+	if err != nil || r.objective == "" {
+		return ruleSeries{}, false
+	}
+	r.percentile = p
+	return r, true
+}
+
+func sortRules(rs []ruleSeries) {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].key < rs[j].key })
+}
+
+type ruleValues struct{ sli, burn, remaining float64 }
+
+// rulesFor returns the recording rule values of o for a series of the services in services
+// (joined with ", "): those of the first of its services that has some, else those without a
+// service_name.
+func rulesFor(rs []ruleSeries, o Objective, services string) (ruleValues, bool) {
+	byService := map[string]*ruleValues{}
+	for _, r := range rs {
+		if r.objective != o.Name || !closeTo(r.percentile, o.Percentile) || r.latency != o.IsLatency() {
+			continue
+		}
+		v := byService[r.service]
+		if v == nil {
+			nan := math.NaN()
+			v = &ruleValues{nan, nan, nan}
+			byService[r.service] = v
+		}
+		var p *float64
+		switch r.record {
+		case ruleSLIError:
+			p = &v.sli
+		case ruleBurnRate:
+			p = &v.burn
+		case ruleBudgetRemaining:
+			p = &v.remaining
+		default:
+			continue
+		}
+		if math.IsNaN(*p) { // the first in label order wins
+			*p = r.value
+		}
+	}
+	var names []string
+	if services != "" {
+		names = strings.Split(services, ", ")
+	}
+	for _, s := range append(names, "") {
+		if v := byService[s]; v != nil {
+			return *v, true
+		}
+	}
+	return ruleValues{}, false
+}

@@ -1,0 +1,178 @@
+package promclient
+
+import (
+	"context"
+	"math"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// Trend is the recent history of some functions: their request rate and error ratio at
+// evenly spaced points, for a sparkline. Trends are shared between callers: do not modify.
+type Trend struct {
+	// Start is the time of the first point, Step the distance between points, Points their
+	// number; the last point is at Start + (Points-1)*Step, a multiple of Step (Unix time)
+	// at most Step before the fetch.
+	Start  time.Time
+	Step   time.Duration
+	Points int
+	// Window is the rate window of each point.
+	Window time.Duration
+
+	Series   map[Series]TrendSeries // only series that had data
+	Queried  []Series               // the series asked for, sorted
+	Warnings []string               // warnings (and infos) of the backend
+	Err      error                  // a *FetchError when the backend failed; Series is then empty
+
+	FetchedAt time.Time
+}
+
+// TrendSeries are the points of one function, Trend.Points of each. A point without data is
+// NaN, as is the error ratio of a point without calls.
+type TrendSeries struct {
+	RequestRate, ErrorRatio []float64
+}
+
+// FetchTrend returns the trend of series over the last Config.TrendRange: one range query
+// (QueriesPerTrend) for all of them. It caches, shares and detaches exactly as Fetch does (a
+// fresh trend of a superset answers without a query; a failure is fresh for at most 5s); when
+// the backend fails it returns the trend (Err set) and the same *FetchError.
+func (c *Client) FetchTrend(ctx context.Context, series []Series) (*Trend, error) {
+	series = normalize(series)
+	if len(series) == 0 {
+		return c.emptyTrend(), nil
+	}
+	tr, err := get(ctx, c, c.trends, series, c.fetchTrend)
+	if err != nil {
+		return nil, err
+	}
+	tr = subsetTrend(tr, series)
+	if tr.Err != nil {
+		return tr, tr.Err
+	}
+	return tr, nil
+}
+
+// PrefetchTrend starts fetching the trend of series in the background, unless a fresh trend or
+// a fetch in flight covers them.
+func (c *Client) PrefetchTrend(series []Series) {
+	series = normalize(series)
+	if len(series) == 0 {
+		return
+	}
+	prefetch(c, c.trends, series, c.fetchTrend)
+}
+
+// CachedTrend returns the freshest trend covering series, fresh or not, without the network.
+func (c *Client) CachedTrend(series []Series) (*Trend, bool) {
+	series = normalize(series)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.trends.latest(series)
+	if !ok {
+		return nil, false
+	}
+	return subsetTrend(a.val, series), true
+}
+
+// trendStep is the distance between the points of a trend: TrendRange / TrendPoints, rounded
+// down to a whole second (at least one).
+func trendStep(cfg Config) time.Duration {
+	return max(time.Second, (cfg.TrendRange / time.Duration(cfg.TrendPoints)).Truncate(time.Second))
+}
+
+func (c *Client) emptyTrend() *Trend {
+	step := trendStep(c.cfg)
+	ms := step.Milliseconds()
+	end := time.UnixMilli(c.now().UnixMilli() / ms * ms)
+	return &Trend{
+		Start: end.Add(-time.Duration(c.cfg.TrendPoints-1) * step), Step: step, Points: c.cfg.TrendPoints,
+		Window: c.cfg.Window, Series: map[Series]TrendSeries{}, FetchedAt: c.now(),
+	}
+}
+
+func subsetTrend(tr *Trend, series []Series) *Trend {
+	if len(tr.Queried) == len(series) {
+		return tr
+	}
+	out := *tr
+	out.Queried = series
+	out.Series = make(map[Series]TrendSeries, len(series))
+	for _, s := range series {
+		if ts, ok := tr.Series[s]; ok {
+			out.Series[s] = ts
+		}
+	}
+	return &out
+}
+
+func (c *Client) fetchTrend(ctx context.Context, series []Series) answer[*Trend] {
+	tr := c.emptyTrend()
+	tr.Queried = series
+	r := v1.Range{Start: tr.Start, End: tr.Start.Add(time.Duration(tr.Points-1) * tr.Step), Step: tr.Step}
+	var (
+		mat   model.Matrix
+		notes []string
+		err   error
+	)
+	if err = c.acquire(ctx); err == nil {
+		mat, notes, err = c.q.QueryRange(ctx, trendQuery(series, c.cfg.Window, c.extraSuffix()), r, c.cfg.Timeout)
+		c.release()
+	}
+	tr.Warnings = addNotes(nil, notes)
+	if err != nil {
+		tr.Err = c.classify(err)
+		tr.FetchedAt = c.now()
+		return answer[*Trend]{val: tr, at: tr.FetchedAt, failed: true}
+	}
+	want := setOf(series)
+	type acc struct{ total, errs []float64 }
+	accs := map[Series]*acc{}
+	for _, stream := range mat {
+		s := Series{Function: string(stream.Metric["function"]), Module: string(stream.Metric["module"])}
+		if !want[s] {
+			continue
+		}
+		a := accs[s]
+		if a == nil {
+			a = &acc{total: nanSlice(tr.Points), errs: make([]float64, tr.Points)}
+			accs[s] = a
+		}
+		isErr := stream.Metric["result"] == "error"
+		for _, p := range stream.Values {
+			i := int(math.Round(float64(p.Timestamp.Time().Sub(tr.Start)) / float64(tr.Step)))
+			if i < 0 || i >= tr.Points {
+				continue
+			}
+			v := float64(p.Value)
+			if math.IsNaN(a.total[i]) {
+				a.total[i] = 0
+			}
+			a.total[i] += v
+			if isErr {
+				a.errs[i] += v
+			}
+		}
+	}
+	for s, a := range accs {
+		ratio := nanSlice(tr.Points)
+		for i, t := range a.total {
+			if t > 0 {
+				ratio[i] = a.errs[i] / t
+			}
+		}
+		tr.Series[s] = TrendSeries{RequestRate: a.total, ErrorRatio: ratio}
+	}
+	tr.FetchedAt = c.now()
+	return answer[*Trend]{val: tr, at: tr.FetchedAt}
+}
+
+func nanSlice(n int) []float64 {
+	s := make([]float64, n)
+	for i := range s {
+		s[i] = math.NaN()
+	}
+	return s
+}
