@@ -35,6 +35,18 @@ func Build(ctx context.Context, dir string) (promfixture.Options, []Function, er
 				continue
 			}
 			d := Series(i, fn.Labels.Function, fn.Labels.Module)
+			switch fn.Labels {
+			case analysis.Labels{Function: "Handle", Module: "example.com/demo/api"}:
+				// Called from package main: three quarters by Serve, the rest by (*App).Start.
+				d.Callers = []promfixture.Caller{
+					{Function: "Serve", Module: "main", CallsPerSec: 0.75 * d.CallsPerSec, ErrorsPerSec: 0.75 * d.ErrorsPerSec, Concurrent: d.Concurrent},
+					{Function: "Start", Module: "main.App", CallsPerSec: 0.25 * d.CallsPerSec, ErrorsPerSec: 0.25 * d.ErrorsPerSec},
+				}
+				d.CallsPerSec, d.ErrorsPerSec, d.Concurrent = 0, 0, 0
+			case analysis.Labels{Function: "Handle", Module: "example.com/demo/api.Server"}:
+				// A success objective carried by the series' own labels.
+				d.ObjectiveName, d.ObjectivePercentile = "API", "99"
+			}
 			out = append(out, Function{Function: fn, Data: d})
 			opts.Functions = append(opts.Functions, d)
 			i++

@@ -35,6 +35,26 @@ func Card(v View) string {
 			fmt.Fprintf(&b, "| %s | [%s](%s) |\n", r.label, r.value, v.Links[r.kind])
 		}
 		b.WriteString("\n")
+		if v.Trend != nil {
+			fmt.Fprintf(&b, "Last %s: requests `%s` · errors `%s`\n\n", formatWindow(v.TrendRange), sparkline(v.Trend.RequestRate), sparkline(v.Trend.ErrorRatio))
+		}
+		for _, s := range v.SLOs {
+			b.WriteString(sloLine(s) + "\n\n")
+		}
+		if len(v.Stats.Callers) > 0 {
+			b.WriteString("Top callers: ")
+			for i, c := range v.Stats.Callers {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				name := c.Function
+				if c.Module != "" {
+					name = c.Module + "." + c.Function
+				}
+				fmt.Fprintf(&b, "`%s` %s", name, FormatRate(c.RequestRate))
+			}
+			b.WriteString("\n\n")
+		}
 	} else {
 		fmt.Fprintf(&b, "**%s** — %s\n\n", statusTitle(v.Status), v.Reason)
 		fmt.Fprintf(&b, "[Open the request-rate query in Prometheus](%s)\n\n", v.Links[promclient.RequestRate])

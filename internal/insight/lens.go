@@ -13,6 +13,7 @@ type Lens struct {
 	Series   promclient.Series
 	Title    string // e.g. "4.00 req/s · 25.0 % errors · p99 243 ms", or "no data: …"
 	Jump     Target // where clicking it goes: Grafana when configured, else Prometheus
+	View     View   // everything known about the function, from cached numbers
 }
 
 // Lenses returns the summaries of the instrumented functions declared in the open document path
@@ -47,7 +48,7 @@ func (w *Workspace) Lenses(path string, version int32) []Lens {
 			continue
 		}
 		v := Explain(fn, links, snap, nil)
-		out = append(out, Lens{Function: fn, Series: v.Series, Title: LensTitle(v, format), Jump: jump})
+		out = append(out, Lens{Function: fn, Series: v.Series, Title: LensTitle(v, format), Jump: jump, View: v})
 	}
 	return out
 }
@@ -88,4 +89,29 @@ func shortError(reason string) string {
 	default:
 		return "Prometheus error"
 	}
+}
+
+// SLOWarning is a diagnostic about a function whose objective is breached or whose error budget
+// burns too fast.
+type SLOWarning struct {
+	Function *analysis.Function
+	Message  string
+	Href     string // the Grafana SLO dashboard, or "" without Grafana
+}
+
+// SLOWarnings returns the warnings for the instrumented functions declared in the open document
+// path at version, from cached numbers only (no network).
+func (w *Workspace) SLOWarnings(path string, version int32) []SLOWarning {
+	w.mu.Lock()
+	links, threshold := w.links, w.settings.BurnRateThreshold
+	w.mu.Unlock()
+	var out []SLOWarning
+	for _, l := range w.Lenses(path, version) {
+		for _, s := range l.View.SLOs {
+			if msg := Breach(s, threshold); msg != "" {
+				out = append(out, SLOWarning{Function: l.Function, Message: msg, Href: links.ObjectivesURL()})
+			}
+		}
+	}
+	return out
 }

@@ -59,6 +59,12 @@ type View struct {
 	Backend   string                     // backend URL without credentials
 	Links     map[promclient.Kind]string // Prometheus graph link per number
 	Jumps     map[Target]string          // Grafana dashboard, Explore and Prometheus links
+	// SLOs are the function's objectives with their measured status.
+	SLOs []promclient.SLOStatus
+	// Trend is the last hour of request rate and error ratio, when fetched.
+	Trend *promclient.TrendSeries
+	// TrendRange is the time the trend covers.
+	TrendRange time.Duration
 }
 
 // statementsMissing explains a directive-only function.
@@ -114,6 +120,9 @@ func explainNumbers(fn *analysis.Function, links Links, snap *promclient.Snapsho
 	case ok:
 		v.Status = StatusOK
 		v.Stats = stats
+		for _, o := range objectivesOf(fn, stats) {
+			v.SLOs = append(v.SLOs, client.SLO(snap, series, o))
+		}
 	case fn.Instrumentation == analysis.DirectiveOnly:
 		v.Status = StatusNoSeries
 		v.Reason = statementsMissing
@@ -231,4 +240,16 @@ func FormatCount(v float64) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.4g", v)
+}
+
+// WithTrend adds the trend of v's series from trend (which may be nil or failed).
+func (v View) WithTrend(trend *promclient.Trend) View {
+	if trend == nil || trend.Err != nil {
+		return v
+	}
+	if ts, ok := trend.Series[v.Series]; ok {
+		v.Trend = &ts
+		v.TrendRange = time.Duration(trend.Points) * trend.Step
+	}
+	return v
 }

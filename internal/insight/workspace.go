@@ -131,6 +131,8 @@ func (w *Workspace) Configure(s config.Settings) error {
 	client, err := promclient.New(promclient.Config{
 		URL: s.PrometheusURL, Window: s.Window, Timeout: s.QueryTimeout, TTL: s.CacheTTL,
 		BearerToken: s.BearerToken, Username: s.Username, Password: s.Password, Headers: s.Headers,
+		ExtraMatchers: s.LabelMatchers, BearerTokenFile: s.BearerTokenFile,
+		TLSCAFile: s.TLSCAFile, InsecureSkipVerify: s.TLSInsecureSkipVerify,
 	})
 	if err != nil {
 		w.mu.Lock()
@@ -257,6 +259,7 @@ func (w *Workspace) prefetch(pkgs []*analysis.Package) {
 		if len(batch) == 0 {
 			continue
 		}
+		client.PrefetchTrend(batch)
 		go func() {
 			ctx, cancel := context.WithTimeout(w.ctx, 2*timeout+time.Second)
 			defer cancel()
@@ -348,7 +351,11 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 			snap = cached
 		}
 	}
-	card := HoverCard{Markdown: Card(Explain(fn, links, snap, err))}
+	trend, _ := client.FetchTrend(fetchCtx, batch)
+	if trend == nil {
+		trend, _ = client.CachedTrend(batch)
+	}
+	card := HoverCard{Markdown: Card(Explain(fn, links, snap, err).WithTrend(trend))}
 	if fn.NameSpan.File == path && fn.NameSpan.Contains(offset) {
 		card.Span = fn.NameSpan
 	}

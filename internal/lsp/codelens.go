@@ -98,6 +98,7 @@ func (n *notifier) NumbersUpdated() {
 			}
 		}()
 	}
+	go s.publishAll()
 	if caps.codeLensRefresh {
 		refresh("workspace/codeLens/refresh")
 	}

@@ -61,6 +61,7 @@ func (n *notifier) AnalysisStarted(path string) {
 
 func (n *notifier) AnalysisFinished(path string) {
 	s := n.srv
+	go s.publishDiagnostics(path)
 	p := &s.progress
 	p.mu.Lock()
 	r, running := p.active[path]

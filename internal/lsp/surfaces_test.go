@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -219,5 +220,79 @@ func TestSettingsChangeAtRuntime(t *testing.T) {
 	card = hoverUntilNumbers(t, s, target.NameSpan.File, line, char)
 	if !strings.Contains(card, prom.URL) {
 		t.Errorf("an invalid setting replaced the last good one:\n%s", card)
+	}
+}
+
+func TestHoverShowsTrendCallersAndSLO(t *testing.T) {
+	prom, fns := demoBackend(t, nil)
+	s := startInitialized(t, prom.URL, map[string]any{"grafanaUrl": "http://grafana.example"})
+	ctx := ctxFor(t, time.Minute)
+	fn := demoFunction(t, fns, "example.com/demo/api", "Handle")
+	line, char := openAt(t, s, fn.NameSpan.File, fn.NameSpan.Start)
+	card := hoverUntilNumbers(t, s, fn.NameSpan.File, line, char)
+	for wait := time.Now().Add(15 * time.Second); !strings.Contains(card, "Last 1h") && time.Now().Before(wait); {
+		time.Sleep(50 * time.Millisecond) // the trend may come a moment after the numbers
+		card = hoverUntilNumbers(t, s, fn.NameSpan.File, line, char)
+	}
+	value := func(q string) float64 {
+		v, err := prom.QueryValue(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	sel := `function="Handle", module="example.com/demo/api"`
+	// Callers, with the rate Prometheus gives each.
+	for _, c := range []struct{ name, fn, mod string }{{"main.Serve", "Serve", "main"}, {"main.App.Start", "Start", "main.App"}} {
+		want := value(`sum(rate(function_calls_total{` + sel + `, caller_function="` + c.fn + `", caller_module="` + c.mod + `"}[5m]))`)
+		i := strings.Index(card, "`"+c.name+"` ")
+		if i < 0 {
+			t.Fatalf("card lists no caller %s:\n%s", c.name, card)
+		}
+		shown := strings.Fields(card[i+len(c.name)+3:])[0] + " req/s"
+		got, _, err := cardcheck.Parse("| Request rate | [" + shown + "](x) |")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cardcheck.Close(got[cardcheck.RequestRate], want) {
+			t.Errorf("caller %s: card %s, Prometheus %g", c.name, shown, want)
+		}
+	}
+	// The trend: thirty points of request rate and error ratio.
+	i := strings.Index(card, "Last 1h: requests `")
+	if i < 0 {
+		t.Fatalf("no trend:\n%s", card)
+	}
+	spark := strings.SplitN(card[i+len("Last 1h: requests `"):], "`", 2)[0]
+	if n := len([]rune(spark)); n < 25 || n > 31 {
+		t.Errorf("request sparkline %q has %d points", spark, n)
+	}
+	// The directive's objective (--slo API --success-target 99), from the raw counters.
+	success := 1 - value(cardcheck.SpecQueries("Handle", "example.com/demo/api", "5m")[cardcheck.ErrorRatio])
+	wantSLO := fmt.Sprintf("SLO **API** (99 %% success): measured %.2f %%", success*100)
+	if !strings.Contains(card, wantSLO) {
+		t.Errorf("card lacks %q:\n%s", wantSLO, card)
+	}
+	// Breached (success well below 99 %): a warning diagnostic pointing at the SLO dashboard.
+	msg, err := s.client.WaitNotification(ctx, "textDocument/publishDiagnostics", `"code":"slo"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		URI         string
+		Diagnostics []diagnosticResult
+	}
+	if err := json.Unmarshal(msg.Params, &p); err != nil {
+		t.Fatal(err)
+	}
+	var slo *diagnosticResult
+	for i := range p.Diagnostics {
+		if p.Diagnostics[i].Code == "slo" && p.Diagnostics[i].Range.Start.Line == uint32(line) {
+			slo = &p.Diagnostics[i]
+		}
+	}
+	if slo == nil || slo.Severity != severityWarning || !strings.Contains(slo.Message, "breached") ||
+		slo.CodeDescription == nil || slo.CodeDescription.Href != "http://grafana.example/d/autometrics-objectives/" {
+		t.Errorf("SLO diagnostic on line %d: %+v in %s", line, slo, msg.Params)
 	}
 }

@@ -65,3 +65,6 @@ func pathOf(u uri.URI) string {
 	}
 	return filepath.Clean(u.FsPath())
 }
+
+// fileURI is the file:// URI of a path, as the client sent it for open documents.
+func fileURI(path string) string { return string(uri.File(path)) }
