@@ -27,7 +27,7 @@ func (w *Workspace) Lenses(path string, version int32) []Lens {
 	w.mu.Unlock()
 	pkg := fa.pkg
 	if !have || fa.version < version || pkg == nil {
-		pkgs := w.loader.LoadSyntax([]string{path}, w.docs.Overlay())
+		pkgs := w.syntaxOf(path)
 		if len(pkgs) == 0 {
 			return nil
 		}

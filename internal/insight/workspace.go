@@ -36,8 +36,11 @@ type Workspace struct {
 	links     Links              // jump targets, rebuilt by Configure
 	configErr error              // why the last Configure failed
 	observer  Observer
-	seen      map[string]time.Time    // batch key → FetchedAt of the newest numbers announced
-	health    BackendStatus           // outcome of the newest background fetch
+	seen      map[string]time.Time // batch key → FetchedAt of the newest numbers announced
+	health    BackendStatus        // outcome of the newest background fetch
+	// syntax caches the syntax-only reading of open files until any document changes.
+	syntax    map[string][]*analysis.Package
+	syntaxGen int                     // bumped whenever syntax is cleared
 	files     map[string]fileAnalysis // open file path → newest analysis that covers it
 	workers   map[string]*worker      // file path → its background analysis worker
 	updated   chan struct{}           // closed and replaced whenever files changes
@@ -96,6 +99,7 @@ func NewWorkspace(log *slog.Logger, docs *textdoc.Store) *Workspace {
 		cancel:       cancel,
 		files:        map[string]fileAnalysis{},
 		seen:         map[string]time.Time{},
+		syntax:       map[string][]*analysis.Package{},
 		workers:      map[string]*worker{},
 		updated:      make(chan struct{}),
 	}
@@ -159,6 +163,8 @@ func (w *Workspace) Close() { w.cancel() }
 func (w *Workspace) Changed(path string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	clear(w.syntax)
+	w.syntaxGen++
 	if wk, ok := w.workers[path]; ok {
 		wk.dirty = true
 		return
@@ -171,6 +177,8 @@ func (w *Workspace) Changed(path string) {
 // Closed forgets the analysis of a closed document.
 func (w *Workspace) Closed(path string) {
 	w.mu.Lock()
+	clear(w.syntax)
+	w.syntaxGen++
 	delete(w.files, path)
 	w.mu.Unlock()
 }
@@ -376,7 +384,7 @@ func (w *Workspace) functionAt(ctx context.Context, path string, version int32, 
 		fn, _ := fa.pkg.FunctionAt(path, offset)
 		return fn, fa.pkg
 	}
-	for _, p := range w.loader.LoadSyntax([]string{path}, w.docs.Overlay()) {
+	for _, p := range w.syntaxOf(path) {
 		if fn, ok := p.FunctionAt(path, offset); ok {
 			return fn, p
 		}
@@ -464,4 +472,35 @@ func (w *Workspace) noteHealth(client *promclient.Client, snap *promclient.Snaps
 	if w.client == client && !health.Checked.Before(w.health.Checked) {
 		w.health = health
 	}
+}
+
+// syntaxOf returns the syntax-only reading of the package of the open document path, from the
+// cache while no document changed since it was read.
+func (w *Workspace) syntaxOf(path string) []*analysis.Package {
+	w.mu.Lock()
+	pkgs, ok := w.syntax[path]
+	gen := w.syntaxGen
+	w.mu.Unlock()
+	if ok {
+		return pkgs
+	}
+	pkgs = w.loader.LoadSyntax([]string{path}, w.docs.Overlay())
+	w.mu.Lock()
+	if gen == w.syntaxGen { // no document changed while reading
+		w.syntax[path] = pkgs
+	}
+	w.mu.Unlock()
+	return pkgs
+}
+
+// Analysed reports whether the typed analysis of the open document path covers its current text.
+func (w *Workspace) Analysed(path string) bool {
+	snap, ok := w.docs.Get(path)
+	if !ok {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fa, have := w.files[path]
+	return have && fa.pkg != nil && fa.version >= snap.Version
 }

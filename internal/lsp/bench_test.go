@@ -15,6 +15,7 @@ func BenchmarkWarmHover(b *testing.B) {
 	fn := demoFunction(b, fns, "example.com/demo/api", "(*Server).Handle")
 	line, char := openAt(b, s, fn.NameSpan.File, fn.NameSpan.Start+1)
 	hoverUntilNumbers(b, s, fn.NameSpan.File, line, char)
+	s.waitAnalysed(b, fn.NameSpan.File)
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {

@@ -296,8 +296,7 @@ func TestHoverExplainsMissingNumbers(t *testing.T) {
 		}()
 		s := startInitialized(t, "http://"+ln.Addr().String(), map[string]any{"hoverDeadline": "300ms", "queryTimeout": "2s"})
 		line, char := openAt(t, s, handleFile, at("Handle"))
-		time.Sleep(200 * time.Millisecond) // let the background analysis run
-		for i := 0; i < 2; i++ {
+		for i := 0; i < 6; i++ { // straight after opening, while the background analysis runs
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			start := time.Now()
 			card, err := s.client.Hover(ctx, handleFile, line, char)

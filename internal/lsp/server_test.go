@@ -25,6 +25,19 @@ type testSession struct {
 	client *lspclient.Client
 	code   chan int
 	conn   net.Conn
+	srv    *Server
+}
+
+// waitAnalysed waits until the typed analysis of the open document path covers its text.
+func (s *testSession) waitAnalysed(t testing.TB, path string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !s.srv.workspace.Analysed(path) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not analysed within a minute", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // startSession runs a server in process over a pipe. env supplies the environment it reads.
@@ -36,7 +49,7 @@ func startSession(t testing.TB, env map[string]string, handler lspclient.Request
 		Getenv:  func(k string) string { return env[k] },
 		Version: "test",
 	})
-	s := &testSession{code: make(chan int, 1), conn: clientEnd}
+	s := &testSession{code: make(chan int, 1), conn: clientEnd, srv: srv}
 	go func() { s.code <- srv.Serve(context.Background(), serverEnd) }()
 	s.client = lspclient.New(clientEnd, clientEnd, handler)
 	t.Cleanup(func() {

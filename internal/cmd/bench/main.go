@@ -159,7 +159,7 @@ func (s *session) warm(ctx context.Context, file string, pos textdoc.Position, n
 	return lat[n/2], lat[(n*99)/100], nil
 }
 
-func nonEmpty(md string) bool { return md != "" }
+func nonEmpty(md string) bool   { return md != "" }
 func hasNumbers(md string) bool { return strings.Contains(md, "req/s") }
 
 func (b *bench) run(largeModule string) error {
