@@ -62,9 +62,43 @@ var LatencyBucketsSeconds = []float64{.005, .0075, .01, .025, .05, .075, .1, .25
 // is skipped), is described in Problems; the directive is returned in every case, with the values
 // read. The Span is left zero: only the caller knows where the line is.
 func ParseDirective(line string) (*Directive, bool) {
-	rest, ok := strings.CutPrefix(strings.TrimRight(line, " \t\r\n"), directivePrefix)
+	d, _, ok := parseDirective(line)
+	return d, ok
+}
+
+// DirectiveIssue locates in a directive line one of its Problems, or one word the generator
+// silently skips (Directive.Unknown), so that an editor can underline the offending words.
+type DirectiveIssue struct {
+	// Start and End are the byte range [Start, End) in the line given to DirectiveIssues: the
+	// offending word (quotes included), or for malformed quoting the rest of the line from the
+	// unclosed quote.
+	Start int `json:"start"`
+	End   int `json:"end"`
+	// Message is the Problem, word for word, or for a skipped word a sentence that says the
+	// generator skips it.
+	Message string `json:"message"`
+	// Skipped marks a word the generator skips without complaint. Such a word is not a Problem.
+	Skipped bool `json:"skipped,omitempty"`
+	// Suggestion is, for a skipped word, the known flag it most likely misspells
+	// ("--success-target" for "--success-rate"), or "".
+	Suggestion string `json:"suggestion,omitempty"`
+}
+
+// DirectiveIssues parses line like ParseDirective and locates its Problems (in the same order)
+// and its skipped words (after them, in line order). A skipped flag-like word ("--x") takes the
+// word after it, if that is not a flag, as its value: the issue covers the flag and its message
+// mentions the value. It returns nil when line is not a directive or has nothing to report.
+func DirectiveIssues(line string) []DirectiveIssue {
+	_, issues, _ := parseDirective(line)
+	return issues
+}
+
+// parseDirective is ParseDirective with the located issues.
+func parseDirective(line string) (*Directive, []DirectiveIssue, bool) {
+	trimmed := strings.TrimRight(line, " \t\r\n")
+	rest, ok := strings.CutPrefix(trimmed, directivePrefix)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	var verb string
 	for _, v := range []string{VerbInst, VerbDoc} {
@@ -74,117 +108,221 @@ func ParseDirective(line string) (*Directive, bool) {
 		}
 	}
 	if verb == "" {
-		return nil, false
+		return nil, nil, false
 	}
-	d := &Directive{Verb: verb}
-	words, err := splitWords(rest)
+	p := &directiveParser{d: &Directive{Verb: verb}, base: len(trimmed) - len(rest)}
+	words, err := splitWordSpans(rest)
 	if err != nil {
-		d.problemf("%v; the autometrics generator rejects this directive", err)
+		at := p.base
+		if le, ok := err.(*lexError); ok {
+			at += le.offset
+		}
+		// From the unclosed quote (or lone backslash) to the end of the line.
+		p.problemAt(at, len(trimmed), "%v; the autometrics generator rejects this directive", err)
 	}
-	d.validate(d.readFlags(words))
-	return d, true
+	p.validate(p.readFlags(words))
+	p.skipped(words)
+	return p.d, p.issues, true
 }
 
-func (d *Directive) problemf(format string, args ...any) {
-	d.Problems = append(d.Problems, fmt.Sprintf(format, args...))
+// directiveParser accumulates a Directive and the located issues of its line.
+type directiveParser struct {
+	d         *Directive
+	issues    []DirectiveIssue
+	base      int             // offset of the arguments' first byte (after the verb) in the line
+	flagWords map[string]word // the last word that gave each known flag
+	unknown   []int           // indexes of the words the generator skips
+}
+
+// problemAt records a Problem located at [start, end) of the line.
+func (p *directiveParser) problemAt(start, end int, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.d.Problems = append(p.d.Problems, msg)
+	p.issues = append(p.issues, DirectiveIssue{Start: start, End: end, Message: msg})
+}
+
+// problemOn records a Problem located at one word.
+func (p *directiveParser) problemOn(w word, format string, args ...any) {
+	p.problemAt(p.base+w.start, p.base+w.end, format, args...)
 }
 
 // readFlags fills the options from the split words, recording unknown words and problems with
 // individual flags. It returns the set of flags given with a value.
-func (d *Directive) readFlags(words []string) (seen map[string]bool) {
+func (p *directiveParser) readFlags(words []word) (seen map[string]bool) {
+	d := p.d
 	seen = map[string]bool{}
 	given := map[string]bool{}
+	p.flagWords = map[string]word{}
 	for i := 0; i < len(words); i++ {
-		word := words[i]
-		name, value, hasEquals := strings.Cut(word, "=")
+		w := words[i]
+		name, value, hasEquals := strings.Cut(w.text, "=")
 		if !hasEquals {
-			name = word
+			name = w.text
 		}
 		if !slices.Contains(KnownFlags, name) {
-			d.Unknown = append(d.Unknown, word)
+			d.Unknown = append(d.Unknown, w.text)
+			p.unknown = append(p.unknown, i)
 			continue
 		}
 		if given[name] {
-			d.problemf("%s is given more than once; the last one wins", name)
+			p.problemOn(w, "%s is given more than once; the last one wins", name)
 		}
 		given[name] = true
+		p.flagWords[name] = w
 		if hasEquals {
-			d.problemf("the autometrics generator ignores %q: write %s %s (a space, not '=')", word, name, shellQuote(value))
+			p.problemOn(w, "the autometrics generator ignores %q: write %s %s (a space, not '=')", w.text, name, shellQuote(value))
 		}
 		if name == FlagNoDoc {
 			seen[name] = true
 			d.NoDoc = true
 			if hasEquals {
 				if b, err := strconv.ParseBool(value); err != nil {
-					d.problemf("%s takes no value", FlagNoDoc)
+					p.problemOn(w, "%s takes no value", FlagNoDoc)
 				} else {
 					d.NoDoc = b
 				}
 			}
 			continue
 		}
+		valueWord := w
 		if !hasEquals {
-			if i+1 >= len(words) || strings.HasPrefix(words[i+1], "--") {
-				d.problemf("%s needs a value, e.g. %s", name, flagExample(name))
+			if i+1 >= len(words) || strings.HasPrefix(words[i+1].text, "--") {
+				p.problemOn(w, "%s needs a value, e.g. %s", name, flagExample(name))
 				continue
 			}
 			i++
-			value = words[i]
+			valueWord = words[i]
+			value = valueWord.text
 		}
 		seen[name] = true
-		d.setFlag(name, value)
+		p.setFlag(name, value, valueWord)
 	}
 	return seen
 }
 
-// setFlag stores the value of one flag that takes a value.
-func (d *Directive) setFlag(name, value string) {
+// setFlag stores the value of one flag that takes a value; w is the word that holds the value.
+func (p *directiveParser) setFlag(name, value string, w word) {
+	d := p.d
 	if name == FlagSLO {
 		if strings.TrimSpace(value) == "" {
-			d.problemf("%s needs a non-empty name, e.g. %s", FlagSLO, flagExample(FlagSLO))
+			p.problemOn(w, "%s needs a non-empty name, e.g. %s", FlagSLO, flagExample(FlagSLO))
 		}
 		d.SLO = value
 		return
 	}
 	f, err := strconv.ParseFloat(value, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		d.problemf("%s %s is not a number; use e.g. %s", name, shellQuote(value), flagExample(name))
+		p.problemOn(w, "%s %s is not a number; use e.g. %s", name, shellQuote(value), flagExample(name))
 		return
 	}
 	switch name {
 	case FlagSuccessTarget:
 		d.SuccessTarget = f
 		if !isObjective(f) {
-			d.problemf("%s %s is not a supported objective; use one of %s (the percentiles the Autometrics alerting rules define)", name, value, formatList(Objectives, 1))
+			p.problemOn(w, "%s %s is not a supported objective; use one of %s (the percentiles the Autometrics alerting rules define)", name, value, formatList(Objectives, 1))
 		}
 	case FlagLatencyTarget:
 		d.LatencyTarget = f
 		if !isObjective(f) {
-			d.problemf("%s %s is not a supported objective; use one of %s (the percentiles the Autometrics alerting rules define)", name, value, formatList(Objectives, 1))
+			p.problemOn(w, "%s %s is not a supported objective; use one of %s (the percentiles the Autometrics alerting rules define)", name, value, formatList(Objectives, 1))
 		}
 	case FlagLatencyMs:
 		d.LatencyMs = f
 		if !isLatencyBucket(f / 1000) {
-			d.problemf("%s %s is not a default latency bucket; use one of %s milliseconds (or run the generator with --custom-latency if you configured custom buckets)", name, value, formatList(LatencyBucketsSeconds, 1000))
+			p.problemOn(w, "%s %s is not a default latency bucket; use one of %s milliseconds (or run the generator with --custom-latency if you configured custom buckets)", name, value, formatList(LatencyBucketsSeconds, 1000))
 		}
 	}
 }
 
 // validate checks how the flags combine, as the generator does after reading them all.
-func (d *Directive) validate(seen map[string]bool) {
+func (p *directiveParser) validate(seen map[string]bool) {
 	if !seen[FlagSLO] {
 		for _, f := range []string{FlagSuccessTarget, FlagLatencyMs, FlagLatencyTarget} {
 			if seen[f] {
-				d.problemf("%s needs %s NAME: objectives belong to a named SLO", f, FlagSLO)
+				p.problemOn(p.flagWords[f], "%s needs %s NAME: objectives belong to a named SLO", f, FlagSLO)
 			}
 		}
 	}
 	if seen[FlagLatencyMs] && !seen[FlagLatencyTarget] {
-		d.problemf("%s needs %s (the percentage of calls that must be faster than the threshold)", FlagLatencyMs, FlagLatencyTarget)
+		p.problemOn(p.flagWords[FlagLatencyMs], "%s needs %s (the percentage of calls that must be faster than the threshold)", FlagLatencyMs, FlagLatencyTarget)
 	}
 	if seen[FlagLatencyTarget] && !seen[FlagLatencyMs] {
-		d.problemf("%s needs %s (the latency threshold in milliseconds)", FlagLatencyTarget, FlagLatencyMs)
+		p.problemOn(p.flagWords[FlagLatencyTarget], "%s needs %s (the latency threshold in milliseconds)", FlagLatencyTarget, FlagLatencyMs)
 	}
+}
+
+// skipped records an issue for every word the generator skips. A skipped flag-like word takes
+// the skipped word right after it, if that one is not flag-like, as its value.
+func (p *directiveParser) skipped(words []word) {
+	for k := 0; k < len(p.unknown); k++ {
+		w := words[p.unknown[k]]
+		issue := DirectiveIssue{Start: p.base + w.start, End: p.base + w.end, Skipped: true, Suggestion: SuggestFlag(w.text)}
+		what := shellQuote(w.text)
+		if strings.HasPrefix(w.text, "-") {
+			issue.Message = fmt.Sprintf("%s is not a flag the autometrics generator knows; it silently skips it", what)
+			if k+1 < len(p.unknown) && p.unknown[k+1] == p.unknown[k]+1 && !strings.HasPrefix(words[p.unknown[k+1]].text, "-") {
+				k++
+				issue.Message += fmt.Sprintf(" and the word %s after it", shellQuote(words[p.unknown[k]].text))
+			}
+		} else {
+			issue.Message = fmt.Sprintf("the autometrics generator silently skips %s (not a flag, nor the value of one)", what)
+		}
+		if issue.Suggestion != "" {
+			issue.Message += fmt.Sprintf("; did you mean %s?", issue.Suggestion)
+		} else {
+			issue.Message += fmt.Sprintf("; the flags are %s", strings.Join(KnownFlags, ", "))
+		}
+		p.issues = append(p.issues, issue)
+	}
+}
+
+// SuggestFlag returns the known directive flag that word most likely misspells ("--success-rate"
+// → "--success-target", "-slo" → "--slo", "latency-ms" → "--latency-ms"), or "" when no flag is
+// close. A word of the form "--flag=value" is compared by its flag part.
+func SuggestFlag(word string) string {
+	name, _, _ := strings.Cut(word, "=")
+	bare := strings.ToLower(strings.TrimLeft(name, "-"))
+	if bare == "" {
+		return ""
+	}
+	best, bestDist := "", -1
+	for _, flag := range KnownFlags {
+		fb := strings.TrimPrefix(flag, "--")
+		d := editDistance(bare, fb)
+		// A word that is a prefix of a flag or has it as a prefix ("--latency", "--slo-name")
+		// is close whatever the length difference.
+		if strings.HasPrefix(fb, bare) && len(bare) >= 3 || strings.HasPrefix(bare, fb) {
+			d = min(d, 1)
+		}
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = flag, d
+		}
+	}
+	if bestDist <= max(1, len(strings.TrimPrefix(best, "--"))/3) {
+		return best
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func isObjective(f float64) bool {

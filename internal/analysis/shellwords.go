@@ -1,9 +1,6 @@
 package analysis
 
-import (
-	"errors"
-	"strings"
-)
+import "strings"
 
 // splitWords splits s into words the way the autometrics generator splits directive arguments
 // (a POSIX-like shell lexer): blanks separate words; '…' quotes literally; "…" quotes with
@@ -12,45 +9,81 @@ import (
 // quote or a trailing backslash) it returns the words read so far, the partial one included,
 // and an error that says what is wrong.
 func splitWords(s string) ([]string, error) {
+	spans, err := splitWordSpans(s)
+	var words []string
+	for _, w := range spans {
+		words = append(words, w.text)
+	}
+	return words, err
+}
+
+// word is one word of a directive's arguments: its text after unquoting, and the byte range
+// [start, end) of its source (quotes included) in the string that was split.
+type word struct {
+	text       string
+	start, end int
+}
+
+// lexError is a malformed-quoting error of splitWordSpans, with the byte offset where the
+// offending quote or backslash begins.
+type lexError struct {
+	msg    string
+	offset int
+}
+
+func (e *lexError) Error() string { return e.msg }
+
+// splitWordSpans is splitWords with the source range of every word. Its error, when not nil, is
+// a *lexError.
+func splitWordSpans(s string) ([]word, error) {
 	var (
-		words  []string
-		word   strings.Builder
+		words  []word
+		text   strings.Builder
 		inWord bool
+		start  int
 	)
-	flush := func() {
+	begin := func(i int) {
+		if !inWord {
+			inWord, start = true, i
+		}
+	}
+	flush := func(end int) {
 		if inWord {
-			words = append(words, word.String())
-			word.Reset()
+			words = append(words, word{text.String(), start, end})
+			text.Reset()
 			inWord = false
 		}
+	}
+	fail := func(msg string, offset int) ([]word, error) {
+		flush(len(s))
+		return words, &lexError{msg, offset}
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-			flush()
+			flush(i)
 		case c == '#' && !inWord:
 			return words, nil
 		case c == '\\':
 			if i+1 >= len(s) {
-				flush()
-				return words, errors.New("the arguments end with a lone backslash")
+				return fail("the arguments end with a lone backslash", i)
 			}
-			inWord = true
+			begin(i)
 			i++
-			word.WriteByte(s[i])
+			text.WriteByte(s[i])
 		case c == '\'':
-			inWord = true
+			begin(i)
 			end := strings.IndexByte(s[i+1:], '\'')
 			if end < 0 {
-				word.WriteString(s[i+1:])
-				flush()
-				return words, errors.New("a single quote (') is not closed")
+				text.WriteString(s[i+1:])
+				return fail("a single quote (') is not closed", i)
 			}
-			word.WriteString(s[i+1 : i+1+end])
+			text.WriteString(s[i+1 : i+1+end])
 			i += 1 + end
 		case c == '"':
-			inWord = true
+			begin(i)
+			open := i
 			closed := false
 			for i++; i < len(s); i++ {
 				if s[i] == '"' {
@@ -60,17 +93,16 @@ func splitWords(s string) ([]string, error) {
 				if s[i] == '\\' && i+1 < len(s) {
 					i++
 				}
-				word.WriteByte(s[i])
+				text.WriteByte(s[i])
 			}
 			if !closed {
-				flush()
-				return words, errors.New(`a double quote (") is not closed`)
+				return fail(`a double quote (") is not closed`, open)
 			}
 		default:
-			inWord = true
-			word.WriteByte(c)
+			begin(i)
+			text.WriteByte(c)
 		}
 	}
-	flush()
+	flush(len(s))
 	return words, nil
 }

@@ -41,6 +41,7 @@ type Workspace struct {
 	// syntax caches the syntax-only reading of open files until any document changes.
 	syntax    map[string][]*analysis.Package
 	syntaxGen int                     // bumped whenever syntax is cleared
+	degraded  map[string]string       // package path → the degraded reason last announced
 	files     map[string]fileAnalysis // open file path → newest analysis that covers it
 	workers   map[string]*worker      // file path → its background analysis worker
 	updated   chan struct{}           // closed and replaced whenever files changes
@@ -53,6 +54,10 @@ type Observer interface {
 	AnalysisFinished(path string)
 	// NumbersUpdated says new numbers arrived for a package with open files.
 	NumbersUpdated()
+	// AnalysisDegraded says the go command could not type-check a package (broken go.mod,
+	// missing module, timeout): detection goes on from syntax alone. Called once per package
+	// and reason.
+	AnalysisDegraded(pkgPath, reason string)
 }
 
 // SetObserver installs o (nil for none).
@@ -100,6 +105,7 @@ func NewWorkspace(log *slog.Logger, docs *textdoc.Store) *Workspace {
 		files:        map[string]fileAnalysis{},
 		seen:         map[string]time.Time{},
 		syntax:       map[string][]*analysis.Package{},
+		degraded:     map[string]string{},
 		workers:      map[string]*worker{},
 		updated:      make(chan struct{}),
 	}
@@ -248,7 +254,19 @@ func (w *Workspace) analyse(path string) {
 	}
 	close(w.updated)
 	w.updated = make(chan struct{})
+	var announce []*analysis.Package
+	for _, p := range pkgs {
+		if p.Degraded != "" && w.degraded[p.Path] != p.Degraded {
+			w.degraded[p.Path] = p.Degraded
+			announce = append(announce, p)
+		} else if p.Degraded == "" {
+			delete(w.degraded, p.Path)
+		}
+	}
 	w.mu.Unlock()
+	for _, p := range announce {
+		w.observe(func(o Observer) { o.AnalysisDegraded(p.Path, p.Degraded) })
+	}
 	w.prefetch(pkgs)
 }
 
@@ -363,7 +381,14 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	if trend == nil {
 		trend, _ = client.CachedTrend(batch)
 	}
-	card := HoverCard{Markdown: Card(Explain(fn, links, snap, err).WithTrend(trend))}
+	view := Explain(fn, links, snap, err).WithTrend(trend)
+	w.mu.Lock()
+	typed := w.files[path].pkg
+	w.mu.Unlock()
+	if pkg != nil && pkg == typed && pkg.Degraded != "" {
+		view.Notes = append(view.Notes, "Type information is unavailable ("+pkg.Degraded+"): am-lsp reads this package from syntax alone, so calls into other packages are not resolved.")
+	}
+	card := HoverCard{Markdown: Card(view)}
 	if fn.NameSpan.File == path && fn.NameSpan.Contains(offset) {
 		card.Span = fn.NameSpan
 	}

@@ -77,3 +77,11 @@ func (n *notifier) AnalysisFinished(path string) {
 		}
 	}()
 }
+
+// AnalysisDegraded tells the user, once per package and reason, that the go command could not
+// load a package and detection falls back to syntax.
+func (n *notifier) AnalysisDegraded(pkgPath, reason string) {
+	s := n.srv
+	msg := fmt.Sprintf("am-lsp: %s: %s. Instrumented functions are still found from syntax, but calls into other packages are not resolved until this is fixed.", pkgPath, reason)
+	_ = s.client.notify(context.Background(), "window/showMessage", map[string]any{"type": 2, "message": msg})
+}

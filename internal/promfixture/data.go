@@ -100,6 +100,10 @@ type BuildInfo struct {
 
 // Options says what data to load and how to run the server.
 type Options struct {
+	// Port, when not zero, is the loopback port the (final) Prometheus listens on, e.g. to
+	// restart a backend at the same URL; by default a free port is picked.
+	Port int
+
 	Functions []Function
 	BuildInfo []BuildInfo
 

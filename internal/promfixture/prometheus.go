@@ -156,6 +156,9 @@ func launchPrometheus(ctx context.Context, bin string, opts Options, dir, name s
 		if err != nil {
 			return nil, err
 		}
+		if final && opts.Port != 0 {
+			port = opts.Port
+		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		s := &Server{
 			URL: "http://" + addr, Backend: Prometheus, Now: opts.Now, First: first, Last: last,

@@ -1,0 +1,450 @@
+// Package nvim holds the end-to-end test of the Neovim plugin in this directory: headless
+// Neovim loads the plugin exactly as a user does (runtimepath + require("am_lsp").setup{...} in
+// an init.lua given with -u), runs the built am-lsp against a real Prometheus holding the demo
+// data, and testdata/driver.lua reports what a user would see.
+package nvim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/cardcheck"
+	"github.com/am-lsp/am-lsp/internal/demodata"
+	"github.com/am-lsp/am-lsp/internal/promfixture"
+	"github.com/am-lsp/am-lsp/internal/textdoc"
+)
+
+const grafanaURL = "http://grafana.test:3000"
+
+// repoPath returns a path inside the repository (this package is editors/nvim).
+func repoPath(t *testing.T, rel string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// requireTool finds a program; missing, it fails the test under CI and skips it elsewhere.
+func requireTool(t *testing.T, name, debianPackage string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is not installed: CI must have it (apt-get install %s; scripts/install-deps)", name, debianPackage)
+	}
+	t.Skipf("%s is not installed (apt-get install %s)", name, debianPackage)
+	return ""
+}
+
+func buildServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "am-lsp")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/am-lsp")
+	cmd.Dir = repoPath(t, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// luaString is a Lua string literal for s.
+func luaString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' || c == '"':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// userInit is the init.lua a user would write: the plugin on the runtimepath and setup{}. The
+// open_url hook records URLs instead of starting a browser.
+func userInit(t *testing.T, bin, logFile, promURL string) string {
+	t.Helper()
+	init := fmt.Sprintf(`vim.cmd("set runtimepath+=" .. vim.fn.fnameescape(%s))
+_G.am_test_urls = {}
+require("am_lsp").setup({
+  cmd = { %s, "serve", "--log-level", "debug", "--log-file", %s },
+  settings = {
+    prometheusUrl = %s,
+    grafanaUrl = %s,
+  },
+  open_url = function(url)
+    table.insert(_G.am_test_urls, url)
+    return true
+  end,
+})
+`, luaString(repoPath(t, "editors/nvim")), luaString(bin), luaString(logFile), luaString(promURL), luaString(grafanaURL))
+	path := filepath.Join(t.TempDir(), "init.lua")
+	if err := os.WriteFile(path, []byte(init), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// driverResult is what testdata/driver.lua writes.
+type driverResult struct {
+	Error      string          `json:"error"`
+	RootDir    string          `json:"root_dir"`
+	ServerCaps map[string]any  `json:"server_caps"`
+	Hover      string          `json:"hover"`
+	Refreshes  int             `json:"refreshes"`
+	First      []string        `json:"first_lenses"`
+	Lenses     []string        `json:"lenses"`
+	Lens       string          `json:"lens"`
+	URLs       []string        `json:"urls"`
+	LensURLs   []string        `json:"lens_urls"`
+	Health     []string        `json:"health"`
+	Messages   []driverMessage `json:"messages"`
+	Titles     []string        `json:"titles"`
+	CAError    map[string]any  `json:"codeaction_error"`
+	HadEdit    bool            `json:"had_edit"`
+	Command    string          `json:"command"`
+	CmdError   map[string]any  `json:"command_error"`
+}
+
+type driverMessage struct {
+	Msg   string `json:"msg"`
+	Level int    `json:"level"`
+}
+
+// runNeovim runs headless Neovim with the user init and the driver; env adds AM_* parameters.
+func runNeovim(t *testing.T, nvim, init string, env map[string]string) (driverResult, string) {
+	t.Helper()
+	home := t.TempDir()
+	out := filepath.Join(home, "result.json")
+	driver, err := filepath.Abs("testdata/driver.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nvim, "--headless", "-n", "-i", "NONE", "-u", init, "-c", "luafile "+driver)
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env GOCACHE: %v", err)
+	}
+	cmd.Env = append(os.Environ(), "AM_OUT="+out,
+		// Keep the developer's own Neovim files out; lsp.log lands in XDG_CACHE_HOME (0.7) or
+		// XDG_STATE_HOME (0.8+). The server's go list keeps using the usual build cache.
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_DATA_HOME="+filepath.Join(home, "data"),
+		"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
+		"GOCACHE="+strings.TrimSpace(string(gocache)))
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	output, runErr := cmd.CombinedOutput()
+	logs := "neovim output:\n" + string(output) + neovimLogs(home)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("neovim wrote no result (%v, exit %v)\n%s", err, runErr, logs)
+	}
+	var res driverResult
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatalf("result %s: %v", b, err)
+	}
+	if res.Error != "" {
+		t.Fatalf("driver: %s\n%s", res.Error, logs)
+	}
+	if runErr != nil {
+		t.Fatalf("neovim: %v\n%s", runErr, logs)
+	}
+	return res, logs
+}
+
+// neovimLogs returns Neovim's LSP log (its location differs between versions).
+func neovimLogs(home string) string {
+	var b strings.Builder
+	_ = filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Name() == "lsp.log" {
+			if data, err := os.ReadFile(path); err == nil {
+				fmt.Fprintf(&b, "\n%s:\n%s", path, data)
+			}
+		}
+		return nil
+	})
+	return b.String()
+}
+
+func startDemoPrometheus(t *testing.T) (*promfixture.Server, []demodata.Function) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	opts, fns, err := demodata.Build(ctx, repoPath(t, "testdata/demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return promfixture.StartT(t, opts), fns
+}
+
+// lensPattern reads the default CodeLens title, "{rate} · {errors} errors · p99 {p99}".
+var lensPattern = regexp.MustCompile(`^(\S+) req/s · (\S+) % errors · p99 (\S+) (ms|s)$`)
+
+// TestNeovimPlugin checks, in Neovim 0.7.2 with the plugin set up as a user does, that the hover
+// card and the CodeLens of (*Server).Handle carry Prometheus's numbers, that :AmGrafana opens the
+// Function Explorer URL through open_url, and that :AmStatus and :checkhealth am_lsp report.
+func TestNeovimPlugin(t *testing.T) {
+	nvim := requireTool(t, "nvim", "neovim")
+	prom, fns := startDemoPrometheus(t)
+	bin := buildServer(t)
+	var target demodata.Function
+	for _, f := range fns {
+		if f.QualifiedName() == "(*Server).Handle" && f.PkgPath == "example.com/demo/api" {
+			target = f
+		}
+	}
+	if target.Function == nil {
+		t.Fatal("demo data has no (*Server).Handle in example.com/demo/api")
+	}
+	text, err := os.ReadFile(target.NameSpan.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := textdoc.PositionOf(text, target.NameSpan.Start)
+	serverLog := filepath.Join(t.TempDir(), "am-lsp.log")
+	init := userInit(t, bin, serverLog, prom.URL)
+
+	start := time.Now()
+	res, logs := runNeovim(t, nvim, init, map[string]string{
+		"AM_PHASE": "telemetry", "AM_FILE": target.NameSpan.File,
+		"AM_LINE": strconv.Itoa(int(pos.Line)), "AM_COL": strconv.Itoa(int(pos.Character) + 1),
+	})
+	t.Logf("neovim session: %s; %d workspace/codeLens/refresh; lenses first %q, then %q", time.Since(start).Round(time.Millisecond), res.Refreshes, res.First, res.Lenses)
+	if t.Failed() {
+		return
+	}
+	dumpLogs := func() {
+		t.Helper()
+		if b, err := os.ReadFile(serverLog); err == nil {
+			t.Logf("server log:\n%s", b)
+		}
+		t.Log(logs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const function, module = "Handle", "example.com/demo/api.Server"
+
+	t.Run("attach", func(t *testing.T) {
+		if want := repoPath(t, "testdata/demo"); res.RootDir != want {
+			t.Errorf("root dir %q, want the module's %q", res.RootDir, want)
+		}
+		for _, m := range res.Messages {
+			if m.Level >= 4 { // vim.log.levels.ERROR
+				t.Errorf("the plugin reported an error: %s", m.Msg)
+			}
+		}
+		if strings.Contains(logs, "E5108") || strings.Contains(logs, "Error executing") {
+			t.Errorf("Lua errors in Neovim's output")
+			dumpLogs()
+		}
+		if b, _ := os.ReadFile(serverLog); strings.Contains(string(b), "invalid settings") {
+			t.Errorf("the server rejected the settings the plugin sent")
+			dumpLogs()
+		}
+	})
+
+	t.Run("hover", func(t *testing.T) {
+		if !strings.Contains(res.Hover, fmt.Sprintf("function=%q, module=%q", function, module)) {
+			dumpLogs()
+			t.Fatalf("hover does not name the series:\n%s", res.Hover)
+		}
+		problems, err := cardcheck.Compare(ctx, res.Hover, prom.QueryValue, function, module, "5m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Error(p)
+		}
+	})
+
+	t.Run("codelens", func(t *testing.T) {
+		m := lensPattern.FindStringSubmatch(res.Lens)
+		if m == nil {
+			dumpLogs()
+			t.Fatalf("no CodeLens with numbers on line %d (all lenses: %q)", pos.Line+1, res.Lenses)
+		}
+		scale := 1.0
+		if m[4] == "ms" {
+			scale = 0.001
+		}
+		q := cardcheck.SpecQueries(function, module, "5m")
+		for _, c := range []struct {
+			number cardcheck.Number
+			shown  string
+			scale  float64
+		}{{cardcheck.RequestRate, m[1], 1}, {cardcheck.ErrorRatio, m[2], 0.01}, {cardcheck.LatencyP99, m[3], scale}} {
+			shown, err := strconv.ParseFloat(c.shown, 64)
+			if err != nil {
+				t.Fatalf("%s in %q: %v", c.number, res.Lens, err)
+			}
+			want, err := prom.QueryValue(ctx, q[c.number])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cardcheck.Close(shown*c.scale, want) && !(shown == 0 && math.Abs(want) < 1e-12) {
+				t.Errorf("CodeLens %q: %s %g, Prometheus answers %g", res.Lens, c.number, shown*c.scale, want)
+			}
+		}
+	})
+
+	t.Run("AmGrafana", func(t *testing.T) {
+		want := grafanaURL + "/d/autometrics-function-explorer/?var-function=Handle"
+		if len(res.URLs) != 1 || res.URLs[0] != want {
+			dumpLogs()
+			t.Fatalf(":AmGrafana opened %q, want exactly %q (through window/showDocument and open_url)", res.URLs, want)
+		}
+	})
+
+	t.Run("codelens.run", func(t *testing.T) {
+		want := grafanaURL + "/d/autometrics-function-explorer/?var-function=Handle"
+		if len(res.LensURLs) != 1 || res.LensURLs[0] != want {
+			t.Errorf("vim.lsp.codelens.run() on the lens opened %q, want exactly %q", res.LensURLs, want)
+		}
+	})
+
+	t.Run("AmStatus", func(t *testing.T) {
+		want := "am-lsp: " + prom.URL + " ok"
+		for _, m := range res.Messages {
+			if strings.HasPrefix(m.Msg, want) {
+				return
+			}
+		}
+		t.Errorf(":AmStatus did not say %q; messages: %+v", want, res.Messages)
+	})
+
+	t.Run("checkhealth", func(t *testing.T) {
+		report := strings.Join(res.Health, "\n")
+		for _, want := range []string{"am-lsp", `OK: require("am_lsp").setup() was called`, "OK: " + bin + ": am-lsp ", prom.URL + " reachable"} {
+			if !strings.Contains(report, want) {
+				t.Errorf(":checkhealth am_lsp lacks %q:\n%s", want, report)
+			}
+		}
+		if strings.Contains(report, "ERROR") {
+			t.Errorf(":checkhealth am_lsp reports an error:\n%s", report)
+		}
+	})
+}
+
+// copyDemo copies testdata/demo to a temporary directory and points its replace directive at
+// testdata/autometrics-go, so the copy builds offline and the fixture stays untouched.
+func copyDemo(t *testing.T) string {
+	t.Helper()
+	src := repoPath(t, "testdata/demo")
+	dst := filepath.Join(t.TempDir(), "demo")
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod := filepath.Join(dst, "go.mod")
+	b, err := os.ReadFile(gomod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := strings.Replace(string(b), "=> ../autometrics-go", "=> "+repoPath(t, "testdata/autometrics-go"), 1)
+	if fixed == string(b) {
+		t.Fatalf("%s has no `=> ../autometrics-go` replace directive:\n%s", gomod, b)
+	}
+	if err := os.WriteFile(gomod, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestNeovimCodeAction asks for the code actions at a function that is not instrumented, in a
+// copy of the demo module, applies "Instrument normalize with Autometrics" as Neovim does
+// (vim.lsp.util.apply_workspace_edit), writes the file and checks the module still builds with
+// the generator's directive and statements in place.
+func TestNeovimCodeAction(t *testing.T) {
+	nvim := requireTool(t, "nvim", "neovim")
+	bin := buildServer(t)
+	dir := copyDemo(t)
+	file := filepath.Join(dir, "api", "handle.go")
+	before, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decl := strings.Index(string(before), "func normalize(")
+	if decl < 0 {
+		t.Fatalf("%s has no normalize function", file)
+	}
+	pos := textdoc.PositionOf(before, decl+len("func "))
+	serverLog := filepath.Join(t.TempDir(), "am-lsp.log")
+	// No Prometheus: code actions work from the source alone.
+	init := userInit(t, bin, serverLog, "http://127.0.0.1:9")
+	const action = "Instrument normalize with Autometrics"
+
+	res, logs := runNeovim(t, nvim, init, map[string]string{
+		"AM_PHASE": "codeaction", "AM_FILE": file, "AM_ACTION": action,
+		"AM_LINE": strconv.Itoa(int(pos.Line)), "AM_COL": strconv.Itoa(int(pos.Character)),
+	})
+	found := false
+	for _, title := range res.Titles {
+		found = found || title == action
+	}
+	if !found {
+		_, advertised := res.ServerCaps["codeActionProvider"]
+		if !advertised {
+			advertised = res.ServerCaps["code_action"] == true // 0.7's resolved_capabilities
+		}
+		t.Fatalf("the server offered no %q code action at normalize (%s:%d): got titles %q, error %v; codeActionProvider advertised: %v — is textDocument/codeAction wired in the server yet?",
+			action, file, pos.Line+1, res.Titles, res.CAError, advertised)
+	}
+	if res.CmdError != nil {
+		t.Errorf("the action's command %s failed: %v", res.Command, res.CmdError)
+	}
+	after, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(after) == string(before) {
+		t.Fatalf("applying %q (edit: %v, command: %q) and :write left %s unchanged\n%s", action, res.HadEdit, res.Command, file, logs)
+	}
+	for _, want := range []string{"//autometrics:inst", "//autometrics:shadow-ctx", "//autometrics:defer"} {
+		if !strings.Contains(string(after), want) {
+			t.Errorf("the written file lacks %s:\n%s", want, after)
+		}
+	}
+	build := exec.Command("go", "build", "./...")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Errorf("go build ./... in the edited copy: %v\n%s\n%s", err, out, after)
+	}
+}

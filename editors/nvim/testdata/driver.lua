@@ -1,0 +1,190 @@
+-- Test driver for nvim_test.go, run after the user-style init.lua (which put editors/nvim on the
+-- runtimepath and called require("am_lsp").setup{...}). It only does what a user does (open a
+-- file, hover, look at CodeLens, run :AmGrafana/:AmStatus/:checkhealth, apply a code action and
+-- :write) and writes what it saw to $AM_OUT as JSON, then quits. Phases: AM_PHASE=telemetry or
+-- codeaction. Parameters: AM_FILE, AM_LINE, AM_COL (0-based, LSP), AM_OUT.
+local out = assert(os.getenv("AM_OUT"))
+local file = assert(os.getenv("AM_FILE"))
+local line, col = tonumber(os.getenv("AM_LINE")), tonumber(os.getenv("AM_COL"))
+local result = { messages = {} }
+
+local function finish()
+  local f = assert(io.open(out, "w"))
+  f:write(vim.fn.json_encode(result))
+  f:close()
+  vim.cmd("qall!")
+end
+
+local function fail(msg)
+  error(msg, 0) -- caught at the bottom, which records it and quits
+end
+
+-- Messages the plugin shows (vim.notify) are recorded rather than printed.
+vim.notify = function(msg, level)
+  table.insert(result.messages, { msg = msg, level = level })
+end
+
+local function request_sync(client, method, params, bufnr)
+  if vim.fn.has("nvim-0.11") == 1 then
+    return client:request_sync(method, params, 10000, bufnr)
+  end
+  return client.request_sync(method, params, 10000, bufnr)
+end
+
+-- Opens the file (the plugin's FileType autocmd starts am-lsp) and waits for the client.
+local function open()
+  vim.cmd("edit " .. vim.fn.fnameescape(file))
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client
+  local ok = vim.wait(30000, function()
+    client = require("am_lsp").clients(bufnr)[1]
+    return client ~= nil and client.initialized == true
+  end, 50)
+  if not ok then
+    fail("am-lsp did not attach to " .. file .. " within 30 s (filetype=" .. vim.bo.filetype .. ")")
+  end
+  result.root_dir = client.config.root_dir
+  result.server_caps = client.server_capabilities or client.resolved_capabilities
+  vim.api.nvim_win_set_cursor(0, { line + 1, col })
+  return bufnr, client
+end
+
+local function telemetry()
+  local bufnr, client = open()
+
+  -- Count the server's workspace/codeLens/refresh requests, through the plugin's own handler.
+  result.refreshes = 0
+  local plugin_refresh = client.handlers["workspace/codeLens/refresh"]
+  client.handlers["workspace/codeLens/refresh"] = function(...)
+    result.refreshes = result.refreshes + 1
+    return plugin_refresh(...)
+  end
+
+  -- Hover until the card carries numbers.
+  local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+  result.hover = "no hover answer"
+  for _ = 1, 100 do
+    local res = request_sync(client, "textDocument/hover", params, bufnr)
+    if res and res.err then
+      result.hover = "ERROR: " .. vim.inspect(res.err)
+    elseif res and res.result and res.result.contents then
+      result.hover = res.result.contents.value or vim.inspect(res.result.contents)
+    end
+    if result.hover:find("req/s", 1, true) then
+      break
+    end
+    vim.wait(200)
+  end
+
+  -- CodeLens: the driver never refreshes; the plugin must (on attach, and when the server says
+  -- new numbers arrived). Wait for the lens on the function's line to carry numbers.
+  local function lens_titles()
+    local titles, on_line = {}, nil
+    for _, lens in ipairs(vim.lsp.codelens.get(bufnr) or {}) do
+      lens = lens.lens or lens -- 0.12: { client_id, lens }
+      if lens.command then
+        table.insert(titles, lens.command.title)
+        if lens.range.start.line == line then
+          on_line = lens.command.title
+        end
+      end
+    end
+    return titles, on_line
+  end
+  result.first_lenses = lens_titles()
+  vim.wait(30000, function()
+    local _, title = lens_titles()
+    return title ~= nil and title:find("req/s", 1, true) ~= nil
+  end, 100)
+  result.lenses, result.lens = lens_titles()
+
+  -- :AmGrafana at the cursor: the server answers with window/showDocument, which the plugin
+  -- hands to setup's open_url (the test's init.lua records the URLs in _G.am_test_urls).
+  vim.cmd("AmGrafana")
+  vim.wait(10000, function()
+    return #_G.am_test_urls > 0
+  end, 50)
+  result.urls = _G.am_test_urls
+
+  -- Running the CodeLens at the cursor line opens the same dashboard.
+  _G.am_test_urls = {}
+  vim.lsp.codelens.run()
+  vim.wait(10000, function()
+    return #_G.am_test_urls > 0
+  end, 50)
+  result.lens_urls = _G.am_test_urls
+
+  vim.cmd("AmStatus")
+  vim.wait(10000, function()
+    for _, m in ipairs(result.messages) do
+      if m.msg:find("am-lsp: http", 1, true) then
+        return true
+      end
+    end
+    return false
+  end, 50)
+
+  vim.cmd("checkhealth am_lsp")
+  result.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  finish()
+end
+
+local function codeaction()
+  local bufnr, client = open()
+  local pos = { line = line, character = col }
+  local params = {
+    textDocument = { uri = vim.uri_from_bufnr(bufnr) },
+    range = { start = pos, ["end"] = pos },
+    context = { diagnostics = {} },
+  }
+  local wanted = os.getenv("AM_ACTION")
+  local action
+  for _ = 1, 50 do
+    local res = request_sync(client, "textDocument/codeAction", params, bufnr)
+    if res and res.err then
+      result.codeaction_error = res.err
+    end
+    result.titles = {}
+    for _, a in ipairs(res and res.result or {}) do
+      table.insert(result.titles, a.title)
+      if a.title == wanted then
+        action = a
+      end
+    end
+    if action or (res and res.err and res.err.code == -32601) then -- found, or MethodNotFound
+      break
+    end
+    vim.wait(200)
+  end
+  if not action then
+    finish()
+    return
+  end
+  -- Apply it the way vim.lsp.buf.code_action does: resolve if the edit is missing, apply the
+  -- edit, then run the command if there is one.
+  if not action.edit and not action.command and action.data then
+    local res = request_sync(client, "codeAction/resolve", action, bufnr)
+    action = res and res.result or action
+  end
+  result.had_edit = action.edit ~= nil
+  if action.edit then
+    vim.lsp.util.apply_workspace_edit(action.edit, client.offset_encoding)
+  end
+  if type(action.command) == "table" then
+    result.command = action.command.command
+    local res = request_sync(client, "workspace/executeCommand", action.command, bufnr)
+    result.command_error = res and res.err
+    vim.wait(2000) -- a workspace/applyEdit from the command arrives meanwhile
+  end
+  vim.cmd("write")
+  vim.wait(500)
+  finish()
+end
+
+local ok, err = xpcall(os.getenv("AM_PHASE") == "codeaction" and codeaction or telemetry, function(e)
+  return debug.traceback(e, 2)
+end)
+if not ok then
+  result.error = err
+  finish()
+end

@@ -1,0 +1,273 @@
+package lsp
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/demodata"
+	"github.com/am-lsp/am-lsp/internal/lspclient"
+	"github.com/am-lsp/am-lsp/internal/promfixture"
+)
+
+// handleDecl opens testdata/demo/api/handle.go and returns the position of Handle's name.
+func handleDecl(t *testing.T, s *testSession) (string, int, int) {
+	t.Helper()
+	file := filepath.Join(demoModule(t), "api", "handle.go")
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, char := openAt(t, s, file, strings.Index(string(text), "func Handle(")+len("func H"))
+	return file, line, char
+}
+
+// TestPrometheusRestartedMidSession kills Prometheus while am-lsp runs and starts it again at the
+// same URL: hovers explain the outage, then show numbers again, without restarting am-lsp.
+func TestPrometheusRestartedMidSession(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	opts, _, err := demodata.Build(ctx, demoModule(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Port = port
+	prom := promfixture.StartT(t, opts)
+	s := startInitialized(t, prom.URL, map[string]any{"cacheTtl": "1s"})
+	file, line, char := handleDecl(t, s)
+	hoverUntilNumbers(t, s, file, line, char)
+
+	if err := prom.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	var card string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if card, err = s.client.Hover(ctx, file, line, char); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(card, "unreachable") {
+			break
+		}
+	}
+	if !strings.Contains(card, "unreachable") || !strings.Contains(card, prom.URL) {
+		t.Fatalf("card while Prometheus is down:\n%s", card)
+	}
+
+	restarted := promfixture.StartT(t, opts)
+	if restarted.URL != prom.URL {
+		t.Fatalf("restarted at %s, want %s", restarted.URL, prom.URL)
+	}
+	card = hoverUntilNumbers(t, s, file, line, char)
+	if !strings.Contains(card, `function="Handle", module="example.com/demo/api"`) {
+		t.Errorf("card after the restart:\n%s", card)
+	}
+}
+
+// TestBrokenBackends points am-lsp at backends that misbehave in ways a real Prometheus can't be
+// made to: every hover answers within the deadline with a card that says what is wrong, and
+// memory stays bounded with a huge body.
+func TestBrokenBackends(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	cases := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }, "answered with an error"},
+		{"503", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+		}, "answered with an error"},
+		{"garbage JSON", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{`)
+		}, "answered with an error"},
+		{"50 MB body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[`)
+			chunk := bytes.Repeat([]byte(`{"metric":{"function":"x"},"value":[1,"1"]},`), 1<<12)
+			for written := 0; written < 50<<20; written += len(chunk) {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}, "answered with an error"},
+		{"never answers", func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}, "Loading"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			backend := httptest.NewServer(c.handler)
+			defer backend.Close()
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			s := startInitialized(t, backend.URL, map[string]any{"hoverDeadline": "400ms", "queryTimeout": "3s"})
+			file, line, char := handleDecl(t, s)
+			ctx := ctxFor(t, 30*time.Second)
+			var card string
+			var worst time.Duration
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				start := time.Now()
+				var err error
+				if card, err = s.client.Hover(ctx, file, line, char); err != nil {
+					t.Fatal(err)
+				}
+				worst = max(worst, time.Since(start))
+				if strings.Contains(card, c.want) {
+					break
+				}
+			}
+			if !strings.Contains(card, c.want) {
+				t.Fatalf("card does not say %q:\n%s", c.want, card)
+			}
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 100<<20 {
+				t.Errorf("heap grew by %d MiB", grown>>20)
+			}
+			t.Logf("slowest hover %s, heap %d → %d MiB", worst, before.HeapAlloc>>20, after.HeapAlloc>>20)
+		})
+	}
+}
+
+// lockedBuffer collects log output from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestAuthenticationFailureNamesAuthNeverTheSecret: a 401/403 card says authentication failed;
+// neither the password nor the token appears in the card, its links, messages or the log.
+func TestAuthenticationFailureNamesAuthNeverTheSecret(t *testing.T) {
+	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "no", status)
+			}))
+			defer backend.Close()
+			logs := &lockedBuffer{}
+			clientEnd, serverEnd := net.Pipe()
+			srv := New(Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Getenv: func(string) string { return "" }})
+			go srv.Serve(context.Background(), serverEnd)
+			defer clientEnd.Close()
+			s := &testSession{client: lspclient.New(clientEnd, clientEnd, nil), code: make(chan int, 1), conn: clientEnd, srv: srv}
+			ctx := ctxFor(t, 30*time.Second)
+			url := strings.Replace(backend.URL, "http://", "http://alice:hunter2@", 1)
+			if _, err := s.client.Initialize(ctx, demoModule(t), nil, map[string]any{"prometheusUrl": url, "bearerToken": "tok-s3cr3t"}); err != nil {
+				t.Fatal(err)
+			}
+			file, line, char := handleDecl(t, s)
+			card := hoverSettled(t, s, file, line, char)
+			if !strings.Contains(card, "authentication failed") {
+				t.Errorf("card:\n%s", card)
+			}
+			var status struct{ Reason string }
+			if err := s.client.Call(ctx, "workspace/executeCommand", map[string]any{"command": "am-lsp.status"}, &status); err != nil {
+				t.Fatal(err)
+			}
+			everything := card + status.Reason + logs.String()
+			for _, m := range s.client.Notifications("window/showMessage") {
+				everything += string(m.Params)
+			}
+			for _, secret := range []string{"hunter2", "tok-s3cr3t", "YWxpY2U6aHVudGVyMg"} {
+				if strings.Contains(everything, secret) {
+					t.Errorf("%q leaked into the card, status, messages or log", secret)
+				}
+			}
+		})
+	}
+}
+
+// TestGoCommandFailingOrHanging: a broken go.mod or a go command that never returns degrade
+// analysis to syntax; hovers still answer at once, and the user is told why once.
+func TestGoCommandFailingOrHanging(t *testing.T) {
+	t.Run("broken go.mod", func(t *testing.T) {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/broken\n\ngo 1.26\n\nrequire this is not valid\n")
+		src := "package broken\n\nimport am \"github.com/autometrics-dev/autometrics-go/prometheus/autometrics\"\n\n//autometrics:inst\nfunc Work() {\n\tdefer am.Instrument(am.PreInstrument(am.NewContext(nil)), nil) //autometrics:defer\n}\n"
+		file := filepath.Join(dir, "work.go")
+		writeFile(t, file, src)
+		s := startInitialized(t, closedPortURL, nil)
+		if err := s.client.Open(file, src); err != nil {
+			t.Fatal(err)
+		}
+		ctx := ctxFor(t, time.Minute)
+		msg, err := s.client.WaitNotification(ctx, "window/showMessage", "example.com/broken")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(msg.Params), "syntax") {
+			t.Errorf("notice: %s", msg.Params)
+		}
+		card := hoverSettled(t, s, file, 5, 6)
+		if !strings.Contains(card, `function="Work", module="example.com/broken"`) || !strings.Contains(card, "Type information is unavailable") {
+			t.Errorf("card with a broken go.mod:\n%s", card)
+		}
+	})
+	t.Run("go command hangs", func(t *testing.T) {
+		bin := t.TempDir()
+		writeFile(t, filepath.Join(bin, "go"), "#!/bin/sh\nsleep 600\n")
+		if err := os.Chmod(filepath.Join(bin, "go"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/hang\n\ngo 1.26\n")
+		src := "package hang\n\n//autometrics:inst\nfunc Wait() {}\n"
+		file := filepath.Join(dir, "wait.go")
+		writeFile(t, file, src)
+		s := startInitialized(t, closedPortURL, map[string]any{"hoverDeadline": "300ms"})
+		if err := s.client.Open(file, src); err != nil {
+			t.Fatal(err)
+		}
+		ctx := ctxFor(t, 30*time.Second)
+		for i := 0; i < 5; i++ {
+			start := time.Now()
+			card, err := s.client.Hover(ctx, file, 3, 6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(card, `function="Wait", module="example.com/hang"`) {
+				t.Fatalf("card while the go command hangs:\n%s", card)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("hover %d took %s while the go command hangs", i, took)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}
