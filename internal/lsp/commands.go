@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
-	"go.lsp.dev/uri"
 
 	"github.com/am-lsp/am-lsp/internal/insight"
+	"github.com/am-lsp/am-lsp/internal/instrument"
 	"github.com/am-lsp/am-lsp/internal/promclient"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
@@ -31,11 +32,14 @@ func openCommand(t insight.Target) string {
 	return "am-lsp.openPrometheus"
 }
 
-// statusCommand answers the backend's health, for status bars.
+// statusCommand answers the backend's health, for status bars; instrumentCommands instrument
+// the function at a position (the SLO variant is the one code actions name).
 const statusCommand = "am-lsp.status"
 
+var instrumentCommands = []string{"am-lsp.instrument", instrument.CommandInstrumentSLO}
+
 func commandNames() []string {
-	names := []string{statusCommand}
+	names := append([]string{statusCommand}, instrumentCommands...)
 	for name := range openCommands {
 		names = append(names, name)
 	}
@@ -63,6 +67,13 @@ type openResult struct {
 func executeCommand(ctx context.Context, s *Server, p *protocol.ExecuteCommandParams) (any, error) {
 	if p.Command == statusCommand {
 		return s.workspace.Status(), nil
+	}
+	if slices.Contains(instrumentCommands, p.Command) {
+		var arg instrumentArg
+		if len(p.Arguments) != 1 || json.Unmarshal(p.Arguments[0], &arg) != nil {
+			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s takes one argument: {uri, position, slo?}", p.Command)
+		}
+		return s.runInstrument(ctx, arg)
 	}
 	target, known := openCommands[p.Command]
 	if !known {
@@ -109,7 +120,7 @@ func (s *Server) resolveFunction(ctx context.Context, arg functionArg) (promclie
 	if arg.URI == "" || arg.Position == nil {
 		return promclient.Series{}, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "the argument needs function and module, or uri and position")
 	}
-	doc, ok := s.docs.Get(pathOf(uri.URI(arg.URI)))
+	doc, ok := s.docs.Get(pathOf(uriOf(arg.URI)))
 	if !ok {
 		return promclient.Series{}, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s is not open", arg.URI)
 	}

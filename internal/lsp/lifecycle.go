@@ -31,8 +31,11 @@ func initialize(ctx context.Context, s *Server, p *protocol.InitializeParams) (*
 				Change:    &incremental,
 				Save:      protocol.Boolean(true),
 			},
-			HoverProvider:          protocol.Boolean(true),
-			CodeLensProvider:       &protocol.CodeLensOptions{},
+			HoverProvider:    protocol.Boolean(true),
+			CodeLensProvider: &protocol.CodeLensOptions{},
+			CodeActionProvider: &protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{
+				protocol.CodeActionKindQuickFix, protocol.CodeActionKindRefactorRewrite, protocol.CodeActionKindSource,
+			}},
 			InlayHintProvider:      protocol.Boolean(true),
 			ExecuteCommandProvider: protocol.ExecuteCommandOptions{Commands: commandNames()},
 		},

@@ -136,6 +136,7 @@ var methods = map[string]method{
 	"textDocument/hover":               {call: handle(hover)},
 	"workspace/didChangeConfiguration": {call: handle(didChangeConfiguration), ordered: true},
 	"textDocument/codeLens":            {call: handle(codeLens)},
+	"textDocument/codeAction":          {call: handle(codeAction)},
 	"textDocument/inlayHint":           {call: handle(inlayHint)},
 	"workspace/executeCommand":         {call: handle(executeCommand)},
 }

@@ -144,12 +144,12 @@ func TestInitializeAdvertisesOnlyWhatWorks(t *testing.T) {
 		t.Errorf("codeLensProvider = %s, want an object (Neovim rejects a boolean)", got["codeLensProvider"])
 	}
 	var commands struct{ Commands []string }
-	if err := json.Unmarshal(got["executeCommandProvider"], &commands); err != nil || len(commands.Commands) != len(openCommands)+1 {
+	if err := json.Unmarshal(got["executeCommandProvider"], &commands); err != nil || len(commands.Commands) != len(openCommands)+1+len(instrumentCommands) {
 		t.Errorf("executeCommandProvider = %s", got["executeCommandProvider"])
 	}
 	for name := range got {
 		switch name {
-		case "hoverProvider", "textDocumentSync", "codeLensProvider", "inlayHintProvider", "executeCommandProvider":
+		case "hoverProvider", "textDocumentSync", "codeLensProvider", "inlayHintProvider", "executeCommandProvider", "codeActionProvider":
 		default:
 			t.Errorf("advertises %s, which is not implemented", name)
 		}

@@ -20,6 +20,7 @@ func didOpen(ctx context.Context, s *Server, p *protocol.DidOpenTextDocumentPara
 	}
 	s.docs.Open(path, p.TextDocument.Version, p.TextDocument.Text)
 	s.workspace.Changed(path)
+	go s.publishDiagnostics(path)
 	return nil, nil
 }
 
@@ -42,6 +43,7 @@ func didChange(ctx context.Context, s *Server, p *protocol.DidChangeTextDocument
 		return nil, err // logged by dispatch; the document keeps its last good text
 	}
 	s.workspace.Changed(path)
+	go s.publishDiagnostics(path)
 	return nil, nil
 }
 
@@ -68,3 +70,5 @@ func pathOf(u uri.URI) string {
 
 // fileURI is the file:// URI of a path, as the client sent it for open documents.
 func fileURI(path string) string { return string(uri.File(path)) }
+
+func uriOf(s string) uri.URI { return uri.URI(s) }

@@ -226,8 +226,10 @@ func New(cfg Config) (*Client, error) {
 // maxConcurrentQueries bounds the queries one client has in flight at once.
 const maxConcurrentQueries = 8
 
-// defaultMaxBytes caps a response body; larger answers are a BadResponse.
-const defaultMaxBytes = 32 << 20
+// defaultMaxBytes caps a response body; larger answers are a BadResponse. A package batch of 50
+// functions answers in well under 1 MiB; the cap bounds what a broken backend can make us buffer
+// (client_golang reads the body whole, up to twice the cap while growing, per query in flight).
+const defaultMaxBytes = 8 << 20
 
 // parseURL validates a base URL and splits off its credentials.
 func parseURL(raw string) (base *url.URL, user, pass string, err error) {

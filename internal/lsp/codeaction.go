@@ -1,0 +1,147 @@
+package lsp
+
+import (
+	"context"
+	"strings"
+
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+
+	"github.com/am-lsp/am-lsp/internal/instrument"
+	"github.com/am-lsp/am-lsp/internal/textdoc"
+)
+
+// codeActionResult is the wire shape of a code action with its workspace edit.
+type codeActionResult struct {
+	Title       string             `json:"title"`
+	Kind        string             `json:"kind"`
+	Diagnostics []diagnosticResult `json:"diagnostics,omitempty"`
+	IsPreferred bool               `json:"isPreferred,omitempty"`
+	Edit        workspaceEdit      `json:"edit"`
+}
+
+type workspaceEdit struct {
+	Changes map[string][]textEdit `json:"changes"`
+}
+
+type textEdit struct {
+	Range   protocol.Range `json:"range"`
+	NewText string         `json:"newText"`
+}
+
+// codeAction offers the instrumentation actions of internal/instrument for the range, with the
+// quick fixes of the diagnostics there, filtered by the kinds the client asked for.
+func codeAction(ctx context.Context, s *Server, p *protocol.CodeActionParams) ([]codeActionResult, error) {
+	doc, ok := s.docs.Get(pathOf(p.TextDocument.URI))
+	if !ok {
+		return []codeActionResult{}, nil
+	}
+	start, err1 := textdoc.Offset(doc.Text, textdoc.Position{Line: p.Range.Start.Line, Character: p.Range.Start.Character})
+	end, err2 := textdoc.Offset(doc.Text, textdoc.Position{Line: p.Range.End.Line, Character: p.Range.End.Character})
+	if err1 != nil || err2 != nil {
+		return []codeActionResult{}, nil
+	}
+	var only []string
+	for _, k := range p.Context.Only {
+		only = append(only, string(k))
+	}
+	out := []codeActionResult{}
+	fixed := map[string]bool{}
+	for _, d := range instrument.Diagnose(doc.Path, doc.Text) {
+		if d.Fix == nil || d.End < start || d.Start > end || !kindWanted(d.Fix.Kind, only) {
+			continue
+		}
+		out = append(out, codeActionResult{
+			Title: d.Fix.Title, Kind: d.Fix.Kind, IsPreferred: d.Fix.IsPreferred,
+			Diagnostics: []diagnosticResult{diagnosticOf(doc, d)},
+			Edit:        editOf(doc, d.Fix.Edits),
+		})
+		fixed[d.Fix.Title] = true
+	}
+	for _, a := range instrument.Actions(doc.Path, doc.Text, start, end) {
+		if fixed[a.Title] || !kindWanted(a.Kind, only) {
+			continue
+		}
+		out = append(out, codeActionResult{Title: a.Title, Kind: a.Kind, IsPreferred: a.IsPreferred, Edit: editOf(doc, a.Edits)})
+	}
+	return out, nil
+}
+
+// kindWanted applies the client's `only` filter: a kind matches its own prefixes ("refactor"
+// asks for "refactor.rewrite").
+func kindWanted(kind string, only []string) bool {
+	if len(only) == 0 {
+		return true
+	}
+	for _, o := range only {
+		if kind == o || strings.HasPrefix(kind, o+".") {
+			return true
+		}
+	}
+	return false
+}
+
+func editOf(doc *textdoc.Snapshot, edits []instrument.Edit) workspaceEdit {
+	out := make([]textEdit, 0, len(edits))
+	for _, e := range edits {
+		out = append(out, textEdit{Range: rangeOf(doc, e.Start, e.End), NewText: e.NewText})
+	}
+	return workspaceEdit{Changes: map[string][]textEdit{fileURI(doc.Path): out}}
+}
+
+func diagnosticOf(doc *textdoc.Snapshot, d instrument.Diagnostic) diagnosticResult {
+	return diagnosticResult{
+		Range: rangeOf(doc, d.Start, d.End), Severity: int(d.Severity), Code: d.Code,
+		Source: instrument.Source, Message: d.Message,
+	}
+}
+
+// codeDiagnostics returns the diagnostics about the code itself: directive problems, missing or
+// outdated statements, uncounted errors.
+func (s *Server) codeDiagnostics(doc *textdoc.Snapshot) []diagnosticResult {
+	var out []diagnosticResult
+	for _, d := range instrument.Diagnose(doc.Path, doc.Text) {
+		out = append(out, diagnosticOf(doc, d))
+	}
+	return out
+}
+
+// instrumentArg is the argument of am-lsp.instrument.
+type instrumentArg struct {
+	URI      string             `json:"uri"`
+	Position *protocol.Position `json:"position"`
+	SLO      *instrument.SLO    `json:"slo,omitempty"`
+}
+
+// runInstrument instruments the function at the position (with an SLO when given) and asks
+// the editor to apply the edit with workspace/applyEdit.
+func (s *Server) runInstrument(ctx context.Context, arg instrumentArg) (any, error) {
+	if arg.URI == "" || arg.Position == nil {
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "am-lsp.instrument takes {uri, position, slo?}")
+	}
+	doc, ok := s.docs.Get(pathOf(uriOf(arg.URI)))
+	if !ok {
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s is not open", arg.URI)
+	}
+	if arg.SLO != nil {
+		if err := arg.SLO.Validate(); err != nil {
+			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "invalid SLO: %v", err)
+		}
+	}
+	offset, err := textdoc.Offset(doc.Text, textdoc.Position{Line: arg.Position.Line, Character: arg.Position.Character})
+	if err != nil {
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%v", err)
+	}
+	edits, err := instrument.InstrumentEdits(doc.Path, doc.Text, offset, arg.SLO)
+	if err != nil {
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "cannot instrument here: %v", err)
+	}
+	var answer struct {
+		Applied       bool   `json:"applied"`
+		FailureReason string `json:"failureReason,omitempty"`
+	}
+	if err := s.client.call(ctx, "workspace/applyEdit", map[string]any{"label": "Instrument with Autometrics", "edit": editOf(doc, edits)}, &answer); err != nil {
+		return nil, err
+	}
+	return answer, nil
+}
