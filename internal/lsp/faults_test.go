@@ -186,15 +186,14 @@ func TestAuthenticationFailureNamesAuthNeverTheSecret(t *testing.T) {
 				http.Error(w, "no", status)
 			}))
 			defer backend.Close()
-			logs := &lockedBuffer{}
-			clientEnd, serverEnd := net.Pipe()
-			srv := New(Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Getenv: func(string) string { return "" }})
-			go srv.Serve(context.Background(), serverEnd)
-			defer clientEnd.Close()
-			s := &testSession{client: lspclient.New(clientEnd, clientEnd, nil), code: make(chan int, 1), conn: clientEnd, srv: srv}
+			s, logs := startLoggedSession(t)
 			ctx := ctxFor(t, 30*time.Second)
-			url := strings.Replace(backend.URL, "http://", "http://alice:hunter2@", 1)
-			if _, err := s.client.Initialize(ctx, demoModule(t), nil, map[string]any{"prometheusUrl": url, "bearerToken": "tok-s3cr3t"}); err != nil {
+			// Basic auth in the URL against a 401, a bearer token against a 403.
+			settings := map[string]any{"prometheusUrl": strings.Replace(backend.URL, "http://", "http://alice:hunter2@", 1)}
+			if status == http.StatusForbidden {
+				settings = map[string]any{"prometheusUrl": backend.URL, "bearerToken": "tok-s3cr3t"}
+			}
+			if _, err := s.client.Initialize(ctx, demoModule(t), nil, settings); err != nil {
 				t.Fatal(err)
 			}
 			file, line, char := handleDecl(t, s)
@@ -277,4 +276,91 @@ func TestGoCommandFailingOrHanging(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
+}
+
+// startLoggedSession is startSession with the server's log kept in a buffer, to search it.
+func startLoggedSession(t *testing.T) (*testSession, *lockedBuffer) {
+	t.Helper()
+	logs := &lockedBuffer{}
+	clientEnd, serverEnd := net.Pipe()
+	srv := New(Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Getenv: func(string) string { return "" }})
+	s := &testSession{client: lspclient.New(clientEnd, clientEnd, nil), code: make(chan int, 1), conn: clientEnd, srv: srv}
+	go func() { s.code <- srv.Serve(context.Background(), serverEnd) }()
+	t.Cleanup(func() { clientEnd.Close(); <-s.code })
+	return s, logs
+}
+
+// TestRealPrometheusBasicAuth runs Prometheus with --web.config.file basic auth: the right
+// credentials give numbers, wrong or missing ones a card that says authentication failed, and
+// the password appears in no card, link, message or log line.
+func TestRealPrometheusBasicAuth(t *testing.T) {
+	const password = "pw-Zq8-secret"
+	prom, fns := demoBackend(t, func(o *promfixture.Options, _ []demodata.Function) {
+		o.BasicAuthUser, o.BasicAuthPassword = "alice", password
+	})
+	fn := demoFunction(t, fns, "example.com/demo/api", "(*Server).Handle")
+	for _, c := range []struct {
+		name     string
+		settings map[string]any
+		want     string
+	}{
+		{"right credentials", map[string]any{"username": "alice", "password": password}, "req/s"},
+		{"credentials in the URL", map[string]any{"prometheusUrl": strings.Replace(prom.URL, "http://", "http://alice:"+password+"@", 1)}, "req/s"},
+		{"wrong password", map[string]any{"username": "alice", "password": "not-" + password}, "authentication failed"},
+		{"no credentials", map[string]any{}, "authentication failed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, logs := startLoggedSession(t)
+			ctx := ctxFor(t, 30*time.Second)
+			settings := map[string]any{"prometheusUrl": prom.URL}
+			for k, v := range c.settings {
+				settings[k] = v
+			}
+			if _, err := s.client.Initialize(ctx, demoModule(t), nil, settings); err != nil {
+				t.Fatal(err)
+			}
+			line, char := openAt(t, s, fn.NameSpan.File, fn.NameSpan.Start)
+			var card string
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				var err error
+				if card, err = s.client.Hover(ctx, fn.NameSpan.File, line, char); err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(card, c.want) {
+					break
+				}
+			}
+			if !strings.Contains(card, c.want) {
+				t.Fatalf("card does not say %q:\n%s", c.want, card)
+			}
+			everything := card + logs.String()
+			for _, m := range s.client.Notifications("window/showMessage") {
+				everything += string(m.Params)
+			}
+			if strings.Contains(everything, password) {
+				t.Errorf("the password leaked into the card, a message or the log")
+			}
+		})
+	}
+}
+
+// TestUnusableBackendSettings: settings the client cannot be built from (a token together with
+// basic auth) are reported with a message naming the problem, and hovers say so.
+func TestUnusableBackendSettings(t *testing.T) {
+	s, _ := startLoggedSession(t)
+	ctx := ctxFor(t, 30*time.Second)
+	if _, err := s.client.Initialize(ctx, demoModule(t), nil, map[string]any{"prometheusUrl": "http://u:p@127.0.0.1:1", "bearerToken": "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.client.WaitNotification(ctx, "window/showMessage", "am-lsp"); err != nil {
+		t.Fatal(err)
+	}
+	file, line, char := handleDecl(t, s)
+	card, err := s.client.Hover(ctx, file, line, char)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(card, "Not configured") {
+		t.Errorf("card with unusable settings:\n%s", card)
+	}
 }

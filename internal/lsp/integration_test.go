@@ -29,6 +29,12 @@ func demoModule(t testing.TB) string {
 // demoBackend starts Prometheus with the demo data; adjust may change the data first.
 func demoBackend(t testing.TB, adjust func(*promfixture.Options, []demodata.Function)) (*promfixture.Server, []demodata.Function) {
 	t.Helper()
+	return demoBackendOn(t, promfixture.StartT, adjust)
+}
+
+// demoBackendOn is demoBackend on the backend start starts (Prometheus or VictoriaMetrics).
+func demoBackendOn(t testing.TB, start func(testing.TB, promfixture.Options) *promfixture.Server, adjust func(*promfixture.Options, []demodata.Function)) (*promfixture.Server, []demodata.Function) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	opts, fns, err := demodata.Build(ctx, demoModule(t))
@@ -38,7 +44,7 @@ func demoBackend(t testing.TB, adjust func(*promfixture.Options, []demodata.Func
 	if adjust != nil {
 		adjust(&opts, fns)
 	}
-	return promfixture.StartT(t, opts), fns
+	return start(t, opts), fns
 }
 
 func demoFunction(t testing.TB, fns []demodata.Function, pkgPath, qualified string) demodata.Function {
@@ -104,7 +110,18 @@ func startInitialized(t testing.TB, promURL string, extra map[string]any) *testS
 }
 
 func TestHoverNumbersEqualPrometheus(t *testing.T) {
-	prom, fns := demoBackend(t, func(opts *promfixture.Options, fns []demodata.Function) {
+	for _, backend := range []struct {
+		name  string
+		start func(testing.TB, promfixture.Options) *promfixture.Server
+	}{{"prometheus", promfixture.StartT}, {"victoria-metrics", promfixture.StartVictoriaMetricsT}} {
+		t.Run(backend.name, func(t *testing.T) { testHoverNumbers(t, backend.start) })
+	}
+}
+
+// testHoverNumbers checks the hover's numbers against the backend's own answer to the spec's
+// queries, for every form of function the labels distinguish.
+func testHoverNumbers(t *testing.T, start func(testing.TB, promfixture.Options) *promfixture.Server) {
+	prom, fns := demoBackendOn(t, start, func(opts *promfixture.Options, fns []demodata.Function) {
 		for i := range opts.Functions {
 			if opts.Functions[i].Function == "Legacy" {
 				opts.Functions[i].Legacy = true // function_calls_count_total, function_calls_duration
@@ -139,7 +156,7 @@ func TestHoverNumbersEqualPrometheus(t *testing.T) {
 			for _, p := range problems {
 				t.Error(p)
 			}
-			if !strings.Contains(card, prom.URL+"/graph?g0.expr=") {
+			if !strings.Contains(card, prom.URL+"/graph?g0.expr=") && !strings.Contains(card, prom.URL+"/vmui") {
 				t.Errorf("card has no Prometheus graph links:\n%s", card)
 			}
 		})
