@@ -84,8 +84,9 @@ func TestPrometheusRestartedMidSession(t *testing.T) {
 // made to: every hover answers within the deadline with a card that says what is wrong, and
 // memory stays bounded with a huge body.
 func TestBrokenBackends(t *testing.T) {
-	release := make(chan struct{})
-	defer close(release)
+	// release is replaced for each case and closed before its backend closes, so hung handlers
+	// return (httptest's Close waits for every handler).
+	var release chan struct{}
 	cases := []struct {
 		name    string
 		handler http.HandlerFunc
@@ -111,15 +112,24 @@ func TestBrokenBackends(t *testing.T) {
 		}, "answered with an error"},
 		{"never answers", func(w http.ResponseWriter, r *http.Request) {
 			select {
-			case <-release:
+			case <-hangRelease(&release):
 			case <-r.Context().Done():
 			}
 		}, "Loading"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			releaseMu.Lock()
+			release = make(chan struct{})
+			releaseMu.Unlock()
 			backend := httptest.NewServer(c.handler)
-			defer backend.Close()
+			defer func() {
+				releaseMu.Lock()
+				close(release)
+				releaseMu.Unlock()
+				backend.CloseClientConnections()
+				backend.Close()
+			}()
 			var before runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
@@ -363,4 +373,13 @@ func TestUnusableBackendSettings(t *testing.T) {
 	if !strings.Contains(card, "Not configured") {
 		t.Errorf("card with unusable settings:\n%s", card)
 	}
+}
+
+var releaseMu sync.Mutex
+
+// hangRelease reads the current release channel of TestBrokenBackends under its lock.
+func hangRelease(release *chan struct{}) chan struct{} {
+	releaseMu.Lock()
+	defer releaseMu.Unlock()
+	return *release
 }
