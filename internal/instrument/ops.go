@@ -22,6 +22,18 @@ import (
 // be nil. It returns ErrNotApplicable for a function instrumented already, ErrNoFunction and
 // ErrUnsafe as documented there.
 func InstrumentEdits(filename string, src []byte, offset int, slo *SLO) ([]Edit, error) {
+	if slo != nil {
+		if err := slo.Validate(); err != nil {
+			return nil, fmt.Errorf("invalid SLO: %w", err)
+		}
+	}
+	return editsAt(filename, src, offset, func(f *file, fn *function) (change, error) {
+		return f.instrument([]*function{fn}, slo)
+	})
+}
+
+// editsAt runs op on the function enclosing offset and returns its verified edits.
+func editsAt(filename string, src []byte, offset int, op func(*file, *function) (change, error)) ([]Edit, error) {
 	f, err := parseFile(filename, src)
 	if err != nil {
 		return nil, err
@@ -30,12 +42,7 @@ func InstrumentEdits(filename string, src []byte, offset int, slo *SLO) ([]Edit,
 	if err != nil {
 		return nil, err
 	}
-	if slo != nil {
-		if err := slo.Validate(); err != nil {
-			return nil, fmt.Errorf("invalid SLO: %w", err)
-		}
-	}
-	c, err := f.instrument([]*function{fn}, slo)
+	c, err := op(f, fn)
 	if err != nil {
 		return nil, err
 	}
@@ -281,19 +288,7 @@ func (f *file) local(obj *ast.Object) bool {
 // without directive or statements, and for middleware instrumentation (remove the
 // midhttp.Autometrics call instead).
 func RemoveEdits(filename string, src []byte, offset int) ([]Edit, error) {
-	f, err := parseFile(filename, src)
-	if err != nil {
-		return nil, err
-	}
-	fn, err := f.target(offset)
-	if err != nil {
-		return nil, err
-	}
-	c, err := f.remove(fn)
-	if err != nil {
-		return nil, err
-	}
-	return f.verified(c)
+	return editsAt(filename, src, offset, (*file).remove)
 }
 
 // remove returns the edits of RemoveEdits; its check wants the function not instrumented.
@@ -386,19 +381,7 @@ func directiveComment(f *file, fn *function) *ast.Comment {
 // ErrNotApplicable when the function is not instrumented, has no error result, or counts its
 // errors already.
 func CountErrorsEdits(filename string, src []byte, offset int) ([]Edit, error) {
-	f, err := parseFile(filename, src)
-	if err != nil {
-		return nil, err
-	}
-	fn, err := f.target(offset)
-	if err != nil {
-		return nil, err
-	}
-	c, err := f.countErrors(fn)
-	if err != nil {
-		return nil, err
-	}
-	return f.verified(c)
+	return editsAt(filename, src, offset, (*file).countErrors)
 }
 
 // countErrors returns the edits of CountErrorsEdits; its check wants the error result named and,
