@@ -42,6 +42,7 @@ type Workspace struct {
 	syntax    map[string][]*analysis.Package
 	syntaxGen int                     // bumped whenever syntax is cleared
 	degraded  map[string]string       // package path → the degraded reason last announced
+	cards     cardCache               // rendered hover cards
 	files     map[string]fileAnalysis // open file path → newest analysis that covers it
 	workers   map[string]*worker      // file path → its background analysis worker
 	updated   chan struct{}           // closed and replaced whenever files changes
@@ -381,14 +382,26 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	if trend == nil {
 		trend, _ = client.CachedTrend(batch)
 	}
-	view := Explain(fn, links, snap, err).WithTrend(trend)
 	w.mu.Lock()
 	typed := w.files[path].pkg
 	w.mu.Unlock()
-	if pkg != nil && pkg == typed && pkg.Degraded != "" {
-		view.Notes = append(view.Notes, "Type information is unavailable ("+pkg.Degraded+"): am-lsp reads this package from syntax alone, so calls into other packages are not resolved.")
+	degraded := pkg != nil && pkg == typed && pkg.Degraded != ""
+	// The same function with the same numbers renders the same card: reuse it.
+	key := cardKey{labels: fn.Labels, inst: fn.Instrumentation, snap: snap, trend: trend, links: links, degraded: degraded, fetchErr: err != nil}
+	if d := fn.Directive; d != nil {
+		key.objectives = [4]float64{d.SuccessTarget, d.LatencyMs, d.LatencyTarget, 1}
+		key.slo = d.SLO
 	}
-	card := HoverCard{Markdown: Card(view)}
+	markdown, cached := w.cards.get(key)
+	if !cached {
+		view := Explain(fn, links, snap, err).WithTrend(trend)
+		if degraded {
+			view.Notes = append(view.Notes, "Type information is unavailable ("+pkg.Degraded+"): am-lsp reads this package from syntax alone, so calls into other packages are not resolved.")
+		}
+		markdown = Card(view)
+		w.cards.put(key, markdown)
+	}
+	card := HoverCard{Markdown: markdown}
 	if fn.NameSpan.File == path && fn.NameSpan.Contains(offset) {
 		card.Span = fn.NameSpan
 	}
@@ -528,4 +541,43 @@ func (w *Workspace) Analysed(path string) bool {
 	defer w.mu.Unlock()
 	fa, have := w.files[path]
 	return have && fa.pkg != nil && fa.version >= snap.Version
+}
+
+// cardKey is everything a hover card depends on. Snapshots and trends are immutable, so their
+// pointers stand for their contents.
+type cardKey struct {
+	labels     analysis.Labels
+	inst       analysis.Instrumentation
+	slo        string     // the directive's --slo
+	objectives [4]float64 // the directive's targets (last: 1 when there is a directive)
+	snap       *promclient.Snapshot
+	trend      *promclient.Trend
+	links      Links
+	degraded   bool
+	fetchErr   bool
+}
+
+// cardCache keeps rendered cards; it is emptied when it grows past a bound (new snapshots
+// replace old ones every cacheTtl, so old keys are dead weight).
+type cardCache struct {
+	mu    sync.Mutex
+	cards map[cardKey]string
+}
+
+const maxCachedCards = 512
+
+func (c *cardCache) get(k cardKey) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	md, ok := c.cards[k]
+	return md, ok
+}
+
+func (c *cardCache) put(k cardKey, md string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cards == nil || len(c.cards) >= maxCachedCards {
+		c.cards = map[cardKey]string{}
+	}
+	c.cards[k] = md
 }
