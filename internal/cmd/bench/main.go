@@ -243,6 +243,9 @@ func (b *bench) run(largeModule string) error {
 		phase, cancelPhase := context.WithTimeout(ctx, 5*time.Minute)
 		first, err := s.openAndHover(phase, largeDir, file, lpos, initOpts, srv.accept)
 		cancelPhase()
+		// Peak RSS after the server had time to finish its background load (the go command's
+		// own memory is not counted for either server).
+		time.Sleep(5 * time.Second)
 		rss := peakRSS(s.cmd.Process.Pid)
 		s.close()
 		if err != nil {
