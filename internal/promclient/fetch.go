@@ -126,13 +126,19 @@ func subset(snap *Snapshot, series []Series) *Snapshot {
 	}
 	out := *snap
 	out.Queried = series
-	out.Stats = make(map[Series]Stats, len(series))
+	out.Stats = restrict(snap.Stats, series)
+	return &out
+}
+
+// restrict returns the entries of m for series.
+func restrict[V any](m map[Series]V, series []Series) map[Series]V {
+	out := make(map[Series]V, len(series))
 	for _, s := range series {
-		if st, ok := snap.Stats[s]; ok {
-			out.Stats[s] = st
+		if v, ok := m[s]; ok {
+			out[s] = v
 		}
 	}
-	return &out
+	return out
 }
 
 // queryAnswer is the answer to one instant query.

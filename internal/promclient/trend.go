@@ -93,18 +93,14 @@ func (c *Client) emptyTrend() *Trend {
 	}
 }
 
+// subsetTrend returns tr restricted to series (tr itself when it has exactly those).
 func subsetTrend(tr *Trend, series []Series) *Trend {
 	if len(tr.Queried) == len(series) {
 		return tr
 	}
 	out := *tr
 	out.Queried = series
-	out.Series = make(map[Series]TrendSeries, len(series))
-	for _, s := range series {
-		if ts, ok := tr.Series[s]; ok {
-			out.Series[s] = ts
-		}
-	}
+	out.Series = restrict(tr.Series, series)
 	return &out
 }
 
