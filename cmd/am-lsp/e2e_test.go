@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/am-lsp/am-lsp/internal/cardcheck"
 	"github.com/am-lsp/am-lsp/internal/demodata"
 	"github.com/am-lsp/am-lsp/internal/promfixture"
-	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
 
 // buildBinary builds am-lsp once per test binary run.
@@ -29,20 +27,6 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// requireTool fails under CI (a missing tool there is a broken set-up) and skips elsewhere.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is not installed; .ci/run must install it", name)
-	}
-	t.Skipf("%s is not installed (apt-get install neovim)", name)
-	return ""
 }
 
 func demoDir(t *testing.T) string {
@@ -63,59 +47,6 @@ func startDemoPrometheus(t *testing.T) (*promfixture.Server, []demodata.Function
 		t.Fatal(err)
 	}
 	return promfixture.StartT(t, opts), fns
-}
-
-func findFunction(t *testing.T, fns []demodata.Function, qualified, pkgPath string) demodata.Function {
-	t.Helper()
-	for _, f := range fns {
-		if f.QualifiedName() == qualified && f.PkgPath == pkgPath {
-			return f
-		}
-	}
-	t.Fatalf("demo data has no %s in %s", qualified, pkgPath)
-	return demodata.Function{}
-}
-
-// TestNeovimHoverShowsPrometheusNumbers starts the built binary from headless Neovim, a real LSP
-// client, and checks the hover's numbers against Prometheus's own answer.
-func TestNeovimHoverShowsPrometheusNumbers(t *testing.T) {
-	nvim := requireTool(t, "nvim")
-	prom, fns := startDemoPrometheus(t)
-	bin := buildBinary(t)
-	target := findFunction(t, fns, "(*Server).Handle", "example.com/demo/api")
-
-	text, err := os.ReadFile(target.NameSpan.File)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pos := textdoc.PositionOf(text, target.NameSpan.Start)
-	out := filepath.Join(t.TempDir(), "hover.md")
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, nvim, "--headless", "-n", "-i", "NONE", "-u", "NONE", "-c", "luafile nvim_hover.lua")
-	cmd.Env = append(os.Environ(),
-		"AM_BIN="+bin, "AM_ROOT="+demoDir(t), "AM_FILE="+target.NameSpan.File, "AM_OUT="+out, "AM_PROM="+prom.URL,
-		"AM_LINE="+strconv.Itoa(int(pos.Line)), "AM_COL="+strconv.Itoa(int(pos.Character)+1))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nvim: %v\n%s", err, b)
-	}
-	card, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if log, err := os.ReadFile(out + ".log"); err == nil {
-		t.Logf("server log:\n%s", log)
-	}
-	if !strings.Contains(string(card), `function="Handle", module="example.com/demo/api.Server"`) {
-		t.Fatalf("hover does not name the series:\n%s", card)
-	}
-	problems, err := cardcheck.Compare(ctx, string(card), prom.QueryValue, "Handle", "example.com/demo/api.Server", "5m")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Error(p)
-	}
 }
 
 func TestCommandLine(t *testing.T) {

@@ -77,7 +77,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("am-lsp "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return fs
@@ -101,7 +101,7 @@ type stdio struct {
 func (stdio) Close() error { return nil }
 
 func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", stderr)
+	fs := newFlagSet("serve")
 	logFile := fs.String("log-file", "", "")
 	logLevel := fs.String("log-level", "info", "")
 	if err := fs.Parse(args); err != nil {
@@ -134,7 +134,7 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func report(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("report", stderr)
+	fs := newFlagSet("report")
 	asJSON := fs.Bool("json", false, "")
 	settings := config.Defaults(os.Getenv)
 	promURL := fs.String("prometheus-url", settings.PrometheusURL, "")

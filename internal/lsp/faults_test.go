@@ -383,3 +383,37 @@ func hangRelease(release *chan struct{}) chan struct{} {
 	defer releaseMu.Unlock()
 	return *release
 }
+
+// TestUnusableSettingsPushIsRejectedWhole: a push the backend client cannot be built from is
+// reported and leaves the previous settings in effect, so a later valid push builds on those.
+func TestUnusableSettingsPushIsRejectedWhole(t *testing.T) {
+	s, _ := startLoggedSession(t)
+	ctx := ctxFor(t, 30*time.Second)
+	if _, err := s.client.Initialize(ctx, demoModule(t), nil, map[string]any{"prometheusUrl": "http://127.0.0.1:1", "username": "u", "password": "p"}); err != nil {
+		t.Fatal(err)
+	}
+	file, line, char := handleDecl(t, s)
+	push := func(settings map[string]any) {
+		t.Helper()
+		if err := s.client.Notify("workspace/didChangeConfiguration", map[string]any{"settings": settings}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push(map[string]any{"bearerToken": "t"}) // together with basic auth: no client can be built
+	if _, err := s.client.WaitNotification(ctx, "window/showMessage", "keeping the previous settings"); err != nil {
+		t.Fatal(err)
+	}
+	push(map[string]any{"prometheusUrl": "http://127.0.0.1:2"}) // valid on top of the previous settings
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		card, err := s.client.Hover(ctx, file, line, char)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(card, "http://127.0.0.1:2") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the valid push after a rejected one was not applied:\n%s", card)
+		}
+	}
+}

@@ -20,7 +20,7 @@ func initialize(ctx context.Context, s *Server, p *protocol.InitializeParams) (*
 	}
 	s.initOptions = append([]byte(nil), p.InitializationOptions...)
 	s.mu.Unlock()
-	s.applySettings(ctx, s.initOptions, nil)
+	s.applySettings(ctx, s.initOptions)
 
 	yes := true
 	incremental := protocol.TextDocumentSyncKindIncremental
@@ -53,7 +53,7 @@ func initialized(ctx context.Context, s *Server, _ *protocol.InitializedParams) 
 // empty notification (the pull model).
 func didChangeConfiguration(ctx context.Context, s *Server, p *protocol.DidChangeConfigurationParams) (any, error) {
 	if len(p.Settings) > 0 && string(p.Settings) != "null" && string(p.Settings) != "{}" {
-		s.applySettings(ctx, p.Settings, nil)
+		s.applySettings(ctx, p.Settings)
 		return nil, nil
 	}
 	s.pullConfiguration()
@@ -81,25 +81,32 @@ func (s *Server) pullConfiguration() {
 			return
 		}
 		if len(answer) > 0 {
-			s.applySettings(ctx, answer[0], nil)
+			s.applySettings(ctx, answer[0])
 		}
 	}()
 }
 
-// applySettings merges raw into the current settings; invalid fields are shown to the user by
-// name and the last good values stay in effect.
-func (s *Server) applySettings(ctx context.Context, raw []byte, _ any) {
+// applySettings merges raw into the current settings. Invalid fields are shown to the user by
+// name and keep their last good value; settings the backend client cannot be built from (say a
+// bearer token together with basic auth) are shown and rejected whole, so the previous settings
+// and client stay in effect.
+func (s *Server) applySettings(ctx context.Context, raw []byte) {
 	s.mu.Lock()
-	next, err := config.Merge(s.settings, raw)
-	s.settings = next
+	base := s.settings
 	s.mu.Unlock()
+	next, err := config.Merge(base, raw)
 	if err != nil {
 		s.log.Warn("invalid settings", "err", err)
 		s.showError(ctx, "am-lsp: "+err.Error()+" (keeping the previous value)")
 	}
 	if err := s.workspace.Configure(next); err != nil {
-		s.showError(ctx, "am-lsp: "+err.Error())
+		s.log.Warn("unusable backend settings", "err", err)
+		s.showError(ctx, "am-lsp: "+err.Error()+" (keeping the previous settings)")
+		return
 	}
+	s.mu.Lock()
+	s.settings = next
+	s.mu.Unlock()
 }
 
 func (s *Server) showError(ctx context.Context, msg string) {
