@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/cardcheck"
+	"github.com/am-lsp/am-lsp/internal/testkit/cardcheck"
 	"github.com/am-lsp/am-lsp/internal/config"
-	"github.com/am-lsp/am-lsp/internal/demodata"
+	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
 

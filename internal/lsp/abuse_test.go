@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/lspclient"
+	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
 )
 
 // TestProtocolAbuse sends thousands of malformed or out-of-place messages, then checks that

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/lspclient"
+	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
 

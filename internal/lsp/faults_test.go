@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/demodata"
-	"github.com/am-lsp/am-lsp/internal/lspclient"
-	"github.com/am-lsp/am-lsp/internal/promfixture"
+	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
+	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
 
 // handleDecl opens testdata/demo/api/handle.go and returns the position of Handle's name.

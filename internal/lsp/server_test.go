@@ -15,7 +15,7 @@ import (
 
 	"go.lsp.dev/jsonrpc2"
 
-	"github.com/am-lsp/am-lsp/internal/lspclient"
+	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
 )
 
 // closedPortURL is a backend address nothing listens on: connections are refused at once.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/cardcheck"
-	"github.com/am-lsp/am-lsp/internal/lspclient"
+	"github.com/am-lsp/am-lsp/internal/testkit/cardcheck"
+	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
 )
 
 // recorder answers server→client requests like an editor would and remembers them.

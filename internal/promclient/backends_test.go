@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/promfixture"
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
 
 // A real Prometheus behind basic auth and a route prefix: with the right credentials every

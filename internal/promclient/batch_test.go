@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/promfixture"
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
 
 func queryCount(t *testing.T, srv *promfixture.Server) int {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/promfixture"
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
 
 // One Prometheus with the data below serves all tests that only read.

@@ -12,7 +12,7 @@ import (
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
-	"github.com/am-lsp/am-lsp/internal/promfixture"
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
 
 // rangeValues runs a range query over the trend's points and returns the values of its only

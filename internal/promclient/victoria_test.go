@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/am-lsp/am-lsp/internal/promfixture"
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
 
 // VictoriaMetrics loaded with the same data (its recording rules replayed by vmalert) gives the

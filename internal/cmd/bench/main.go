@@ -26,9 +26,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/demodata"
-	"github.com/am-lsp/am-lsp/internal/lspclient"
-	"github.com/am-lsp/am-lsp/internal/promfixture"
+	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
+	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
 

@@ -3,7 +3,7 @@
 // `am-lsp report` table, then starts the am-lsp binary as an editor would (LSP over stdio),
 // hovers an instrumented method and prints the card it answers. It stops everything it started.
 //
-//	go run ./internal/demo --binary bin/am-lsp
+//	go run ./internal/cmd/demo --binary bin/am-lsp
 package main
 
 import (
@@ -16,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/demodata"
-	"github.com/am-lsp/am-lsp/internal/lspclient"
-	"github.com/am-lsp/am-lsp/internal/promfixture"
+	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
+	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
 

@@ -9,7 +9,7 @@ import (
 	"fmt"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
-	"github.com/am-lsp/am-lsp/internal/promfixture"
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
 
 // Function pairs an analysed function with the series written for it.
