@@ -220,6 +220,15 @@ func runNeovim(t *testing.T, nvim, init string, env map[string]string) (driverRe
 	if err != nil {
 		t.Fatalf("go env GOCACHE: %v", err)
 	}
+	// gopls's telemetry off (Go's telemetry mode file in the config dir below): no uploader
+	// process outlives the test.
+	mode := filepath.Join(home, "config", "go", "telemetry", "mode")
+	if err := os.MkdirAll(filepath.Dir(mode), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mode, []byte("off"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cmd.Env = append(os.Environ(), "AM_OUT="+out,
 		// Keep the developer's own Neovim files out; lsp.log lands in XDG_CACHE_HOME (0.7) or
 		// XDG_STATE_HOME (0.8+). The server's go list keeps using the usual build cache.

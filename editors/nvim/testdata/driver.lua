@@ -250,11 +250,19 @@ local function servers()
   if float then
     result.hover_float = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(float), 0, -1, false)
   end
-  -- Stop both servers and wait for them: gopls keeps writing its cache for a while otherwise.
+  -- Stop both servers and wait until their processes are gone (gopls writes its cache into the
+  -- test's temporary directory); one that ignores the LSP exit gets SIGTERM.
   vim.lsp.stop_client(vim.lsp.get_clients())
-  vim.wait(10000, function()
-    return #vim.lsp.get_clients() == 0
-  end, 50)
+  local function gone()
+    return #vim.api.nvim_get_proc_children(vim.fn.getpid()) == 0
+  end
+  if not vim.wait(10000, gone, 50) then
+    result.killed = vim.api.nvim_get_proc_children(vim.fn.getpid())
+    for _, pid in ipairs(result.killed) do
+      vim.uv.kill(pid, "sigterm")
+    end
+    vim.wait(10000, gone, 50)
+  end
   finish()
 end
 
