@@ -3,11 +3,13 @@ package analysis
 import (
 	"go/ast"
 	"go/constant"
+	"go/parser"
 	"go/token"
 	"go/types"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -556,4 +558,41 @@ func requiredVersion(dir, modPath string) string {
 		}
 	}
 	return ""
+}
+
+// PackageTracers reads, from syntax alone, the package in dir that file belongs to: its import
+// path (from the nearest go.mod; "" when unknown) and the package-level trace.Tracer variables
+// its other files declare (sorted). overlay content wins over the disk. The tracing code action
+// uses it so that it reuses a tracer rather than declaring a second one.
+func PackageTracers(file string, overlay map[string][]byte) (importPath string, tracers []string) {
+	dir := filepath.Dir(file)
+	importPath = findModule(dir, overlay).importPathOf(dir)
+	fset := token.NewFileSet()
+	var files []*ast.File
+	pkgName := ""
+	if src, err := readSource(file, overlay); err == nil {
+		if f, _ := parser.ParseFile(fset, file, src, parser.PackageClauseOnly); f != nil && f.Name != nil {
+			pkgName = f.Name.Name
+		}
+	}
+	for _, name := range goFilesIn(dir, overlay) {
+		if name == file {
+			continue
+		}
+		src, err := readSource(name, overlay)
+		if err != nil {
+			continue
+		}
+		f, _ := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+		if f == nil || f.Name == nil || f.Name.Name != pkgName {
+			continue
+		}
+		files = append(files, f)
+	}
+	scope := newTraceScope(files)
+	for name := range scope.tracerVars {
+		tracers = append(tracers, name)
+	}
+	sort.Strings(tracers)
+	return importPath, tracers
 }
