@@ -161,7 +161,9 @@ func (p *Sweep) once(ctx context.Context) {
 	}
 	wg.Wait()
 	for _, list := range next {
-		sort.SliceStable(list, func(i, j int) bool { return list[i].View.Function.NameSpan.Start < list[j].View.Function.NameSpan.Start })
+		sort.SliceStable(list, func(i, j int) bool {
+			return list[i].View.Function.NameSpan.Start < list[j].View.Function.NameSpan.Start
+		})
 	}
 
 	p.mu.Lock()
