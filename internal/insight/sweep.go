@@ -85,9 +85,7 @@ func (p *Sweep) loop() {
 		case <-p.wake:
 		}
 		p.once(p.w.ctx)
-		p.w.mu.Lock()
-		period := p.w.settings.CacheTTL
-		p.w.mu.Unlock()
+		period := p.w.numbers.backend().settings.CacheTTL
 		select {
 		case <-p.w.ctx.Done():
 			return
@@ -102,9 +100,8 @@ func (p *Sweep) loop() {
 // once runs one sweep: analysis of the roots when stale, the numbers of every package, and the
 // report of what changed.
 func (p *Sweep) once(ctx context.Context) {
-	p.w.mu.Lock()
-	client, links, settings := p.w.client, p.w.links, p.w.settings
-	p.w.mu.Unlock()
+	b := p.w.numbers.backend()
+	client, links, settings := b.client, b.links, b.settings
 	if client == nil {
 		return
 	}
@@ -116,10 +113,10 @@ func (p *Sweep) once(ctx context.Context) {
 	if reload {
 		var loaded []*analysis.Package
 		for _, root := range roots {
-			l := &analysis.Loader{Dir: root, Timeout: p.w.loader.Timeout}
+			l := &analysis.Loader{Dir: root, Timeout: p.w.analyses.loader.Timeout}
 			got, err := l.LoadPatterns(ctx, []string{"./..."}, nil)
 			if err != nil {
-				p.w.log.Warn("workspace SLO sweep: analysis failed", "dir", root, "err", err)
+				p.w.analyses.log.Warn("workspace SLO sweep: analysis failed", "dir", root, "err", err)
 			}
 			loaded = append(loaded, got...)
 		}
@@ -198,8 +195,4 @@ func sameProblems(a, b []SLOProblem) bool {
 }
 
 // ObjectivesURL returns the link of the Grafana SLO dashboard ("" without Grafana).
-func (w *Workspace) ObjectivesURL() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.links.ObjectivesURL()
-}
+func (w *Workspace) ObjectivesURL() string { return w.numbers.backend().links.ObjectivesURL() }
