@@ -122,21 +122,6 @@ func firstStmt(w *written) ast.Stmt {
 	return w.deferStmt
 }
 
-// runsGenerator reports a //go:generate line that runs autometrics.
-func (f *file) runsGenerator() bool {
-	for _, g := range f.ast.Comments {
-		for _, c := range g.List {
-			if rest, ok := strings.CutPrefix(c.Text, "//go:generate "); ok {
-				if fields := strings.Fields(rest); len(fields) > 0 && (fields[0] == "autometrics" || strings.HasSuffix(fields[0], "/autometrics") ||
-					len(fields) > 2 && fields[0] == "go" && fields[1] == "run" && strings.Contains(fields[2], "autometrics-go/cmd/autometrics")) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
 // errorsDiagnostic reports an instrumented function whose error result Instrument does not see.
 func (f *file) errorsDiagnostic(fn *function, sig signature) *Diagnostic {
 	info := fn.info

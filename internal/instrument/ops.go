@@ -151,6 +151,9 @@ func (f *file) instrument(fns []*function, slo *SLO) (change, error) {
 	}
 	edits.add(plan.edits...)
 	out, err := edits.result()
+	if err != nil {
+		return change{}, err
+	}
 	out = f.oneBlankLine(out)
 	check := func(g *file, fns []*function) error {
 		for _, fn := range fns {
@@ -158,15 +161,15 @@ func (f *file) instrument(fns []*function, slo *SLO) (change, error) {
 				return fmt.Errorf("%s is %v after instrumenting it", info.QualifiedName(), info.Instrumentation)
 			}
 		}
-		if err := g.imported(plan.am, isAutometricsPath); err != nil {
+		if err := g.imported(plan.amQual, isAutometricsPath); err != nil {
 			return err
 		}
 		if needTime {
-			return g.imported(plan.time, func(p string) bool { return p == timePath })
+			return g.imported(plan.timeQual, func(p string) bool { return p == timePath })
 		}
 		return nil
 	}
-	return change{out, done, check}, err
+	return change{out, done, check}, nil
 }
 
 // oneBlankLine drops the blank line an insertion opens with when the insertion on the line
@@ -211,7 +214,7 @@ func (f *file) index(fn *function) int {
 // instrumentOne returns the directive and statement edits of one function.
 func (f *file) instrumentOne(fn *function, sig signature, slo *SLO, plan importPlan) ([]Edit, error) {
 	name := fn.info.QualifiedName()
-	for _, q := range []string{plan.am, plan.time} {
+	for _, q := range []string{plan.amQual, plan.timeQual} {
 		if q != "" && sig.names[strings.TrimSuffix(q, ".")] {
 			return nil, fmt.Errorf("%w: a parameter or result of %s is named %s, like the package the statements need", ErrUnsafe, name, strings.TrimSuffix(q, "."))
 		}
@@ -219,7 +222,7 @@ func (f *file) instrumentOne(fn *function, sig signature, slo *SLO, plan importP
 	if sig.define && sig.names[sig.ctxVar] {
 		return nil, fmt.Errorf("%w: a parameter or result of %s is named %s, the generator's context variable", ErrUnsafe, name, sig.ctxVar)
 	}
-	sh := shape{ctxArg: sig.ctxArg, ctxVar: sig.ctxVar, define: sig.define, errArg: sig.errArg(), slo: slo, amQual: plan.am, timeQual: plan.time}
+	sh := shape{ctxArg: sig.ctxArg, ctxVar: sig.ctxVar, define: sig.define, errArg: sig.errArg(), slo: slo, amQual: plan.amQual, timeQual: plan.timeQual}
 	var edits []Edit
 	if fn.info.Directive == nil {
 		directive := "//autometrics:" + analysis.VerbInst
@@ -254,7 +257,7 @@ func (f *file) identUsed(name string) bool {
 		case *ast.ImportSpec:
 			return false
 		case *ast.Ident:
-			used = used || n.Name == name && (n.Obj == nil || !f.local(n.Obj))
+			used = used || n.Name == name && f.outside(n)
 		}
 		return !used
 	}
@@ -264,20 +267,6 @@ func (f *file) identUsed(name string) bool {
 	}
 	f.identCache[name] = used
 	return used
-}
-
-// local reports whether obj is declared inside a function.
-func (f *file) local(obj *ast.Object) bool {
-	d, ok := obj.Decl.(ast.Node)
-	if !ok {
-		return false
-	}
-	for _, decl := range f.ast.Decls {
-		if fd, ok := decl.(*ast.FuncDecl); ok && d.Pos() >= fd.Pos() && d.End() <= fd.End() {
-			return true
-		}
-	}
-	return false
 }
 
 // RemoveEdits removes the Autometrics instrumentation of the function whose declaration encloses
@@ -321,15 +310,22 @@ func (f *file) remove(fn *function) (change, error) {
 				}
 			}
 		}
-		edits.add(removeImports(f, specs)...)
+		imports, err := removeImports(f, specs)
+		if err != nil {
+			return change{}, err
+		}
+		edits.add(imports...)
 	}
 	out, err := edits.result()
+	if err != nil {
+		return change{}, err
+	}
 	return change{out, []*function{fn}, func(g *file, fns []*function) error {
 		if info := fns[0].info; info.Instrumentation != analysis.NotInstrumented {
 			return fmt.Errorf("%s is still %v", info.QualifiedName(), info.Instrumentation)
 		}
 		return nil
-	}}, err
+	}}, nil
 }
 
 // isAutometricsPath reports an import path of an autometrics-go instrumentation package.
@@ -351,7 +347,7 @@ func qualifiersIn(f *file, fn *function, spans []analysis.Span) map[string]bool 
 		}
 		ast.Inspect(stmt, func(n ast.Node) bool {
 			if sel, ok := n.(*ast.SelectorExpr); ok {
-				if id, ok := sel.X.(*ast.Ident); ok && id.Obj == nil {
+				if id, ok := sel.X.(*ast.Ident); ok && f.outside(id) {
 					names[id.Name] = true
 				}
 			}
@@ -401,10 +397,14 @@ func (f *file) countErrors(fn *function) (change, error) {
 	name := sig.errName
 	if name == "" {
 		var free bool
-		if name, free = errorName(fn.decl, sig); !free {
+		if name, free = errorName(f, fn.decl, sig); !free {
 			return change{}, fmt.Errorf("%w: no free name for the error result of %s", ErrUnsafe, info.QualifiedName())
 		}
-		edits.add(nameResults(f, fn.decl.Type, sig.errField, name)...)
+		named, err := nameResults(f, fn.decl.Type, sig.errField, name)
+		if err != nil {
+			return change{}, err
+		}
+		edits.add(named...)
 	}
 	if call := instrumentCall(f, fn); call != nil && len(call.Args) >= 2 {
 		arg := call.Args[len(call.Args)-1]
@@ -413,7 +413,10 @@ func (f *file) countErrors(fn *function) (change, error) {
 		}
 	}
 	out, err := edits.result()
-	if err == nil && len(out) == 0 {
+	if err != nil {
+		return change{}, err
+	}
+	if len(out) == 0 {
 		return change{}, fmt.Errorf("%w: %s counts its errors already", ErrNotApplicable, info.QualifiedName())
 	}
 	return change{out, []*function{fn}, func(g *file, fns []*function) error {
@@ -424,7 +427,7 @@ func (f *file) countErrors(fn *function) (change, error) {
 			return fmt.Errorf("the errors of %s are still not counted", info.QualifiedName())
 		}
 		return nil
-	}}, err
+	}}, nil
 }
 
 // instrumentCall returns the deferred Instrument call of fn's statements, or nil.

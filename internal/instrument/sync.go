@@ -266,12 +266,12 @@ func (f *file) rewriteWritten(fn *function, w *written, sig signature, slo *SLO)
 	if err != nil {
 		return change{}, err
 	}
-	for _, q := range []string{plan.am, plan.time} {
+	for _, q := range []string{plan.amQual, plan.timeQual} {
 		if q != "" && sig.names[strings.TrimSuffix(q, ".")] {
 			return change{}, fmt.Errorf("%w: a parameter or result is named %s", ErrUnsafe, strings.TrimSuffix(q, "."))
 		}
 	}
-	sh = shape{ctxArg: sig.ctxArg, ctxVar: sig.ctxVar, define: sig.define, errArg: sig.errArg(), slo: slo, amQual: plan.am, timeQual: plan.time}
+	sh = shape{ctxArg: sig.ctxArg, ctxVar: sig.ctxVar, define: sig.define, errArg: sig.errArg(), slo: slo, amQual: plan.amQual, timeQual: plan.timeQual}
 	ctxStmt, deferStmt := sh.statements()
 	var edits editSet
 	edits.add(plan.edits...)
@@ -285,6 +285,9 @@ func (f *file) rewriteWritten(fn *function, w *written, sig signature, slo *SLO)
 		edits.add(minimalEdit(f.src, s, e, ctxStmt+"\n"+bodyIndent+deferStmt))
 	}
 	out, err := edits.result()
+	if err != nil {
+		return change{}, err
+	}
 	return change{out, []*function{fn}, func(g *file, fns []*function) error {
 		gw := readWritten(g, fns[0])
 		if gw == nil || fns[0].info.Instrumentation != analysis.Generated {
@@ -294,5 +297,5 @@ func (f *file) rewriteWritten(fn *function, w *written, sig signature, slo *SLO)
 			return fmt.Errorf("the rewritten statements still differ: %s", strings.Join(diffs, "; "))
 		}
 		return nil
-	}}, err
+	}}, nil
 }
