@@ -21,9 +21,9 @@ type file struct {
 	ast  *ast.File
 	// errs are the byte offsets of the syntax errors.
 	errs      []int
-	generated bool // "// Code generated … DO NOT EDIT."
-	cgo       bool // imports "C"
-	test      bool // a _test.go file
+	generated bool            // "// Code generated … DO NOT EDIT."
+	cgo       bool            // imports "C"
+	test      bool            // a _test.go file
 	gen       *generatorFlags // the file's //go:generate autometrics line, or nil
 	imports   fileImports
 	funcs     []*function
