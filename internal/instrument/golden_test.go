@@ -30,8 +30,10 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 //	slo: NAME SUCCESS LATENCY_MS LATENCY_TARGET   (with op instrument)
 //	file: NAME.go                                 (the file name given to the package; default p.go)
 //	build: no                                     (out.go is not expected to compile or be gofmt-clean)
+//	error: TEXT                                   (op must fail with an error that contains TEXT)
 //
-// Sections: "in.go" (the content), "out.go" (the content after op; absent: op must fail),
+// Sections: "in.go" (the content), "out.go" (the content after op; absent: op must fail, and
+// the comment must say with which error),
 // "diagnostics" (Diagnose of in.go) and "actions NAME" (the actions with the cursor on NAME), each
 // compared when present. NAME is a qualified name: F, T.M or (*T).M.
 const goldenDir = "../../testdata/instrument"
@@ -226,6 +228,10 @@ func TestGolden(t *testing.T) {
 			if c.keys["op"] != "" {
 				edits, err := runOp(t, c, c.in)
 				want, hasOut := c.section("out.go")
+				wantErr, mustFail := c.keys["error"]
+				if hasOut == mustFail {
+					t.Fatalf("a case has either an out.go section or an error: line, not both nor neither")
+				}
 				var got []byte
 				if err == nil {
 					checkEdits(t, c.in, edits)
@@ -233,17 +239,19 @@ func TestGolden(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+				// -update rewrites the out.go of a case that has one; it never gives one to a
+				// must-fail case, whose error line is written by hand.
 				switch {
-				case *update && err == nil:
-					c.setSection("out.go", got)
 				case err != nil && hasOut:
 					t.Errorf("%s failed: %v", c.keys["op"], err)
-				case err == nil && !hasOut:
-					t.Errorf("%s succeeded, want it to fail; got\n%s", c.keys["op"], got)
+				case err == nil && mustFail:
+					t.Errorf("%s succeeded, want it to fail with %q; got\n%s", c.keys["op"], wantErr, got)
+				case err != nil && !strings.Contains(err.Error(), wantErr):
+					t.Errorf("%s failed with %q, want an error containing %q", c.keys["op"], err, wantErr)
+				case *update && err == nil:
+					c.setSection("out.go", got)
 				case err == nil && !bytes.Equal(got, want):
 					t.Errorf("%s: got\n%s\nwant\n%s", c.keys["op"], got, want)
-				case err != nil:
-					t.Logf("%s fails as expected: %v", c.keys["op"], err)
 				}
 				if _, ok := c.section("edits"); ok && err == nil {
 					got := formatEdits(c.in, edits)

@@ -20,6 +20,7 @@ const (
 	httpPath    = "net/http"
 	ginPath     = "github.com/gin-gonic/gin"
 	echoPath    = "github.com/labstack/echo/v4"
+	buffaloPath = "github.com/gobuffalo/buffalo"
 )
 
 // defaultAMName is the name of the autometrics package, and of its import when the actions add it.

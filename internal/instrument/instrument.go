@@ -72,6 +72,10 @@ const (
 	CodeOutOfSync         = "statements-outdated" // statements disagree with the directive or signature (Warning)
 	CodeDirectiveMissing  = "directive-missing"   // statements without directive in a go:generate file (Warning)
 	CodeErrorsNotCounted  = "errors-not-counted"  // the deferred Instrument does not see the error result (Hint)
+	// the generator refuses a function whose error results are declared together, (a, b error) (Error)
+	CodeErrorResultsGrouped = "error-results-grouped"
+	// unmatched or misordered autometrics:doc-start / doc-end markers make the generator fail (Error)
+	CodeDocMarkers = "doc-markers"
 )
 
 // Diagnostic is one finding on the file, with the byte range [Start, End) it is about.

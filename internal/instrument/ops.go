@@ -22,12 +22,12 @@ import (
 // be nil. It returns ErrNotApplicable for a function instrumented already, ErrNoFunction and
 // ErrUnsafe as documented there.
 func InstrumentEdits(filename string, src []byte, offset int, slo *SLO) ([]Edit, error) {
-	if slo != nil {
-		if err := slo.Validate(); err != nil {
-			return nil, fmt.Errorf("invalid SLO: %w", err)
-		}
-	}
 	return editsAt(filename, src, offset, func(f *file, fn *function) (change, error) {
+		if slo != nil {
+			if err := slo.validate(f.directiveOptions()); err != nil {
+				return change{}, fmt.Errorf("invalid SLO: %w", err)
+			}
+		}
 		return f.instrument([]*function{fn}, slo)
 	})
 }
@@ -75,7 +75,8 @@ func (f *file) instrumentAll() (change, error) {
 	}
 	var fns []*function
 	for _, fn := range f.funcs {
-		if fn.clean && fn.decl.Name.Name != "init" && f.instrumentable(fn) == nil {
+		// init functions are left alone, unless the generator instruments them anyway.
+		if fn.clean && (fn.decl.Name.Name != "init" || f.instrumentsAll()) && f.instrumentable(fn) == nil {
 			fns = append(fns, fn)
 		}
 	}
@@ -157,7 +158,7 @@ func (f *file) instrument(fns []*function, slo *SLO) (change, error) {
 	out = f.oneBlankLine(out)
 	check := func(g *file, fns []*function) error {
 		for _, fn := range fns {
-			if info := fn.info; info.Instrumentation != analysis.Generated || info.Directive == nil {
+			if info := fn.info; info.Instrumentation != analysis.Generated || info.Directive == nil && !g.instrumentsAll() {
 				return fmt.Errorf("%s is %v after instrumenting it", info.QualifiedName(), info.Instrumentation)
 			}
 		}
@@ -201,16 +202,6 @@ func (f *file) imported(qualifier string, ok func(string) bool) error {
 	return fmt.Errorf("nothing is imported as %s", name)
 }
 
-// index returns the position of fn among the file's functions.
-func (f *file) index(fn *function) int {
-	for i, g := range f.funcs {
-		if g == fn {
-			return i
-		}
-	}
-	return -1
-}
-
 // instrumentOne returns the directive and statement edits of one function.
 func (f *file) instrumentOne(fn *function, sig signature, slo *SLO, plan importPlan) ([]Edit, error) {
 	name := fn.info.QualifiedName()
@@ -222,9 +213,14 @@ func (f *file) instrumentOne(fn *function, sig signature, slo *SLO, plan importP
 	if sig.define && sig.names[sig.ctxVar] {
 		return nil, fmt.Errorf("%w: a parameter or result of %s is named %s, the generator's context variable", ErrUnsafe, name, sig.ctxVar)
 	}
-	sh := shape{ctxArg: sig.ctxArg, ctxVar: sig.ctxVar, define: sig.define, errArg: sig.errArg(), slo: slo, amQual: plan.amQual, timeQual: plan.timeQual}
+	if sig.errGroup {
+		return nil, fmt.Errorf("%w: %s", ErrNotApplicable, errGroupMessage(name, sig))
+	}
+	sh := sig.shape(slo, plan)
 	var edits []Edit
-	if fn.info.Directive == nil {
+	// With --inst-all the generator instruments the function without a directive: only an SLO
+	// needs one.
+	if fn.info.Directive == nil && (slo != nil || !f.instrumentsAll()) {
 		directive := "//autometrics:" + analysis.VerbInst
 		if slo != nil {
 			directive = slo.Directive()
@@ -393,6 +389,9 @@ func (f *file) countErrors(fn *function) (change, error) {
 	if sig.errField == nil {
 		return change{}, fmt.Errorf("%w: %s returns no error", ErrNotApplicable, info.QualifiedName())
 	}
+	if sig.errGroup {
+		return change{}, fmt.Errorf("%w: %s", ErrNotApplicable, errGroupMessage(info.QualifiedName(), sig))
+	}
 	var edits editSet
 	name := sig.errName
 	if name == "" {
@@ -484,9 +483,13 @@ func (f *file) verified(c change) ([]Edit, error) {
 		return nil, fmt.Errorf("%w: the edits would change the functions of the file", ErrUnsafe)
 	}
 	if c.check != nil {
+		index := make(map[*function]int, len(f.funcs))
+		for i, fn := range f.funcs {
+			index[fn] = i
+		}
 		fns := make([]*function, len(c.fns))
 		for i, fn := range c.fns {
-			fns[i] = g.funcs[f.index(fn)]
+			fns[i] = g.funcs[index[fn]]
 		}
 		if err := c.check(g, fns); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUnsafe, err)

@@ -21,6 +21,8 @@ type written struct {
 	sloName   *string  // WithSloName's literal, nil when absent
 	latency   *latencyOption
 	success   *float64
+	// traceIDs: WithTraceID and WithSpanID are both among the options.
+	traceIDs bool
 	// unknown is set when an option's arguments are not literals: the values cannot be compared.
 	unknown bool
 }
@@ -78,6 +80,7 @@ func readWritten(f *file, fn *function) *written {
 	if !ok {
 		return nil
 	}
+	traceID, spanID := false, false
 	for i, arg := range newCtx.Args {
 		name := calledName(arg)
 		if !strings.HasPrefix(name, "With") {
@@ -88,6 +91,10 @@ func readWritten(f *file, fn *function) *written {
 		}
 		args := ast.Unparen(arg).(*ast.CallExpr).Args
 		switch name {
+		case "WithTraceID":
+			traceID = true
+		case "WithSpanID":
+			spanID = true
 		case "WithSloName":
 			if s, ok := stringLit(args); ok {
 				w.sloName = &s
@@ -114,6 +121,7 @@ func readWritten(f *file, fn *function) *written {
 			w.unknown = true
 		}
 	}
+	w.traceIDs = traceID && spanID
 	return w
 }
 
@@ -220,10 +228,18 @@ func (w *written) differences(slo *SLO, sig signature) []string {
 			diffs = append(diffs, fmt.Sprintf("WithAlertSuccess(%s) but --success-target %s", formatNumber(*w.success), formatNumber(slo.SuccessTarget)))
 		}
 	}
-	if w.ctxArg != "" && strings.Join(strings.Fields(w.ctxArg), "") != sig.ctxArg {
+	generators := sig.generatorCtx != nil && w.ctxArg == sig.generatorCtx.arg && (w.ctxStmt == nil || w.ctxVar == sig.generatorCtx.variable)
+	switch {
+	case generators: // what the generator writes for this signature, where the actions write another form
+	case w.ctxArg != "" && strings.Join(strings.Fields(w.ctxArg), "") != sig.ctxArg:
 		diffs = append(diffs, fmt.Sprintf("NewContext(%s, …) but the generator passes %s for this signature", w.ctxArg, sig.ctxArg))
-	} else if w.ctxStmt != nil && w.ctxVar != sig.ctxVar {
+	case w.ctxStmt != nil && w.ctxVar != sig.ctxVar && sig.define:
+		diffs = append(diffs, fmt.Sprintf("the context goes to %s but the statements keep it in %s", w.ctxVar, sig.ctxVar))
+	case w.ctxStmt != nil && w.ctxVar != sig.ctxVar:
 		diffs = append(diffs, fmt.Sprintf("the context goes to %s but the generator shadows %s", w.ctxVar, sig.ctxVar))
+	}
+	if sig.ginVar != "" && !w.traceIDs && !w.unknown {
+		diffs = append(diffs, fmt.Sprintf("no WithTraceID and WithSpanID, which the generator reads from the gin context %s", sig.ginVar))
 	}
 	return diffs
 }
@@ -261,6 +277,9 @@ func stmtRange(f *file, stmt ast.Stmt) (int, int) {
 // rewriteWritten returns the edits that replace the written statements with the generator's
 // for sig and slo, keeping what already matches (the edits are minimal).
 func (f *file) rewriteWritten(fn *function, w *written, sig signature, slo *SLO) (change, error) {
+	if sig.errGroup {
+		return change{}, fmt.Errorf("%w: %s", ErrNotApplicable, errGroupMessage(fn.info.QualifiedName(), sig))
+	}
 	sh := shape{slo: slo}
 	plan, err := planImports(f, sh.needsTime(), f.identUsed)
 	if err != nil {
@@ -271,7 +290,7 @@ func (f *file) rewriteWritten(fn *function, w *written, sig signature, slo *SLO)
 			return change{}, fmt.Errorf("%w: a parameter or result is named %s", ErrUnsafe, strings.TrimSuffix(q, "."))
 		}
 	}
-	sh = shape{ctxArg: sig.ctxArg, ctxVar: sig.ctxVar, define: sig.define, errArg: sig.errArg(), slo: slo, amQual: plan.amQual, timeQual: plan.timeQual}
+	sh = sig.shape(slo, plan)
 	ctxStmt, deferStmt := sh.statements()
 	var edits editSet
 	edits.add(plan.edits...)
