@@ -86,11 +86,13 @@ var (
 // "autometrics:doc-start" and "autometrics:doc-end" with its separator lines, the link
 // definitions that block refers to, and the "//" line left dangling at the end. A doc comment
 // left with nothing but "//" lines is deleted whole. Other lines are kept byte for byte.
-func removeDirective(f *file, decl *ast.FuncDecl, directive *ast.Comment) []Edit {
+//
+// With keepDirective, the directive line stays and only what the generator wrote goes.
+func removeDirective(f *file, decl *ast.FuncDecl, directive *ast.Comment, keepDirective bool) []Edit {
 	list := decl.Doc.List
 	gone := make([]bool, len(list))
 	for i, c := range list {
-		if c == directive {
+		if c == directive && !keepDirective {
 			gone[i] = true
 		}
 	}

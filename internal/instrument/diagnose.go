@@ -72,7 +72,7 @@ func (f *file) diagnose(fn *function) []Diagnostic {
 	if sig.errGroup && (info.Instrumentation != analysis.NotInstrumented || f.instrumentsAll()) {
 		out = append(out, Diagnostic{
 			Start: f.off(sig.errField.Pos()), End: f.off(sig.errField.End()), Severity: Error, Code: CodeErrorResultsGrouped,
-			Message: errGroupMessage(name, sig),
+			Message: "The" + strings.TrimPrefix(errGroupMessage(name, sig), "the"),
 		})
 	}
 	switch info.Instrumentation {
@@ -86,7 +86,7 @@ func (f *file) diagnose(fn *function) []Diagnostic {
 			})
 		}
 	case analysis.DirectiveOnly:
-		if valid && !f.removesAll() {
+		if valid && !f.removesAll() && !sig.errGroup {
 			edits, err := f.instrument([]*function{fn}, nil)
 			out = append(out, Diagnostic{
 				Start: d.Span.Start, End: d.Span.End, Severity: Information, Code: CodeStatementsMissing,

@@ -316,7 +316,8 @@ params:
 	return sig
 }
 
-// errGroupMessage says why the generator refuses a function whose error results are grouped.
+// errGroupMessage says why the generator refuses a function whose error results are grouped
+// (as an error, not capitalised).
 func errGroupMessage(name string, sig signature) string {
 	var names []string
 	for _, n := range sig.errField.Names {

@@ -26,7 +26,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 //
 // The archive comment holds "key: value" lines:
 //
-//	op: instrument NAME | remove NAME | count-errors NAME | instrument-all | fix CODE NAME
+//	op: instrument NAME | remove NAME | remove-statements NAME | count-errors NAME | instrument-all | fix CODE NAME
 //	slo: NAME SUCCESS LATENCY_MS LATENCY_TARGET   (with op instrument)
 //	file: NAME.go                                 (the file name given to the package; default p.go)
 //	build: no                                     (out.go is not expected to compile or be gofmt-clean)
@@ -146,6 +146,8 @@ func runOp(t *testing.T, c *goldenCase, src []byte) ([]Edit, error) {
 		return InstrumentEdits(c.file, src, offsetOf(t, c.file, src, op[1]), slo)
 	case "remove":
 		return RemoveEdits(c.file, src, offsetOf(t, c.file, src, op[1]))
+	case "remove-statements":
+		return RemoveStatementsEdits(c.file, src, offsetOf(t, c.file, src, op[1]))
 	case "count-errors":
 		return CountErrorsEdits(c.file, src, offsetOf(t, c.file, src, op[1]))
 	case "instrument-all":
@@ -334,7 +336,17 @@ func TestGoldenOutputsBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	gomod := "module example.com/golden\n\ngo 1.22\n\nrequire github.com/autometrics-dev/autometrics-go v1.1.0\n\nreplace github.com/autometrics-dev/autometrics-go => " + stub + "\n"
+	web, err := filepath.Abs("../../testdata/webstubs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod := "module example.com/golden\n\ngo 1.22\n\nrequire (\n" +
+		"\tgithub.com/autometrics-dev/autometrics-go v1.1.0\n\tgithub.com/gin-gonic/gin v1.9.1\n" +
+		"\tgithub.com/labstack/echo/v4 v4.11.0\n\tgithub.com/gobuffalo/buffalo v1.1.0\n)\n\n" +
+		"replace github.com/autometrics-dev/autometrics-go => " + stub + "\n\n" +
+		"replace github.com/gin-gonic/gin => " + filepath.Join(web, "gin") + "\n\n" +
+		"replace github.com/labstack/echo/v4 => " + filepath.Join(web, "echo") + "\n\n" +
+		"replace github.com/gobuffalo/buffalo => " + filepath.Join(web, "buffalo") + "\n"
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -156,9 +156,10 @@ func (f *file) instrument(fns []*function, slo *SLO) (change, error) {
 		return change{}, err
 	}
 	out = f.oneBlankLine(out)
+	instrumentsAll := f.instrumentsAll() // (g may be a window of the file, without the go:generate line)
 	check := func(g *file, fns []*function) error {
 		for _, fn := range fns {
-			if info := fn.info; info.Instrumentation != analysis.Generated || info.Directive == nil && !g.instrumentsAll() {
+			if info := fn.info; info.Instrumentation != analysis.Generated || info.Directive == nil && !instrumentsAll {
 				return fmt.Errorf("%s is %v after instrumenting it", info.QualifiedName(), info.Instrumentation)
 			}
 		}
@@ -273,22 +274,37 @@ func (f *file) identUsed(name string) bool {
 // without directive or statements, and for middleware instrumentation (remove the
 // midhttp.Autometrics call instead).
 func RemoveEdits(filename string, src []byte, offset int) ([]Edit, error) {
-	return editsAt(filename, src, offset, (*file).remove)
+	return editsAt(filename, src, offset, func(f *file, fn *function) (change, error) { return f.remove(fn, false) })
 }
 
-// remove returns the edits of RemoveEdits; its check wants the function not instrumented.
-func (f *file) remove(fn *function) (change, error) {
+// RemoveStatementsEdits removes what go generate wrote for the function whose declaration
+// encloses offset and keeps its directive, as the generator's --rm-all does: the statements with
+// their marker comments, the generator's documentation block, and the imports only they used
+// (unlike --rm-all, which leaves them unused and the file not compiling). It returns
+// ErrNotApplicable for a function without both a directive and statements.
+func RemoveStatementsEdits(filename string, src []byte, offset int) ([]Edit, error) {
+	return editsAt(filename, src, offset, func(f *file, fn *function) (change, error) { return f.remove(fn, true) })
+}
+
+// remove returns the edits of RemoveEdits, or with keepDirective of RemoveStatementsEdits; its
+// check wants the function not instrumented, or with its directive only.
+func (f *file) remove(fn *function, keepDirective bool) (change, error) {
 	info := fn.info
-	switch info.Instrumentation {
-	case analysis.DirectiveOnly, analysis.Generated, analysis.LegacyDefer:
-	case analysis.Middleware:
+	switch {
+	case info.Instrumentation == analysis.Middleware:
 		return change{}, fmt.Errorf("%w: %s is instrumented by a midhttp.Autometrics call; remove that call", ErrNotApplicable, info.QualifiedName())
-	default:
+	case keepDirective && (info.Directive == nil || len(info.InstrumentationSpans) == 0):
+		return change{}, fmt.Errorf("%w: %s has no directive and statements to keep the one of", ErrNotApplicable, info.QualifiedName())
+	case info.Instrumentation == analysis.NotInstrumented:
 		return change{}, fmt.Errorf("%w: %s is not instrumented", ErrNotApplicable, info.QualifiedName())
+	}
+	want := analysis.NotInstrumented
+	if keepDirective {
+		want = analysis.DirectiveOnly
 	}
 	var edits editSet
 	if c := directiveComment(f, fn); c != nil {
-		edits.add(removeDirective(f, fn.decl, c)...)
+		edits.add(removeDirective(f, fn.decl, c, keepDirective)...)
 	}
 	if len(info.InstrumentationSpans) > 0 {
 		removed := removeStatements(f, fn.decl.Body, info.InstrumentationSpans)
@@ -317,8 +333,8 @@ func (f *file) remove(fn *function) (change, error) {
 		return change{}, err
 	}
 	return change{out, []*function{fn}, func(g *file, fns []*function) error {
-		if info := fns[0].info; info.Instrumentation != analysis.NotInstrumented {
-			return fmt.Errorf("%s is still %v", info.QualifiedName(), info.Instrumentation)
+		if info := fns[0].info; info.Instrumentation != want {
+			return fmt.Errorf("%s is %v, not %v", info.QualifiedName(), info.Instrumentation, want)
 		}
 		return nil
 	}}, nil
