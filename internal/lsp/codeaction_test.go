@@ -133,3 +133,117 @@ func TestCodeActionsInstrumentAndDiagnose(t *testing.T) {
 		}
 	}
 }
+
+// TestCodeActionsFollowTheGenerator drives, through textDocument/codeAction and
+// workspace/executeCommand as an editor does, what the generator decides: a broken
+// documentation block is an error with a fix, "keep the directive" removes only what go
+// generate wrote, and a latency outside the default buckets is accepted where the file's
+// go:generate line has --custom-latency.
+func TestCodeActionsFollowTheGenerator(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/gen\n\ngo 1.26\n")
+	src := `package gen
+
+import (
+	"time"
+
+	"github.com/autometrics-dev/autometrics-go/prometheus/autometrics"
+)
+
+//go:generate autometrics --custom-latency
+
+// Broken is documented.
+//
+//	autometrics:doc-start Generated documentation by Autometrics.
+//
+// # Autometrics
+//
+//autometrics:inst
+func Broken() {}
+
+// Done is documented.
+//
+//autometrics:inst --slo API --latency-ms 300 --latency-target 99
+func Done() {
+	amCtx := autometrics.PreInstrument(autometrics.NewContext(
+		nil,
+		autometrics.WithConcurrentCalls(true),
+		autometrics.WithCallerName(true),
+		autometrics.WithSloName("API"),
+		autometrics.WithAlertLatency(300000000*time.Nanosecond, 99),
+	)) //autometrics:shadow-ctx
+	defer autometrics.Instrument(amCtx, nil) //autometrics:defer
+
+	println()
+}
+
+func Plain() {}
+`
+	file := filepath.Join(dir, "gen.go")
+	writeFile(t, file, src)
+	rec := &recorder{}
+	s := startSession(t, nil, rec.handle)
+	ctx := ctxFor(t, time.Minute)
+	if _, err := s.client.Initialize(ctx, dir, nil, map[string]any{"prometheusUrl": closedPortURL}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.client.Open(file, src); err != nil {
+		t.Fatal(err)
+	}
+	note, err := s.client.WaitNotification(ctx, "textDocument/publishDiagnostics", `"doc-markers"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(note.Params), "not a default latency bucket") {
+		t.Errorf("--latency-ms 300 reported although the generator runs with --custom-latency: %s", note.Params)
+	}
+	lineOf := func(text, s string) int { return strings.Count(text[:strings.Index(text, s)], "\n") }
+	actionsAt := func(line int) map[string]codeActionResult {
+		var got []codeActionResult
+		err := s.client.Call(ctx, "textDocument/codeAction", map[string]any{
+			"textDocument": map[string]any{"uri": lspclient.FileURI(file)},
+			"range":        map[string]any{"start": map[string]any{"line": line, "character": 3}, "end": map[string]any{"line": line, "character": 3}},
+			"context":      map[string]any{"diagnostics": []any{}},
+		}, &got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byTitle := map[string]codeActionResult{}
+		for _, a := range got {
+			byTitle[a.Title] = a
+		}
+		return byTitle
+	}
+
+	fix, ok := actionsAt(lineOf(src, "autometrics:doc-start"))["Remove the broken Autometrics documentation block of Broken"]
+	if !ok || fix.Kind != "quickfix" || len(fix.Diagnostics) != 1 || fix.Diagnostics[0].Code != "doc-markers" {
+		t.Fatalf("no quick fix for the broken block: %+v", fix)
+	}
+	fixed := applyEdit(t, src, fix.Edit.Changes[lspclient.FileURI(file)])
+	if !strings.Contains(fixed, "// Broken is documented.\n//\n//autometrics:inst\nfunc Broken() {}") || strings.Contains(fixed, "# Autometrics") {
+		t.Errorf("the fix left:\n%s", fixed)
+	}
+
+	keep, ok := actionsAt(lineOf(src, "func Done"))["Remove the Autometrics statements from Done, keep the directive"]
+	if !ok || keep.Kind != "refactor.rewrite" {
+		t.Fatalf("no keep-the-directive removal on Done")
+	}
+	kept := applyEdit(t, src, keep.Edit.Changes[lspclient.FileURI(file)])
+	if !strings.Contains(kept, "//autometrics:inst --slo API --latency-ms 300 --latency-target 99\nfunc Done() {\n\tprintln()\n}") ||
+		strings.Contains(kept, "autometrics:defer") || strings.Contains(kept, `"github.com/autometrics-dev`) || strings.Contains(kept, `"time"`) {
+		t.Errorf("keep-the-directive removal left:\n%s", kept)
+	}
+
+	var answer struct{ Applied bool }
+	err = s.client.Call(ctx, "workspace/executeCommand", map[string]any{"command": "am-lsp.instrument", "arguments": []any{map[string]any{
+		"uri": lspclient.FileURI(file), "position": map[string]any{"line": lineOf(src, "func Plain"), "character": 6},
+		"slo": map[string]any{"name": "API", "latencyMs": 300, "latencyTarget": 99},
+	}}}, &answer)
+	if err != nil {
+		t.Fatalf("a 300 ms objective under --custom-latency was refused: %v", err)
+	}
+	applied := rec.wait(t, "workspace/applyEdit", "300000000*time.Nanosecond")
+	if !strings.Contains(string(applied.Params), `--latency-ms 300 --latency-target 99`) {
+		t.Errorf("applied edit lacks the directive: %s", applied.Params)
+	}
+}
