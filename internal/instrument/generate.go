@@ -46,7 +46,8 @@ func (s SLO) Directive() string {
 
 // Validate reports what the autometrics generator would reject in the SLO's directive: an empty
 // name, an objective other than 90, 95, 99 or 99.9, a latency that is not a default bucket, or a
-// latency threshold without its objective (or the reverse).
+// latency threshold without its objective (or the reverse). InstrumentEdits checks the SLO under
+// the file's generator options instead: with --custom-latency any positive threshold is valid.
 func (s SLO) Validate() error {
 	return s.validate(analysis.DirectiveOptions{})
 }
