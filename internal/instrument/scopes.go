@@ -70,3 +70,16 @@ func (f *file) outside(id *ast.Ident) bool {
 	}
 	return false
 }
+
+// sameObject reports whether a and b, identifiers of the file, refer to one declared object.
+func (f *file) sameObject(a, b *ast.Ident) bool {
+	s := f.resolve()
+	object := func(id *ast.Ident) types.Object {
+		if obj := s.info.Defs[id]; obj != nil {
+			return obj
+		}
+		return s.info.Uses[id]
+	}
+	oa := object(a)
+	return oa != nil && oa == object(b)
+}
