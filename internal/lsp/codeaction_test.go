@@ -137,8 +137,8 @@ func TestCodeActionsInstrumentAndDiagnose(t *testing.T) {
 // TestCodeActionsFollowTheGenerator drives, through textDocument/codeAction and
 // workspace/executeCommand as an editor does, what the generator decides: a broken
 // documentation block is an error with a fix, "keep the directive" removes only what go
-// generate wrote, and a latency outside the default buckets is accepted where the file's
-// go:generate line has --custom-latency.
+// generate wrote, and a latency outside the default buckets is accepted where the generator
+// runs with --custom-latency.
 func TestCodeActionsFollowTheGenerator(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/gen\n\ngo 1.26\n")
