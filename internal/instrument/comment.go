@@ -131,28 +131,7 @@ func removeDirective(f *file, decl *ast.FuncDecl, directive *ast.Comment, keepDi
 	for i := len(list) - 1; i >= 0 && (gone[i] || blankLine(i)); i-- {
 		gone[i] = true
 	}
-	allGone := true
-	for _, g := range gone {
-		allGone = allGone && g
-	}
-	if allGone {
-		s, e := f.wholeLines(f.off(decl.Doc.Pos()), f.off(decl.Doc.End()))
-		return []Edit{{Start: s, End: e}}
-	}
-	var edits []Edit
-	for i := 0; i < len(list); i++ {
-		if !gone[i] {
-			continue
-		}
-		j := i
-		for j+1 < len(list) && gone[j+1] {
-			j++
-		}
-		s, e := f.wholeLines(f.off(list[i].Pos()), f.off(list[j].End()))
-		edits = append(edits, Edit{Start: s, End: e})
-		i = j
-	}
-	return edits
+	return deleteDocLines(f, decl, gone)
 }
 
 // directiveChange adds a directive to fn's doc comment; its check wants it read back.
@@ -263,6 +242,13 @@ func removeDocBlock(f *file, decl *ast.FuncDecl) []Edit {
 		}
 		i = b
 	}
+	return deleteDocLines(f, decl, gone)
+}
+
+// deleteDocLines returns the deletions of the lines of decl's doc comment marked gone, as whole
+// lines; when all are, of the comment.
+func deleteDocLines(f *file, decl *ast.FuncDecl, gone []bool) []Edit {
+	list := decl.Doc.List
 	allGone := true
 	for _, g := range gone {
 		allGone = allGone && g

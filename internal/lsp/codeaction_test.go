@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"sort"
@@ -31,11 +32,12 @@ func applyEdit(t *testing.T, text string, edits []textEdit) string {
 	return string(out)
 }
 
-func TestCodeActionsInstrumentAndDiagnose(t *testing.T) {
+// openForActions writes src as the file name of a new module and opens it in a new session.
+func openForActions(t *testing.T, module, name, src string) (*testSession, *recorder, context.Context, string) {
+	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/actions\n\ngo 1.26\n")
-	src := "package actions\n\n// Plain does things.\nfunc Plain() error {\n\treturn nil\n}\n\n//autometrics:inst --slo API --success-rate 99\nfunc Typo() {}\n\nfunc Other() {}\n"
-	file := filepath.Join(dir, "actions.go")
+	writeFile(t, filepath.Join(dir, "go.mod"), "module "+module+"\n\ngo 1.26\n")
+	file := filepath.Join(dir, name)
 	writeFile(t, file, src)
 	rec := &recorder{}
 	s := startSession(t, nil, rec.handle)
@@ -46,22 +48,32 @@ func TestCodeActionsInstrumentAndDiagnose(t *testing.T) {
 	if err := s.client.Open(file, src); err != nil {
 		t.Fatal(err)
 	}
+	return s, rec, ctx, file
+}
+
+// codeActionsAt asks for the code actions at a cursor.
+func codeActionsAt(t *testing.T, ctx context.Context, s *testSession, file string, line, character int) []codeActionResult {
+	t.Helper()
+	var got []codeActionResult
+	err := s.client.Call(ctx, "textDocument/codeAction", map[string]any{
+		"textDocument": map[string]any{"uri": lspclient.FileURI(file)},
+		"range":        map[string]any{"start": map[string]any{"line": line, "character": character}, "end": map[string]any{"line": line, "character": character}},
+		"context":      map[string]any{"diagnostics": []any{}},
+	}, &got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestCodeActionsInstrumentAndDiagnose(t *testing.T) {
+	src := "package actions\n\n// Plain does things.\nfunc Plain() error {\n\treturn nil\n}\n\n//autometrics:inst --slo API --success-rate 99\nfunc Typo() {}\n\nfunc Other() {}\n"
+	s, rec, ctx, file := openForActions(t, "example.com/actions", "actions.go", src)
 	// The unknown flag is diagnosed with the closest valid one.
 	if _, err := s.client.WaitNotification(ctx, "textDocument/publishDiagnostics", "--success-target"); err != nil {
 		t.Fatal(err)
 	}
-	actionsAt := func(line int) []codeActionResult {
-		var got []codeActionResult
-		err := s.client.Call(ctx, "textDocument/codeAction", map[string]any{
-			"textDocument": map[string]any{"uri": lspclient.FileURI(file)},
-			"range":        map[string]any{"start": map[string]any{"line": line, "character": 6}, "end": map[string]any{"line": line, "character": 6}},
-			"context":      map[string]any{"diagnostics": []any{}},
-		}, &got)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
+	actionsAt := func(line int) []codeActionResult { return codeActionsAt(t, ctx, s, file, line, 6) }
 	var instrument *codeActionResult
 	got := actionsAt(3)
 	for i := range got {
@@ -140,8 +152,6 @@ func TestCodeActionsInstrumentAndDiagnose(t *testing.T) {
 // generate wrote, and a latency outside the default buckets is accepted where the generator
 // runs with --custom-latency.
 func TestCodeActionsFollowTheGenerator(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/gen\n\ngo 1.26\n")
 	src := `package gen
 
 import (
@@ -179,17 +189,7 @@ func Done() {
 
 func Plain() {}
 `
-	file := filepath.Join(dir, "gen.go")
-	writeFile(t, file, src)
-	rec := &recorder{}
-	s := startSession(t, nil, rec.handle)
-	ctx := ctxFor(t, time.Minute)
-	if _, err := s.client.Initialize(ctx, dir, nil, map[string]any{"prometheusUrl": closedPortURL}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.client.Open(file, src); err != nil {
-		t.Fatal(err)
-	}
+	s, rec, ctx, file := openForActions(t, "example.com/gen", "gen.go", src)
 	note, err := s.client.WaitNotification(ctx, "textDocument/publishDiagnostics", `"doc-markers"`)
 	if err != nil {
 		t.Fatal(err)
@@ -199,17 +199,8 @@ func Plain() {}
 	}
 	lineOf := func(text, s string) int { return strings.Count(text[:strings.Index(text, s)], "\n") }
 	actionsAt := func(line int) map[string]codeActionResult {
-		var got []codeActionResult
-		err := s.client.Call(ctx, "textDocument/codeAction", map[string]any{
-			"textDocument": map[string]any{"uri": lspclient.FileURI(file)},
-			"range":        map[string]any{"start": map[string]any{"line": line, "character": 3}, "end": map[string]any{"line": line, "character": 3}},
-			"context":      map[string]any{"diagnostics": []any{}},
-		}, &got)
-		if err != nil {
-			t.Fatal(err)
-		}
 		byTitle := map[string]codeActionResult{}
-		for _, a := range got {
+		for _, a := range codeActionsAt(t, ctx, s, file, line, 3) {
 			byTitle[a.Title] = a
 		}
 		return byTitle
