@@ -66,6 +66,7 @@ func (c *Client) classify(err error) *FetchError {
 	fe := &FetchError{URL: c.display, Err: err}
 	var se *statusError
 	var ce *credentialsError
+	var re *redirectError
 	var ae *v1.Error
 	var ne net.Error
 	var ue *url.Error
@@ -79,6 +80,9 @@ func (c *Client) classify(err error) *FetchError {
 	case errors.As(err, &ce):
 		fe.Kind = Unauthorized
 		fe.Err = ce
+	case errors.As(err, &re):
+		fe.Kind = BadResponse
+		fe.Err = re
 	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &he):
 		fe.Kind = Unreachable
 		reason := err
