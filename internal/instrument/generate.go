@@ -236,8 +236,8 @@ type ctxForm struct{ arg, variable string }
 //   - an unnamed context.Context: the generator writes "_ = …(…NewContext(_, …"; the actions
 //     pass nil. Both forms count as in sync.
 //
-// Unlike the generator, parameters of other types never stop the search (the generator fails on
-// slice, map, function and other composite parameter types).
+// Parameters of other types are skipped, as the generator (v1.1) skips them; so are unnamed
+// parameters, on which the generator stops with an index-out-of-range panic.
 func readSignature(f *file, ft *ast.FuncType, recv *ast.FieldList) signature {
 	sig := signature{ctxArg: "nil", ctxVar: "amCtx", define: true, names: map[string]bool{}}
 	for _, list := range []*ast.FieldList{recv, ft.TypeParams, ft.Params, ft.Results} {
