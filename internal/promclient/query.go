@@ -79,7 +79,11 @@ func (c *Client) queries(id SourceID) sourceQueries {
 	if int(id) >= len(c.sources) || c.sources[id] == nil {
 		panic(fmt.Sprintf("promclient: unknown source %d", int(id))) // a programming error
 	}
-	return sourceQueries{src: c.sources[id], window: c.cfg.Window, extra: c.extraSuffix()}
+	extra := c.extraSuffix()
+	if src := c.sources[id]; IsSpanSource(id) && c.cfg.SpanService != "" && src.ServiceLabel != "" {
+		extra += "," + src.ServiceLabel + "=" + quote(c.cfg.SpanService)
+	}
+	return sourceQueries{src: c.sources[id], window: c.cfg.Window, extra: extra}
 }
 
 // sourceQueries builds the PromQL of one source: every query the client sends is made here,
