@@ -245,3 +245,110 @@ func (c *Client) Discoveries() int {
 	defer c.mu.Unlock()
 	return c.discoveries
 }
+
+// Placeholder sources for callers that do not know the backend's naming: a Series with Source
+// SpanAuto (span name and kind) or SpanAutoByFunction (code_function_name) is read under the
+// entry DiscoverSpans finds, inside Fetch and FetchTrend, and its numbers come back under the
+// placeholder Series. Without span metrics on the backend (or without code_function_name for
+// SpanAutoByFunction) such a series has no numbers and Snapshot.Spans says why.
+const (
+	SpanAuto SourceID = 250 + iota
+	SpanAutoByFunction
+)
+
+// IsSpan reports whether s is read from span metrics (a placeholder or an entry).
+func (s Series) IsSpan() bool {
+	return IsSpanSource(s.Source) || s.Source == SpanAuto || s.Source == SpanAutoByFunction
+}
+
+// entryFor returns the entry a placeholder source reads under d.
+func (d SpanDiscovery) entryFor(id SourceID) (SourceID, bool) {
+	switch {
+	case id == SpanAuto && d.Found:
+		return d.Source, true
+	case id == SpanAutoByFunction && d.Found && d.ByFunction != 0:
+		return d.ByFunction, true
+	}
+	return 0, false
+}
+
+// resolveSpans replaces the placeholder series of a batch by the entries the backend's naming
+// uses (one DiscoverSpans, cached), dropping those the backend cannot answer. back maps each
+// replacement to the series asked for; spans is the discovery, nil when the batch has no
+// placeholder.
+func (c *Client) resolveSpans(ctx context.Context, series []Series) (out []Series, back map[Series]Series, spans *SpanDiscovery, err error) {
+	auto := false
+	for _, s := range series {
+		auto = auto || s.Source == SpanAuto || s.Source == SpanAutoByFunction
+	}
+	if !auto {
+		return series, nil, nil, nil
+	}
+	d, err := c.DiscoverSpans(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	back = map[Series]Series{}
+	for _, s := range series {
+		if s.Source != SpanAuto && s.Source != SpanAutoByFunction {
+			out = append(out, s)
+			continue
+		}
+		if id, ok := d.entryFor(s.Source); ok {
+			r := Series{Function: s.Function, Module: s.Module, Source: id}
+			back[r] = s
+			out = append(out, r)
+		}
+	}
+	return normalize(out), back, &d, nil
+}
+
+// rekey returns m with the keys in back replaced by the series asked for.
+func rekey[V any](m map[Series]V, back map[Series]Series) map[Series]V {
+	if len(back) == 0 || m == nil {
+		return m
+	}
+	out := make(map[Series]V, len(m))
+	for s, v := range m {
+		if asked, ok := back[s]; ok {
+			s = asked
+		}
+		out[s] = v
+	}
+	return out
+}
+
+// restoreSnapshot puts the numbers of replaced series back under the series asked for.
+func restoreSnapshot(snap *Snapshot, asked []Series, back map[Series]Series, spans *SpanDiscovery) {
+	snap.Queried, snap.Spans = asked, spans
+	if len(back) == 0 {
+		return
+	}
+	snap.Stats = rekey(snap.Stats, back)
+	for s, st := range snap.Stats {
+		st.Series = s
+		snap.Stats[s] = st
+	}
+	snap.buckets = rekey(snap.buckets, back)
+}
+
+// cachedSpanEntry is the entry a placeholder reads under the cached discovery (the Collector's
+// naming before the first discovery), for links.
+func (c *Client) cachedSpanEntry(id SourceID) SourceID {
+	c.mu.Lock()
+	var d SpanDiscovery
+	if c.spans != nil && c.spans.err == nil {
+		d = c.spans.d
+	}
+	c.mu.Unlock()
+	if c.cfg.SpanMetrics != "" {
+		d, _ = c.DiscoverSpans(context.Background()) // forced: no query
+	}
+	if r, ok := d.entryFor(id); ok {
+		return r
+	}
+	if id == SpanAutoByFunction {
+		return SpanCollectorByFunction
+	}
+	return SpanCollector
+}

@@ -197,3 +197,62 @@ func TestSpanDiscoveryWithoutSpans(t *testing.T) {
 		t.Errorf("an unknown spanMetrics: %v", err)
 	}
 }
+
+// Placeholders: a caller that does not know the naming asks with SpanAuto and gets the numbers
+// of the discovered entry under its own series, in Fetch and FetchTrend; the discovery is one
+// query for the client's lifetime. Without span metrics the placeholders have no numbers and the
+// snapshot says there are none.
+func TestSpanPlaceholders(t *testing.T) {
+	srv := startSpans(t, promfixture.TempoNaming, shopSpans)
+	c := newClient(t, Config{URL: srv.URL})
+	ctx := context.Background()
+	auto := Series{Function: "shop.Checkout", Module: "SPAN_KIND_SERVER", Source: SpanAuto}
+	byFn := Series{Function: "example.com/otelapp/shop.Lookup", Source: SpanAutoByFunction}
+	snap, err := c.Fetch(ctx, []Series{auto, byFn, apiHandle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Spans == nil || snap.Spans.Source != SpanTempo || snap.Spans.ByFunction != 0 {
+		t.Errorf("snapshot's span discovery: %+v", snap.Spans)
+	}
+	st, ok := snap.Stats[auto]
+	if !ok || st.Series != auto {
+		t.Fatalf("no numbers under the placeholder: %+v", snap.Stats)
+	}
+	concrete, err := c.Fetch(ctx, []Series{{Function: "shop.Checkout", Module: "SPAN_KIND_SERVER", Source: SpanTempo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := concrete.Stats[Series{Function: "shop.Checkout", Module: "SPAN_KIND_SERVER", Source: SpanTempo}]
+	if !sameNumber(st.RequestRate, want.RequestRate) || !sameNumber(st.P99, want.P99) || !sameNumber(st.ErrorRatio, want.ErrorRatio) {
+		t.Errorf("placeholder %+v, concrete %+v", st, want)
+	}
+	if _, ok := snap.Stats[byFn]; ok {
+		t.Errorf("Tempo has no code_function_name, yet the placeholder has numbers")
+	}
+	if ref := promValue(t, srv, c.QueryFor(RequestRate, auto)); !sameNumber(ref, st.RequestRate) {
+		t.Errorf("QueryFor(placeholder) answers %v, want %v", ref, st.RequestRate)
+	}
+	tr, err := c.FetchTrend(ctx, []Series{auto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts, ok := tr.Series[auto]; !ok || len(ts.RequestRate) == 0 {
+		t.Errorf("no trend under the placeholder: %+v", tr.Series)
+	}
+	if n := c.Discoveries(); n != 1 {
+		t.Errorf("%d discovery queries, want 1", n)
+	}
+
+	none := newClient(t, Config{URL: sharedServer(t).URL})
+	snap, err = none.Fetch(ctx, []Series{auto, apiHandle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := snap.Stats[auto]; ok || snap.Spans == nil || snap.Spans.Found {
+		t.Errorf("a backend without span metrics: spans %+v, stats %+v", snap.Spans, snap.Stats[auto])
+	}
+	if _, ok := snap.Stats[apiHandle]; !ok {
+		t.Errorf("the Autometrics series of the batch lost its numbers")
+	}
+}
