@@ -88,3 +88,18 @@ func TestMergeEditorSurfaceAndAuthSettings(t *testing.T) {
 		t.Errorf("invalid values not reported by name: %v", err)
 	}
 }
+
+func TestMergeOpenTelemetrySettings(t *testing.T) {
+	base := Defaults(nil)
+	got, err := Merge(base, []byte(`{"serviceName": "shop", "spanMetrics": "tempo"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ServiceName != "shop" || got.SpanMetrics != "tempo" {
+		t.Errorf("got %+v", got)
+	}
+	again, err := Merge(got, []byte(`{"serviceName": ""}`))
+	if err != nil || again.ServiceName != "" || again.SpanMetrics != "tempo" {
+		t.Errorf("clearing serviceName: %+v %v", again, err)
+	}
+}

@@ -11,13 +11,21 @@ import (
 // Prometheus graph link each, and, when there are no numbers, why.
 func Card(v View) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Autometrics** · `%s`", v.Function.QualifiedName())
+	if v.Span {
+		b.WriteString(spanTitle(v))
+	} else {
+		fmt.Fprintf(&b, "**Autometrics** · `%s`", v.Function.QualifiedName())
+	}
 	if v.Status == StatusOK && (v.Stats.ServiceName != "" || v.Stats.Version != "") {
 		b.WriteString(" · ")
 		b.WriteString(strings.Trim(strings.Join([]string{v.Stats.ServiceName, v.Stats.Version}, " "), " "))
 	}
 	b.WriteString("\n\n")
-	fmt.Fprintf(&b, "Series `function=%q, module=%q` from %s\n\n", v.Series.Function, v.Series.Module, v.Backend)
+	if v.Span {
+		b.WriteString(spanSeriesLine(v) + "\n\n")
+	} else {
+		fmt.Fprintf(&b, "Series `function=%q, module=%q` from %s\n\n", v.Series.Function, v.Series.Module, v.Backend)
+	}
 	if v.Status == StatusOK {
 		rows := []struct {
 			label string
@@ -31,6 +39,9 @@ func Card(v View) string {
 			{"Concurrent calls", FormatCount(v.Stats.Concurrent), promclient.Concurrent},
 		}
 		fmt.Fprintf(&b, "| over %s | |\n|---|---|\n", formatWindow(v.Window))
+		if v.Span {
+			rows = rows[:4] // span metrics have no gauge of calls in progress
+		}
 		for _, r := range rows {
 			fmt.Fprintf(&b, "| %s | [%s](%s) |\n", r.label, r.value, v.Links[r.kind])
 		}
@@ -75,6 +86,16 @@ func Card(v View) string {
 		fmt.Fprintf(&b, "> %s\n\n", n)
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// Cards renders the Views of one function (Autometrics, then its span) as one hover card,
+// separated by a rule.
+func Cards(views []View) string {
+	parts := make([]string, len(views))
+	for i, v := range views {
+		parts[i] = Card(v)
+	}
+	return strings.Join(parts, "\n---\n\n")
 }
 
 func statusTitle(s Status) string {
