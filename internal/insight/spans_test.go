@@ -171,7 +171,6 @@ func TestExplainSpanWithoutNumbers(t *testing.T) {
 	}
 }
 
-
 func TestCodeSpanEscapes(t *testing.T) {
 	for in, want := range map[string]string{
 		"shop.Checkout":       "`shop.Checkout`",

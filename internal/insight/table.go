@@ -38,24 +38,24 @@ func WriteTable(w io.Writer, views []View) error {
 
 // reportRow is the JSON shape of one function in `am-lsp report --json`. Missing numbers are null.
 type reportRow struct {
-	Function        string   `json:"function"`
-	Module          string   `json:"module"`
-	Name            string   `json:"name"`
-	File            string   `json:"file"`
-	Instrumentation string   `json:"instrumentation"`
+	Function        string `json:"function"`
+	Module          string `json:"module"`
+	Name            string `json:"name"`
+	File            string `json:"file"`
+	Instrumentation string `json:"instrumentation"`
 	// Source is "autometrics", or "opentelemetry" for a span's row, which names the span.
-	Source   string `json:"source"`
-	SpanName string `json:"spanName,omitempty"`
-	SpanKind string `json:"spanKind,omitempty"`
-	Status          string   `json:"status"`
-	Reason          string   `json:"reason,omitempty"`
-	RequestRate     *float64 `json:"requestRate"`
-	ErrorRatio      *float64 `json:"errorRatio"`
-	P95Seconds      *float64 `json:"p95Seconds"`
-	P99Seconds      *float64 `json:"p99Seconds"`
-	Concurrent      *float64 `json:"concurrent"`
-	Notes           []string `json:"notes,omitempty"`
-	WindowSeconds   float64  `json:"windowSeconds,omitempty"`
+	Source        string   `json:"source"`
+	SpanName      string   `json:"spanName,omitempty"`
+	SpanKind      string   `json:"spanKind,omitempty"`
+	Status        string   `json:"status"`
+	Reason        string   `json:"reason,omitempty"`
+	RequestRate   *float64 `json:"requestRate"`
+	ErrorRatio    *float64 `json:"errorRatio"`
+	P95Seconds    *float64 `json:"p95Seconds"`
+	P99Seconds    *float64 `json:"p99Seconds"`
+	Concurrent    *float64 `json:"concurrent"`
+	Notes         []string `json:"notes,omitempty"`
+	WindowSeconds float64  `json:"windowSeconds,omitempty"`
 }
 
 // WriteJSON prints views as a JSON array of rows.

@@ -57,9 +57,9 @@ type View struct {
 	Series   promclient.Series
 	// Span marks the View of the function's OpenTelemetry span; Scope is then the service the
 	// span metrics are kept to.
-	Span  bool
-	Scope ServiceScope
-	Status   Status
+	Span   bool
+	Scope  ServiceScope
+	Status Status
 	// Reason explains a Status other than OK in words the user can act on. Empty for OK.
 	Reason string
 	// Notes are further facts the user should know even with numbers: missing instrumentation
