@@ -16,6 +16,7 @@ import (
 type ServiceName struct {
 	Name string `json:"name"`
 	File string `json:"file"` // absolute path
+	Rel  string `json:"rel"`  // File relative to the module root, with slashes
 	Line int    `json:"line"`
 }
 
@@ -56,7 +57,12 @@ func ServiceNames(dir string) []ServiceName {
 		if files++; files > maxServiceScanFiles {
 			return filepath.SkipAll
 		}
-		out = append(out, serviceNamesIn(path)...)
+		for _, n := range serviceNamesIn(path) {
+			if rel, err := filepath.Rel(m.Root, n.File); err == nil {
+				n.Rel = filepath.ToSlash(rel)
+			}
+			out = append(out, n)
+		}
 		return nil
 	})
 	sort.Slice(out, func(i, j int) bool {

@@ -3,6 +3,7 @@ package insight
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/promclient"
@@ -16,6 +17,11 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	fn, pkg := w.analyses.functionAt(ctx, path, version, offset)
 	if fn == nil || !fn.Measured() {
 		return HoverCard{}, false
+	}
+	if fn.Traced() {
+		// The span metrics' service may come from the code: read it (once) before the first
+		// span card, so that no card shows all services and the next one service.
+		w.numbers.scopeFromDir(filepath.Dir(fn.NameSpan.File))
 	}
 	b := w.numbers.backend()
 	if b.client == nil {

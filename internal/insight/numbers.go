@@ -100,7 +100,7 @@ func newClient(s config.Settings, scope ServiceScope) (*promclient.Client, error
 // it (a new client; the settings named none).
 func (n *numbers) scopeFromCode(pkgs []*analysis.Package) {
 	n.mu.Lock()
-	scanned, settings := n.codeScanned, n.settings
+	scanned := n.codeScanned
 	n.mu.Unlock()
 	if scanned {
 		return
@@ -117,7 +117,15 @@ func (n *numbers) scopeFromCode(pkgs []*analysis.Package) {
 			break
 		}
 	}
-	if dir == "" {
+	n.scopeFromDir(dir)
+}
+
+// scopeFromDir is scopeFromCode for the module containing dir ("" does nothing).
+func (n *numbers) scopeFromDir(dir string) {
+	n.mu.Lock()
+	scanned, settings := n.codeScanned, n.settings
+	n.mu.Unlock()
+	if scanned || dir == "" {
 		return
 	}
 	scope := codeScope(dir)

@@ -2,7 +2,6 @@ package insight
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -46,13 +45,9 @@ func codeScope(dir string) ServiceScope {
 		return ServiceScope{Note: "the code names the services " + strings.Join(list, ", ") + "; set serviceName to keep to one"}
 	}
 	n := names[0]
-	where := n.File
-	if rel, err := filepath.Rel(dir, n.File); err == nil && !strings.HasPrefix(rel, "..") {
-		where = rel
-	} else if wd, err := os.Getwd(); err == nil {
-		if rel, err := filepath.Rel(wd, n.File); err == nil && !strings.HasPrefix(rel, "..") {
-			where = rel
-		}
+	where := n.Rel
+	if where == "" {
+		where = filepath.Base(n.File)
 	}
-	return ServiceScope{Service: n.Name, From: fmt.Sprintf("service.name in %s:%d", filepath.ToSlash(where), n.Line)}
+	return ServiceScope{Service: n.Name, From: fmt.Sprintf("service.name in %s:%d", where, n.Line)}
 }

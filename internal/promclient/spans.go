@@ -111,7 +111,8 @@ const discoveryTTL = 10 * time.Minute
 
 // spanDiscoveryQuery is the one query of DiscoverSpans: every calls and histogram-count name of
 // every entry that has span_name, with which of the optional labels (otel_status_code,
-// code_function_name) exist, by name.
+// code_function_name) exist, by name. It looks over the rate window, as the numbers do, so a
+// series the numbers can read is never missed (an instant selector would miss one gone stale).
 func (c *Client) spanDiscoveryQuery() string {
 	names := map[string]bool{}
 	for _, id := range spanDiscoveryOrder {
@@ -126,8 +127,9 @@ func (c *Client) spanDiscoveryQuery() string {
 	}
 	sort.Strings(list)
 	re := strings.Join(list, "|")
+	w := formatWindow(c.cfg.Window)
 	part := func(extra, mark string) string {
-		return `label_replace(group by (__name__) ({__name__=~"` + re + `",span_name!=""` + extra + c.extraSuffix() + `}), "am_lsp", "` + mark + `", "", "")`
+		return `label_replace(group by (__name__) (last_over_time({__name__=~"` + re + `",span_name!=""` + extra + c.extraSuffix() + `}[` + w + `])), "am_lsp", "` + mark + `", "", "")`
 	}
 	return part("", "name") + " or " + part(`,otel_status_code!=""`, "otel_status_code") + " or " + part(`,code_function_name!=""`, "code_function_name")
 }
