@@ -2,7 +2,6 @@ package insight
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
@@ -29,8 +28,7 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 		if fn.Instrumentation == analysis.NotInstrumented {
 			title = "OpenTelemetry span"
 		}
-		return HoverCard{Markdown: fmt.Sprintf("**%s** · `%s`\n\n**Not configured** — %v\n",
-			title, fn.QualifiedName(), b.configErr)}, true
+		return HoverCard{Markdown: NotConfiguredCard(title, fn.QualifiedName(), b.configErr)}, true
 	}
 	h := w.numbers.forHover(ctx, b.client, w.batchFor(fn, pkg), b.settings.HoverDeadline)
 

@@ -114,7 +114,7 @@ func ExplainSpan(fn *analysis.Function, links Links, snap *promclient.Snapshot, 
 func spanNameUnknown(t *analysis.Trace) string {
 	if t.SpanNamePattern != "" {
 		return fmt.Sprintf("otelhttp names this server span after the request's method and route (%s): "+
-			"the method is known only at run time, so no single span name stands for this handler.", codeSpan(t.SpanNamePattern))
+			"the method is known only at run time, so no single span name stands for this handler.", fmt.Sprintf("%q", t.SpanNamePattern))
 	}
 	return upperFirst(t.Why) + "; without code_function_name am-lsp cannot tell its spans from others."
 }
@@ -147,7 +147,7 @@ func spanTitle(v View) string {
 	if kind == "" {
 		kind = "kind unknown"
 	}
-	return fmt.Sprintf("**OpenTelemetry span** %s (%s) · `%s`", codeSpan(name), kind, v.Function.QualifiedName())
+	return fmt.Sprintf("**OpenTelemetry span** %s (%s) · %s", code(name, maxLabelText), kind, code(v.Function.QualifiedName(), maxLabelText))
 }
 
 // spanSeriesLine says which series a span View reads and from which service(s).
@@ -160,14 +160,17 @@ func spanSeriesLine(v View) string {
 	}
 	scope := "all services"
 	if v.Scope.Service != "" {
-		scope = fmt.Sprintf("service %s (%s)", codeSpan(v.Scope.Service), v.Scope.From)
+		scope = fmt.Sprintf("service %s (%s)", code(v.Scope.Service, maxLabelText), text(v.Scope.From, maxProseText))
 	}
-	line := fmt.Sprintf("Span metrics %s of %s from %s", codeSpan(sel), scope, v.Backend)
+	line := fmt.Sprintf("Span metrics %s of %s from %s", code(sel, 2*maxProseText), scope, code(v.Backend, maxProseText))
+	if v.Series.Function == "" {
+		line = fmt.Sprintf("Span metrics of %s from %s", scope, code(v.Backend, maxProseText))
+	}
 	if v.Status == StatusOK && v.Scope.Service == "" && strings.Contains(v.Stats.ServiceName, ",") {
-		line += fmt.Sprintf(" — **the services %s add up here**; set serviceName to keep to one", codeSpan(v.Stats.ServiceName))
+		line += fmt.Sprintf(" — **the services %s add up here**; set serviceName to keep to one", code(v.Stats.ServiceName, maxLabelText))
 	}
 	if v.Scope.Note != "" {
-		line += " (" + v.Scope.Note + ")"
+		line += " (" + text(v.Scope.Note, maxProseText) + ")"
 	}
 	return line
 }
@@ -181,24 +184,4 @@ func spanDiscoveryNote(snap *promclient.Snapshot) string {
 		return ""
 	}
 	return "Span metrics read as " + snap.Spans.Source.String() + "."
-}
-
-// codeSpan renders text from the code or the backend as a markdown code span: on one line, with
-// a fence longer than any run of backticks in it, so it cannot end the span or inject markup.
-func codeSpan(s string) string {
-	s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", longest+1)
-	if longest > 0 || strings.HasPrefix(s, " ") || strings.HasSuffix(s, " ") {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
 }

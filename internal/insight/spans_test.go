@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/promclient"
 	"github.com/am-lsp/am-lsp/internal/testkit/cardcheck"
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
@@ -144,7 +145,7 @@ func TestExplainSpanWithoutNumbers(t *testing.T) {
 		{"dynamic name, backend without code_function_name", tempo, traced(dynamic),
 			[]string{"computed at run time", "no code_function_name label", "code.function.name"}},
 		{"otelhttp route span", tempo, traced(analysis.Trace{Source: analysis.OtelhttpHandler, Kind: analysis.SpanKindServer, SpanNamePattern: "(GET|HEAD) /ping"}),
-			[]string{"method and route", "(GET|HEAD) /ping"}},
+			[]string{"method and route", `"(GET\|HEAD) /ping"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -171,15 +172,36 @@ func TestExplainSpanWithoutNumbers(t *testing.T) {
 	}
 }
 
-func TestCodeSpanEscapes(t *testing.T) {
-	for in, want := range map[string]string{
-		"shop.Checkout":       "`shop.Checkout`",
-		"a`b":                 "`` a`b ``",
-		"x\n**bold**":         "`x **bold**`",
-		"``` [link](http://)": "```` ``` [link](http://) ````",
+// Span names, services and the code's service.name are repository or backend text: a span card
+// renders them as text, with no link am-lsp did not build and no HTML.
+func TestSpanCardsEscapeRepositoryAndBackendText(t *testing.T) {
+	client := testClient(t, "http://prom.example:9090")
+	hostile := "x`](https://evil.example) <img src=x onerror=alert(1)> **b**"
+	links := Links{Prom: client, Spans: ServiceScope{Service: hostile, From: "service.name in [a](https://evil.example):1"}}
+	fn := &analysis.Function{Name: "F", PkgPath: "example.com/x", PkgName: "x",
+		Trace: &analysis.Trace{Source: analysis.TracerStart, SpanName: hostile, Kind: analysis.SpanKindServer}}
+	series, _ := SpanSeriesOf(fn)
+	ok := &promclient.Snapshot{Stats: map[promclient.Series]promclient.Stats{series: {
+		Series: series, RequestRate: 1, ErrorRatio: 0, P95: 0.1, P99: 0.2, ServiceName: "[a](https://evil.example), <b>x</b>",
+	}}, Window: 5 * time.Minute, FetchedAt: time.Now()}
+	empty := &promclient.Snapshot{Stats: map[promclient.Series]promclient.Stats{}, Window: 5 * time.Minute,
+		Spans: &promclient.SpanDiscovery{Found: true, Source: promclient.SpanCollector}}
+	pattern := &analysis.Function{Name: "G", Trace: &analysis.Trace{Source: analysis.OtelhttpHandler, SpanNamePattern: hostile, Kind: analysis.SpanKindServer}}
+	for name, md := range map[string]string{
+		"numbers":   Card(ExplainSpan(fn, links, ok, nil)),
+		"no series": Card(ExplainSpan(fn, links, empty, nil)),
+		"pattern":   Card(ExplainSpan(pattern, links, empty, nil)),
 	} {
-		if got := codeSpan(in); got != want {
-			t.Errorf("codeSpan(%q) = %q, want %q", in, got, want)
+		html := render(t, md)
+		for _, m := range hrefPattern.FindAllStringSubmatch(html, -1) {
+			if !strings.HasPrefix(m[1], "http://prom.example:9090/graph?") {
+				t.Errorf("%s: a link am-lsp did not build: %s\n%s", name, m[1], md)
+			}
+		}
+		for _, bad := range []string{"<img", "<b>", "<strong>b", "raw HTML omitted"} {
+			if strings.Contains(html, bad) {
+				t.Errorf("%s: rendered card has %q:\n%s", name, bad, html)
+			}
 		}
 	}
 }

@@ -51,7 +51,10 @@ func (s Status) String() string {
 }
 
 // View is everything the user is told about one instrumented or traced function, from one
-// source: its Autometrics series, or (Span) the span metrics of the span that measures it.
+// source: its Autometrics series, or (Span) the span metrics of the span that measures it. All
+// its text (Reason, Notes, names, labels) is plain text, never Markdown: it may come from the
+// repository or the backend, and each rendering (Card, LensTitle, the report) escapes it for its
+// medium.
 type View struct {
 	Function *analysis.Function
 	Series   promclient.Series
