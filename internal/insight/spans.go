@@ -185,3 +185,16 @@ func spanDiscoveryNote(snap *promclient.Snapshot) string {
 	}
 	return "Span metrics read as " + snap.Spans.Source.String() + "."
 }
+
+// sloSeriesOfPackage is SeriesOfPackage without the span series: the SLO sweep judges
+// objectives, which only Autometrics series carry. The editor's batch is a superset, so the
+// sweep's numbers come from its cached answer when it is fresh.
+func sloSeriesOfPackage(pkg *analysis.Package) []promclient.Series {
+	var out []promclient.Series
+	for _, s := range SeriesOfPackage(pkg) {
+		if !s.IsSpan() {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -134,9 +134,11 @@ func (c *Client) spanDiscoveryQuery() string {
 	return part("", "name") + " or " + part(`,otel_status_code!=""`, "otel_status_code") + " or " + part(`,code_function_name!=""`, "code_function_name")
 }
 
-// DiscoverSpans finds, with one query (cached for ten minutes per client, with the deadline,
-// semaphore and authentication of every query), which span-metrics naming the backend holds.
-// The Config's SpanMetrics, when set, forces it without a query.
+// DiscoverSpans finds, with one query (cached for ten minutes per client, a failure for the TTL
+// of numbers), which span-metrics naming the backend holds. The query runs detached, bounded by
+// Config.Timeout, with the semaphore and authentication of every query; concurrent callers share
+// it, and ctx bounds only this caller's wait. The Config's SpanMetrics, when set, forces the
+// naming without a query.
 func (c *Client) DiscoverSpans(ctx context.Context) (SpanDiscovery, error) {
 	if c.cfg.SpanMetrics != "" {
 		id, ok := SpanFamilies[c.cfg.SpanMetrics]
@@ -150,36 +152,58 @@ func (c *Client) DiscoverSpans(ctx context.Context) (SpanDiscovery, error) {
 		return d, nil
 	}
 	c.mu.Lock()
-	if c.spans != nil && c.now().Before(c.spans.until) {
-		d, err := c.spans.d, c.spans.err
-		c.mu.Unlock()
-		return d, err
+	e := c.spans
+	if e == nil || (!e.running() && !c.now().Before(e.until)) {
+		e = &spanDiscoveryEntry{done: make(chan struct{})}
+		c.spans = e
+		c.discoveries++
+		go c.discover(e)
 	}
 	c.mu.Unlock()
-	var a queryAnswer
-	c.queryAll(ctx, []queryJob{{c.spanDiscoveryQuery(), &a}})
-	entry := &spanDiscoveryEntry{until: c.now().Add(discoveryTTL)}
-	if a.err != nil {
-		if ctx.Err() != nil {
-			return SpanDiscovery{}, c.classify(a.err) // the caller gave up: do not cache
-		}
-		entry.err = c.classify(a.err)
-		entry.until = c.now().Add(c.cfg.TTL)
-	} else {
-		entry.d = readDiscovery(c.sources, a.vec)
+	select {
+	case <-e.done:
+		return e.d, e.err
+	case <-ctx.Done():
+		return SpanDiscovery{}, ctx.Err()
 	}
-	c.mu.Lock()
-	c.spans = entry
-	c.discoveries++
-	c.mu.Unlock()
-	return entry.d, entry.err
 }
 
-// spanDiscoveryEntry is a cached DiscoverSpans answer.
+// discover runs the discovery query of e and publishes its answer.
+func (c *Client) discover(e *spanDiscoveryEntry) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	defer cancel()
+	var a queryAnswer
+	c.queryAll(ctx, []queryJob{{c.spanDiscoveryQuery(), &a}})
+	var err error
+	var d SpanDiscovery
+	until := c.now().Add(discoveryTTL)
+	if a.err != nil {
+		err, until = c.classify(a.err), c.now().Add(min(c.cfg.TTL, 5*time.Second))
+	} else {
+		d = readDiscovery(c.sources, a.vec)
+	}
+	c.mu.Lock()
+	e.d, e.err, e.until = d, err, until
+	close(e.done)
+	c.mu.Unlock()
+}
+
+// spanDiscoveryEntry is a DiscoverSpans answer, in flight until done is closed; d, err and until
+// are set before.
 type spanDiscoveryEntry struct {
+	done  chan struct{}
 	d     SpanDiscovery
 	err   error
 	until time.Time
+}
+
+func (e *spanDiscoveryEntry) running() bool {
+	select {
+	case <-e.done:
+		return false
+	default:
+		return true
+	}
 }
 
 // readDiscovery picks the entry whose names the answer holds.
@@ -339,8 +363,8 @@ func restoreSnapshot(snap *Snapshot, asked []Series, back map[Series]Series, spa
 func (c *Client) cachedSpanEntry(id SourceID) SourceID {
 	c.mu.Lock()
 	var d SpanDiscovery
-	if c.spans != nil && c.spans.err == nil {
-		d = c.spans.d
+	if e := c.spans; e != nil && !e.running() && e.err == nil {
+		d = e.d
 	}
 	c.mu.Unlock()
 	if c.cfg.SpanMetrics != "" {

@@ -256,3 +256,32 @@ func TestSpanPlaceholders(t *testing.T) {
 		t.Errorf("the Autometrics series of the batch lost its numbers")
 	}
 }
+
+// Concurrent callers share one discovery query; a caller that gives up does not cancel it.
+func TestSpanDiscoveryShared(t *testing.T) {
+	srv := startSpans(t, promfixture.CollectorNaming, shopSpans)
+	c := newClient(t, Config{URL: srv.URL})
+	gaveUp, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.DiscoverSpans(gaveUp); err == nil {
+		t.Error("a cancelled caller got an answer")
+	}
+	done := make(chan SpanDiscovery, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			d, err := c.DiscoverSpans(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			done <- d
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if d := <-done; d.Source != SpanCollector || !d.Found {
+			t.Errorf("discovered %+v", d)
+		}
+	}
+	if n := c.Discoveries(); n != 1 {
+		t.Errorf("%d discovery queries for nine callers, want 1", n)
+	}
+}
