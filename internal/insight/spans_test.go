@@ -2,9 +2,7 @@ package insight
 
 import (
 	"context"
-	"errors"
 	"math"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,18 +25,7 @@ func startBackend(t *testing.T, opts promfixture.Options, naming promfixture.Spa
 		}
 		opts.ExtraOpenMetrics = om
 	}
-	srv, err := promfixture.Start(context.Background(), opts)
-	if errors.Is(err, promfixture.ErrNotInstalled) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v: CI must have it", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	return srv
+	return promfixture.StartT(t, opts)
 }
 
 func querier(srv *promfixture.Server) cardcheck.Querier {

@@ -92,6 +92,13 @@ func TestQueriesForFiftyTracedFunctions(t *testing.T) {
 			t.Fatalf("hover on F%02d:\n%s", i, card)
 		}
 	}
+	checkHoversFree(ctx, t, prom, before, afterOpen)
+}
+
+// checkHoversFree checks that the hovers since afterOpen (the query count after opening the
+// file, before the count before) sent no query, and logs both costs.
+func checkHoversFree(ctx context.Context, t *testing.T, prom *promfixture.Server, before, afterOpen int) {
+	t.Helper()
 	afterHovers, err := prom.QueryCount(ctx)
 	if err != nil {
 		t.Fatal(err)
