@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/am-lsp/am-lsp/internal/credurl"
 )
 
 // Section is the workspace/configuration section am-lsp asks the editor for.
@@ -67,6 +69,13 @@ type Settings struct {
 	// TLSInsecureSkipVerify (tlsInsecureSkipVerify) turns off certificate verification: an
 	// explicit opt-in, never a default.
 	TLSInsecureSkipVerify bool
+
+	// ServiceName (serviceName) keeps OpenTelemetry span metrics to one service; empty means
+	// OTEL_SERVICE_NAME, else the service.name the code sets, else all services.
+	ServiceName string
+	// SpanMetrics (spanMetrics) forces the naming of span metrics: collector,
+	// collector-seconds, collector-otel-status, legacy or tempo; empty means discovered.
+	SpanMetrics string
 }
 
 // DefaultCodeLensFormat is the CodeLens template when none is set.
@@ -118,6 +127,8 @@ type wire struct {
 	Headers               *map[string]string `json:"headers"`
 	TLSCAFile             *string            `json:"tlsCaFile"`
 	TLSInsecureSkipVerify *bool              `json:"tlsInsecureSkipVerify"`
+	ServiceName           *string            `json:"serviceName"`
+	SpanMetrics           *string            `json:"spanMetrics"`
 }
 
 // Merge returns base updated with the fields present in raw, a JSON object (null or empty means
@@ -172,7 +183,7 @@ func Merge(base Settings, raw []byte) (Settings, error) {
 	}{
 		{w.GrafanaDatasource, &out.GrafanaDatasource}, {w.BearerToken, &out.BearerToken},
 		{w.BearerTokenFile, &out.BearerTokenFile}, {w.Username, &out.Username}, {w.Password, &out.Password},
-		{w.TLSCAFile, &out.TLSCAFile},
+		{w.TLSCAFile, &out.TLSCAFile}, {w.ServiceName, &out.ServiceName}, {w.SpanMetrics, &out.SpanMetrics},
 	}
 	for _, f := range strs {
 		if f.val != nil {
@@ -241,7 +252,8 @@ func Merge(base Settings, raw []byte) (Settings, error) {
 
 func checkURL(raw string) error {
 	raw = strings.TrimSpace(raw)
-	u, err := url.Parse(raw)
+	stripped, _, _, _ := credurl.Split(raw)
+	u, err := url.Parse(stripped)
 	if err != nil {
 		return fmt.Errorf("%q is not a URL", Redact(raw))
 	}
@@ -254,19 +266,9 @@ func checkURL(raw string) error {
 	return nil
 }
 
-// Redact returns raw with any password in its userinfo replaced, for messages and logs. Strings
-// that do not parse as URLs are returned with everything before an "@" removed.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i := strings.LastIndex(raw, "@"); i >= 0 {
-			return "…@" + raw[i+1:]
-		}
-		return raw
-	}
-	u.User = nil
-	return u.String()
-}
+// Redact returns raw without its userinfo (as credurl reads it: a password may hold "/", "#",
+// "?" or "@"), for messages and logs.
+func Redact(raw string) string { return credurl.Redact(raw) }
 
 // redactJSONError drops the offending value from JSON type errors, which could be a secret.
 func redactJSONError(err error) error {

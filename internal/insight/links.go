@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/am-lsp/am-lsp/internal/credurl"
 	"github.com/am-lsp/am-lsp/internal/promclient"
 )
 
@@ -28,6 +29,8 @@ type Links struct {
 	Grafana           string // base URL without trailing slash; credentials are stripped
 	GrafanaDatasource string // datasource uid for Explore
 	Prom              *promclient.Client
+	// Spans is the service span metrics are kept to (the client's SpanService) and why.
+	Spans ServiceScope
 }
 
 // URL returns the link for target, falling back to Prometheus when Grafana is not configured.
@@ -66,10 +69,5 @@ func (l Links) ObjectivesURL() string {
 }
 
 func (l Links) base() string {
-	u, err := url.Parse(l.Grafana)
-	if err != nil {
-		return strings.TrimRight(l.Grafana, "/")
-	}
-	u.User = nil
-	return strings.TrimRight(u.String(), "/")
+	return strings.TrimRight(credurl.Redact(l.Grafana), "/")
 }

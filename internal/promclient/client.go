@@ -41,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/am-lsp/am-lsp/internal/credurl"
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 )
@@ -93,6 +94,12 @@ type Config struct {
 	// verification off: an explicit opt-in, never a default.
 	TLSCAFile          string
 	InsecureSkipVerify bool
+
+	// SpanMetrics forces the naming of OpenTelemetry span metrics (a key of SpanFamilies);
+	// empty means DiscoverSpans asks the backend. SpanService, when not empty, restricts span
+	// metrics to that service (the naming's service label); empty means all services.
+	SpanMetrics string
+	SpanService string
 }
 
 // Defaults of the trend.
@@ -123,6 +130,9 @@ type Client struct {
 	alerts    *batchCache[*Alerts]
 	history   *batchCache[*versionHistory]
 	incidents *batchCache[*Incident]
+	// spans is the cached span-metrics discovery (spans.go), discoveries the queries it sent.
+	spans       *spanDiscoveryEntry
+	discoveries int
 }
 
 // New checks cfg and returns a client. It does not contact the backend; it reads the TLS CA
@@ -131,6 +141,9 @@ func New(cfg Config) (*Client, error) {
 	cfg, base, err := checkConfig(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := SpanFamilies[cfg.SpanMetrics]; cfg.SpanMetrics != "" && !ok {
+		return nil, fmt.Errorf("spanMetrics %q is not one of %s", cfg.SpanMetrics, strings.Join(SpanFamilyNames(), ", "))
 	}
 	extra, err := parseMatchers(cfg.ExtraMatchers)
 	if err != nil {
@@ -245,17 +258,19 @@ func checkDurations(cfg *Config) error {
 // maxConcurrentQueries bounds the queries one client has in flight at once.
 const maxConcurrentQueries = 8
 
-// parseURL validates a base URL and splits off its credentials.
+// parseURL validates a base URL and splits off its credentials, as credurl reads them (a
+// password may hold "/", "?", "#" or "@" unencoded).
 func parseURL(raw string) (base *url.URL, user, pass string, err error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return nil, "", "", urlError(raw, "empty")
 	}
+	s, user, pass, _ = credurl.Split(s)
 	u, err := url.Parse(s)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			err = ue.Err // the url.Error text would repeat the URL, credentials included
+			err = ue.Err // the url.Error text would repeat the URL
 		}
 		return nil, "", "", urlError(raw, err.Error())
 	}
@@ -271,10 +286,6 @@ func parseURL(raw string) (base *url.URL, user, pass string, err error) {
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return nil, "", "", urlError(raw, "must not have a query or fragment")
 	}
-	if u.User != nil {
-		user = u.User.Username()
-		pass, _ = u.User.Password()
-	}
 	b := *u
 	b.User = nil
 	b.Path = strings.TrimRight(b.Path, "/")
@@ -286,22 +297,8 @@ func urlError(raw, reason string) error {
 	return fmt.Errorf("prometheus URL %q: %s", redactRaw(raw), reason)
 }
 
-// redactRaw removes userinfo from a URL that may not parse.
-func redactRaw(raw string) string {
-	s := strings.TrimSpace(raw)
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 {
-		start = i + 3
-	}
-	end := len(s)
-	if i := strings.IndexAny(s[start:], "/?#"); i >= 0 {
-		end = start + i
-	}
-	if at := strings.LastIndex(s[start:end], "@"); at >= 0 {
-		return s[:start] + s[start+at+1:]
-	}
-	return s
-}
+// redactRaw removes the credentials from a URL that may not parse.
+func redactRaw(raw string) string { return credurl.Redact(raw) }
 
 // DisplayURL returns the base URL without credentials, for showing to the user.
 func (c *Client) DisplayURL() string { return c.display }
