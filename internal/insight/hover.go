@@ -31,7 +31,7 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	key := newCardKey(fn, b.links, h, degraded)
 	markdown, cached := w.cards.get(key)
 	if !cached {
-		view := Explain(fn, b.links, h.snap, h.fetchErr).WithTrend(h.trend)
+		view := Explain(fn, b.links, h.snap, h.fetchErr).WithTrend(h.trend).WithIncident(h.incident, b.links)
 		if degraded != "" {
 			view.Notes = append(view.Notes, "Type information is unavailable ("+degraded+"): am-lsp reads this package from syntax alone, so calls into other packages are not resolved.")
 		}

@@ -29,6 +29,7 @@ func (w *Workspace) Lenses(path string, version int32) []Lens {
 	}
 	batch := SeriesOfPackage(pkg)
 	snap, _ := client.Cached(batch)
+	inc, _ := client.CachedIncident(batch)
 	jump := TargetPrometheus
 	if links.Grafana != "" {
 		jump = TargetGrafana
@@ -38,7 +39,7 @@ func (w *Workspace) Lenses(path string, version int32) []Lens {
 		if fn.NameSpan.File != path {
 			continue
 		}
-		v := Explain(fn, links, snap, nil)
+		v := Explain(fn, links, snap, nil).WithIncident(inc, links)
 		out = append(out, Lens{Function: fn, Series: v.Series, Title: LensTitle(v, format), Jump: jump, View: v})
 	}
 	return out
@@ -49,7 +50,7 @@ func (w *Workspace) Lenses(path string, version int32) []Lens {
 func LensTitle(v View, format string) string {
 	switch v.Status {
 	case StatusOK:
-		return strings.NewReplacer(
+		return v.Incident.lensMarkers() + strings.NewReplacer(
 			"{rate}", FormatRate(v.Stats.RequestRate),
 			"{errors}", FormatRatio(v.Stats.ErrorRatio),
 			"{p95}", FormatLatency(v.Stats.P95),

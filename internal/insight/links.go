@@ -28,6 +28,8 @@ type Links struct {
 	Grafana           string // base URL without trailing slash; credentials are stripped
 	GrafanaDatasource string // datasource uid for Explore
 	Prom              *promclient.Client
+	// TraceURLTemplate links exemplar trace ids (config.Settings.TraceURLTemplate).
+	TraceURLTemplate string
 }
 
 // URL returns the link for target, falling back to Prometheus when Grafana is not configured.
