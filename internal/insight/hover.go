@@ -2,7 +2,6 @@ package insight
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/promclient"
@@ -19,8 +18,7 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	}
 	b := w.numbers.backend()
 	if b.client == nil {
-		return HoverCard{Markdown: fmt.Sprintf("**Autometrics** · `%s`\n\n**Not configured** — %v\n",
-			fn.QualifiedName(), b.configErr)}, true
+		return HoverCard{Markdown: NotConfiguredCard(fn.QualifiedName(), b.configErr)}, true
 	}
 	h := w.numbers.forHover(ctx, b.client, w.batchFor(fn, pkg), b.settings.HoverDeadline)
 
