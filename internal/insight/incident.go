@@ -12,7 +12,7 @@ import (
 
 // FunctionIncident is what the background refresh knows about one function during an incident:
 // its active alerts, its deploy and its slowest traces. Text in it comes from the backend:
-// render it through escapeMarkdown.
+// render it through text or code (markdown.go).
 type FunctionIncident struct {
 	// Alerts about the function or its objectives, firing first; at most MaxCardAlerts of
 	// AlertsTotal. AlertsNote says why alerts cannot be shown.
@@ -84,12 +84,12 @@ func (fi *FunctionIncident) lensMarkers() string {
 	var m []string
 	for _, a := range fi.Alerts {
 		if a.Firing() {
-			m = append(m, "🔥 "+oneLine(a.Name, 40))
+			m = append(m, "🔥 "+clip(a.Name, 40))
 			break
 		}
 	}
 	if d := fi.Deploy; d != nil && d.Regression != "" {
-		m = append(m, "regression since "+oneLine(d.Current.Version, 24))
+		m = append(m, "regression since "+clip(d.Current.Version, 24))
 	}
 	if len(m) == 0 {
 		return ""
@@ -108,15 +108,15 @@ func incidentMarkdown(fi *FunctionIncident) string {
 	case len(fi.Alerts) > 0:
 		b.WriteString("**Alerts**\n\n")
 		for _, a := range fi.Alerts {
-			fmt.Fprintf(&b, "- **%s** `%s`", a.State, codeSpan(a.Name))
+			fmt.Fprintf(&b, "- **%s** %s", text(a.State, 20), code(a.Name, maxLabelText))
 			if a.Severity != "" {
-				fmt.Fprintf(&b, " (%s)", escapeMarkdown(oneLine(a.Severity, 40)))
+				fmt.Fprintf(&b, " (%s)", text(a.Severity, 40))
 			}
 			if !a.ActiveAt.IsZero() {
 				fmt.Fprintf(&b, " since %s", formatUTC(a.ActiveAt))
 			}
 			if a.Summary != "" {
-				fmt.Fprintf(&b, " — %s", escapeMarkdown(oneLine(a.Summary, 200)))
+				fmt.Fprintf(&b, " — %s", text(a.Summary, maxProseText))
 			}
 			b.WriteString("\n")
 		}
@@ -125,13 +125,13 @@ func incidentMarkdown(fi *FunctionIncident) string {
 		}
 		b.WriteString("\n")
 	case fi.AlertsNote != "":
-		fmt.Fprintf(&b, "Alerts: not shown (%s)\n\n", escapeMarkdown(oneLine(fi.AlertsNote, 300)))
+		fmt.Fprintf(&b, "Alerts: not shown (%s)\n\n", text(fi.AlertsNote, maxProseText))
 	}
 
 	if d := fi.Deploy; d != nil {
 		b.WriteString(deployMarkdown(d))
 	} else if fi.VersionsNote != "" {
-		fmt.Fprintf(&b, "Deploys: unknown (%s)\n\n", escapeMarkdown(oneLine(fi.VersionsNote, 300)))
+		fmt.Fprintf(&b, "Deploys: unknown (%s)\n\n", text(fi.VersionsNote, maxProseText))
 	}
 
 	switch {
@@ -141,16 +141,15 @@ func incidentMarkdown(fi *FunctionIncident) string {
 			if i > 0 {
 				b.WriteString(" · ")
 			}
-			id := oneLine(e.TraceID, 64)
+			id := code(e.TraceID, 64)
 			if u := traceURL(fi.TraceURLTemplate, e.TraceID); u != "" {
-				fmt.Fprintf(&b, "[`%s`](%s) %s", codeSpan(id), u, FormatLatency(e.Seconds))
-			} else {
-				fmt.Fprintf(&b, "`%s` %s", codeSpan(id), FormatLatency(e.Seconds))
+				id = link(id, u)
 			}
+			fmt.Fprintf(&b, "%s %s", id, FormatLatency(e.Seconds))
 		}
 		b.WriteString("\n\n")
 	case fi.ExemplarsNote != "":
-		fmt.Fprintf(&b, "Traces: not shown (%s)\n\n", escapeMarkdown(oneLine(fi.ExemplarsNote, 300)))
+		fmt.Fprintf(&b, "Traces: not shown (%s)\n\n", text(fi.ExemplarsNote, maxProseText))
 	}
 	return b.String()
 }
@@ -166,7 +165,7 @@ func deployMarkdown(d *promclient.Deploy) string {
 	}
 	fmt.Fprintf(&b, "**Deployed** %s at %s, replacing %s\n\n", cur, formatUTC(d.At), versionLabel(d.Previous))
 	if d.Note != "" {
-		fmt.Fprintf(&b, "> %s\n\n", escapeMarkdown(d.Note))
+		fmt.Fprintf(&b, "> %s\n\n", text(d.Note, maxProseText))
 		return b.String()
 	}
 	p, c := d.PreviousNumbers, d.CurrentNumbers
@@ -175,18 +174,18 @@ func deployMarkdown(d *promclient.Deploy) string {
 	fmt.Fprintf(&b, "| Error ratio | %s | %s |\n", FormatRatio(p.ErrorRatio), FormatRatio(c.ErrorRatio))
 	fmt.Fprintf(&b, "| Latency p99 | %s | %s |\n\n", FormatLatency(p.P99), FormatLatency(c.P99))
 	if d.Regression != "" {
-		fmt.Fprintf(&b, "**Regression** since %s: %s\n\n", codeOrDash(d.Current.Version), escapeMarkdown(d.Regression))
+		fmt.Fprintf(&b, "**Regression** since %s: %s\n\n", codeOrDash(d.Current.Version), text(d.Regression, maxProseText))
 	}
 	if u := CompareURL(d.Previous, d.Current); u != "" {
-		fmt.Fprintf(&b, "[Commits %s…%s](%s)\n\n", codeSpan(short(d.Previous.Commit)), codeSpan(short(d.Current.Commit)), u)
+		fmt.Fprintf(&b, "%s\n\n", link("Commits "+code(short(d.Previous.Commit), 40)+"…"+code(short(d.Current.Commit), 40), u))
 	}
 	return b.String()
 }
 
 func versionLabel(v promclient.Version) string {
-	s := "`" + codeSpan(oneLine(v.Version, 40)) + "`"
+	s := code(v.Version, maxLabelText)
 	if v.Commit != "" {
-		s += " (" + "`" + codeSpan(short(v.Commit)) + "`)"
+		s += " (" + code(short(v.Commit), 40) + ")"
 	}
 	return s
 }
@@ -195,7 +194,7 @@ func codeOrDash(s string) string {
 	if s == "" {
 		return "–"
 	}
-	return "`" + codeSpan(oneLine(s, 40)) + "`"
+	return code(s, maxLabelText)
 }
 
 func short(commit string) string {
@@ -206,7 +205,8 @@ func short(commit string) string {
 }
 
 // CompareURL links the commits between two versions on their repository's host (GitHub,
-// GitLab), "" when the repository, the provider or a commit is unknown.
+// GitLab), "" when the repository, the provider or a commit is unknown. Put it in Markdown
+// through link.
 func CompareURL(prev, cur promclient.Version) string {
 	repo := strings.TrimSuffix(strings.TrimRight(cur.RepositoryURL, "/"), ".git")
 	u, err := url.Parse(repo)
@@ -217,9 +217,9 @@ func CompareURL(prev, cur promclient.Version) string {
 	rangePath := url.PathEscape(prev.Commit) + "..." + url.PathEscape(cur.Commit)
 	switch strings.ToLower(cur.RepositoryProvider) {
 	case "github":
-		return markdownURL(repo + "/compare/" + rangePath)
+		return repo + "/compare/" + rangePath
 	case "gitlab":
-		return markdownURL(repo + "/-/compare/" + rangePath)
+		return repo + "/-/compare/" + rangePath
 	}
 	return ""
 }
@@ -233,9 +233,9 @@ func CommitURL(v promclient.Version) string {
 	}
 	switch strings.ToLower(v.RepositoryProvider) {
 	case "github":
-		return markdownURL(repo + "/tree/" + url.PathEscape(v.Commit))
+		return repo + "/tree/" + url.PathEscape(v.Commit)
 	case "gitlab":
-		return markdownURL(repo + "/-/tree/" + url.PathEscape(v.Commit))
+		return repo + "/-/tree/" + url.PathEscape(v.Commit)
 	}
 	return ""
 }
@@ -245,47 +245,7 @@ func traceURL(template, traceID string) string {
 	if template == "" {
 		return ""
 	}
-	return markdownURL(strings.ReplaceAll(template, config.TraceIDPlaceholder, url.QueryEscape(traceID)))
-}
-
-// markdownURL makes a URL safe inside a Markdown link's parentheses.
-func markdownURL(u string) string {
-	return strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "<", "%3C", ">", "%3E", "\n", "", "\r", "").Replace(u)
+	return strings.ReplaceAll(template, config.TraceIDPlaceholder, url.QueryEscape(traceID))
 }
 
 func formatUTC(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") + " UTC" }
-
-// oneLine folds white space and cuts s to at most n runes.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		s = string(r[:n]) + "…"
-	}
-	return s
-}
-
-// markdownEscaper escapes what Markdown or HTML would interpret in text from the backend.
-var markdownEscaper = func() *strings.Replacer {
-	var pairs []string
-	for _, c := range "\\`*_{}[]()#+-.!|~<>&\"'" {
-		switch c {
-		case '<':
-			pairs = append(pairs, "<", "&lt;")
-		case '>':
-			pairs = append(pairs, ">", "&gt;")
-		case '&':
-			pairs = append(pairs, "&", "&amp;")
-		default:
-			pairs = append(pairs, string(c), "\\"+string(c))
-		}
-	}
-	return strings.NewReplacer(pairs...)
-}()
-
-// escapeMarkdown makes backend text render as plain text in Markdown: no links, emphasis, HTML.
-func escapeMarkdown(s string) string { return markdownEscaper.Replace(s) }
-
-// codeSpan makes s safe inside a single-backtick code span (no backticks, one line).
-func codeSpan(s string) string {
-	return strings.NewReplacer("`", "'", "\n", " ", "\r", " ").Replace(s)
-}
