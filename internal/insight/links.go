@@ -31,6 +31,8 @@ type Links struct {
 	Prom              *promclient.Client
 	// TraceURLTemplate links exemplar trace ids (config.Settings.TraceURLTemplate).
 	TraceURLTemplate string
+	// Spans is the service span metrics are kept to (the client's SpanService) and why.
+	Spans ServiceScope
 }
 
 // URL returns the link for target, falling back to Prometheus when Grafana is not configured.
