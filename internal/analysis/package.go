@@ -29,6 +29,9 @@ type Package struct {
 	refs    []middlewareRef      // midhttp.Autometrics calls in the package
 	overlay map[string][]byte
 	loader  *Loader
+	// standard holds the import paths of the standard library packages (nil without type
+	// information); shared by the packages checked together.
+	standard map[string]bool
 }
 
 // Instrumented returns the functions whose Instrumentation is not NotInstrumented, in file

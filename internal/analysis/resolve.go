@@ -23,8 +23,7 @@ import (
 // A function of another package is found from the position type information gives for it
 // (export data records it): that file is parsed and detected from syntax alone (cached by path
 // and modification time), so its Instrumentation says nothing about midhttp wrapping done
-// elsewhere. Standard library functions resolve to nothing: their export data records
-// "$GOROOT/..." file names, and they are never instrumented. Without type information, functions
+// elsewhere. Standard library functions resolve to nothing: they are never instrumented. Without type information, functions
 // of other packages are found only inside the same module.
 //
 // FunctionAt returns nil, false when nothing resolves. The returned Function must not be modified.
@@ -115,6 +114,9 @@ func (p *Package) functionForObject(fn *types.Func) (*Function, bool) {
 			return nil, false
 		}
 		return p.functionNamedAt(filepath.Clean(tf.Name()), tf.Offset(fn.Pos()))
+	}
+	if p.standard[fn.Pkg().Path()] {
+		return nil, false // never instrumented
 	}
 	pos := p.fset.Position(fn.Pos())
 	ref, ok := refForFunc(fn)
