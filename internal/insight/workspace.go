@@ -2,6 +2,7 @@ package insight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -235,7 +236,10 @@ func (w *Workspace) analyse(path string) {
 	defer w.observe(func(o Observer) { o.AnalysisFinished(path) })
 	start := time.Now()
 	pkgs, err := w.loader.Load(w.ctx, []string{path}, overlay)
-	if err != nil {
+	switch {
+	case errors.Is(err, context.Canceled):
+		w.log.Debug("analysis cancelled", "file", path) // shutting down: not a problem
+	case err != nil:
 		w.log.Warn("analysis failed", "file", path, "err", err)
 	}
 	w.log.Debug("analysed", "file", path, "packages", len(pkgs), "took", time.Since(start))
