@@ -440,12 +440,15 @@ func linkMiddleware(pkgs []*Package) {
 	var (
 		funcs []*Function
 		refs  []middlewareRef
+		orefs []otelhttpRef
 	)
 	for _, p := range pkgs {
 		funcs = append(funcs, p.Functions...)
 		refs = append(refs, p.refs...)
+		orefs = append(orefs, p.otelRefs...)
 	}
 	applyMiddleware(funcs, refs)
+	applyOtelhttp(funcs, orefs)
 }
 
 // cleanOverlay returns overlay with absolute, cleaned keys.

@@ -489,7 +489,7 @@ func (s *checkSession) checkRoot(l *Loader, m *pkgMeta) *Package {
 		}
 	}
 	var typeErrs []string
-	info := &types.Info{Uses: map[*ast.Ident]types.Object{}}
+	info := &types.Info{Uses: map[*ast.Ident]types.Object{}, Types: map[ast.Expr]types.TypeAndValue{}}
 	st.mu.Lock()
 	pkg, _ := s.config(m, st.fset, st.view, deps, &typeErrs).Check(m.ImportPath, st.fset, files, info)
 	st.mu.Unlock()
@@ -503,7 +503,7 @@ func (s *checkSession) checkRoot(l *Loader, m *pkgMeta) *Package {
 	if p.Degraded == "" {
 		p.Degraded = importFailure(typeErrs)
 	}
-	p.Functions, p.refs = detectPackage(p.fset, files, p.Path, p.Name, p.info)
+	p.Functions, p.refs, p.otelRefs = detectPackage(p.fset, files, p.Path, p.Name, p.info)
 
 	var buf bytes.Buffer
 	if gcexportdata.Write(&buf, st.fset, pkg) == nil {

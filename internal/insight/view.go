@@ -2,6 +2,13 @@
 // numbers promclient fetches. It decides what a user is told about one function (View), renders
 // that as a hover card or a report row, and keeps per-package analysis of the editor's open
 // files fresh in the background (Workspace). It does not know about LSP.
+//
+// Files: view.go (View, Explain: one View whatever the telemetry source), card.go, lens.go,
+// slo.go, table.go, report.go (renderings), links.go (jump targets); workspace.go (the
+// Workspace and its three parts: analyses.go, numbers.go, cards.go) and hover.go. New
+// background data (a second source's numbers, alerts, versions, exemplars) is fetched in
+// numbers.go's prefetch and read by the renderings from what it stored; nothing on the hover
+// path waits for it.
 package insight
 
 import (

@@ -1,83 +1,79 @@
 package insight
 
 import (
-	"bytes"
+	"context"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-type startObserver struct{ started chan string }
-
-func (o startObserver) AnalysisStarted(path string) {
-	select {
-	case o.started <- path:
-	default:
+// A function with a directive that sets nothing and one without a directive render different
+// cards (the directive note), so their keys differ; so do two degraded reasons.
+func TestCardKeysTellApartWhatTheCardShows(t *testing.T) {
+	bare := handleMethod(analysis.Generated)
+	withDirective := handleMethod(analysis.Generated)
+	withDirective.Directive = &analysis.Directive{Verb: "inst"}
+	if newCardKey(bare, Links{}, hoverNumbers{}, "") == newCardKey(withDirective, Links{}, hoverNumbers{}, "") {
+		t.Errorf("no directive and an empty directive share a card key")
+	}
+	if newCardKey(bare, Links{}, hoverNumbers{}, "go.mod broken") == newCardKey(bare, Links{}, hoverNumbers{}, "timeout") {
+		t.Errorf("two degraded reasons share a card key")
+	}
+	if newCardKey(bare, Links{}, hoverNumbers{}, "") != newCardKey(handleMethod(analysis.Generated), Links{}, hoverNumbers{}, "") {
+		t.Errorf("the same function and numbers give different card keys")
 	}
 }
-func (startObserver) AnalysisFinished(string)         {}
-func (startObserver) NumbersUpdated()                 {}
-func (startObserver) AnalysisDegraded(string, string) {}
 
-// Closing the workspace while an analysis runs (a normal shutdown) cancels it without a warning.
-func TestCloseDuringAnalysisIsNotAWarning(t *testing.T) {
-	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "go"), []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
+// Waiting for an analysis starts one when no worker runs, but keeps the syntax readings: the
+// text did not change.
+func TestAwaitingAnalysisKeepsSyntaxReadings(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.22\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	file, err := filepath.Abs(filepath.Join("..", "..", "testdata", "demo", "api", "handle.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncBuffer
+	path := filepath.Join(dir, "m.go")
 	docs := textdoc.NewStore()
-	w := NewWorkspace(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), docs)
-	obs := startObserver{started: make(chan string, 1)}
-	w.SetObserver(obs)
-	docs.Open(file, 1, string(text))
-	w.Changed(file)
-	select {
-	case <-obs.started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the analysis never started")
+	docs.Open(path, 1, "package m\n\nfunc F() {}\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := newAnalyses(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), docs, &notifier{}, func([]*analysis.Package) {})
+	a.wait = 50 * time.Millisecond
+	if len(a.syntaxOf(path)) == 0 {
+		t.Fatal("no syntax reading")
 	}
-	time.Sleep(100 * time.Millisecond) // the go command is running
-	w.Close()
-	for start := time.Now(); !strings.Contains(logs.String(), "analysis cancelled"); time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 10*time.Second {
-			t.Fatalf("the cancelled analysis never ended; logs:\n%s", logs.String())
+	gen := a.syntaxGen
+	a.awaitCurrent(ctx, path, 1)
+	a.mu.Lock()
+	_, cached := a.syntax[path]
+	started := len(a.workers) > 0 || len(a.files) > 0
+	a.mu.Unlock()
+	if !cached || a.syntaxGen != gen {
+		t.Errorf("awaiting the analysis dropped the syntax readings")
+	}
+	if !started {
+		t.Errorf("awaiting the analysis of an idle file did not start one")
+	}
+	// The analysis it started arrives (and its worker ends before the directory goes).
+	a.wait = time.Minute
+	if fa, ok := a.awaitCurrent(ctx, path, 1); !ok || fa.pkg == nil {
+		t.Errorf("no analysis of version 1 arrived: %+v", fa)
+	}
+	a.changed(path)
+	if a.syntaxGen == gen {
+		t.Errorf("a change kept the syntax readings")
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		a.mu.Lock()
+		idle := len(a.workers) == 0
+		a.mu.Unlock()
+		if idle || time.Now().After(deadline) {
+			break
 		}
-	}
-	if strings.Contains(logs.String(), "level=WARN") {
-		t.Errorf("shutdown logged a warning:\n%s", logs.String())
 	}
 }

@@ -118,6 +118,11 @@ type Client struct {
 	mu     sync.Mutex
 	snaps  *batchCache[*Snapshot]
 	trends *batchCache[*Trend]
+	// Incident data (incident.go): alerts and the version history are one answer for the
+	// whole backend (cached under the empty batch), the rest by batch.
+	alerts    *batchCache[*Alerts]
+	history   *batchCache[*versionHistory]
+	incidents *batchCache[*Incident]
 }
 
 // New checks cfg and returns a client. It does not contact the backend; it reads the TLS CA
@@ -140,15 +145,18 @@ func New(cfg Config) (*Client, error) {
 		return nil, urlError(cfg.URL, err.Error())
 	}
 	return &Client{
-		cfg:     cfg,
-		display: base.String(),
-		extra:   extra,
-		q:       &promAPI{api: v1.NewAPI(ac), rt: rt},
-		sources: sources,
-		snaps:   newBatchCache[*Snapshot](),
-		trends:  newBatchCache[*Trend](),
-		sem:     make(chan struct{}, maxConcurrentQueries),
-		now:     time.Now,
+		cfg:       cfg,
+		display:   base.String(),
+		extra:     extra,
+		q:         &promAPI{api: v1.NewAPI(ac), rt: rt},
+		sources:   sources,
+		snaps:     newBatchCache[*Snapshot](),
+		trends:    newBatchCache[*Trend](),
+		alerts:    newBatchCache[*Alerts](),
+		history:   newBatchCache[*versionHistory](),
+		incidents: newBatchCache[*Incident](),
+		sem:       make(chan struct{}, maxConcurrentQueries),
+		now:       time.Now,
 	}, nil
 }
 

@@ -22,7 +22,7 @@ type largeModule struct {
 
 // defaultHeavyImport is the package amlspcaller imports when --import is not given.
 var defaultHeavyImport = map[string]string{
-	"golang.org/x/tools":                "golang.org/x/tools/go/packages",
+	"golang.org/x/tools":               "golang.org/x/tools/go/packages",
 	"github.com/prometheus/prometheus": "github.com/prometheus/prometheus/web",
 }
 

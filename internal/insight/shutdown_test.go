@@ -1,0 +1,83 @@
+package insight
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/textdoc"
+)
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type startObserver struct{ started chan string }
+
+func (o startObserver) AnalysisStarted(path string) {
+	select {
+	case o.started <- path:
+	default:
+	}
+}
+func (startObserver) AnalysisFinished(string)         {}
+func (startObserver) NumbersUpdated()                 {}
+func (startObserver) AnalysisDegraded(string, string) {}
+
+// Closing the workspace while an analysis runs (a normal shutdown) cancels it without a warning.
+func TestCloseDuringAnalysisIsNotAWarning(t *testing.T) {
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "go"), []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	file, err := filepath.Abs(filepath.Join("..", "..", "testdata", "demo", "api", "handle.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	docs := textdoc.NewStore()
+	w := NewWorkspace(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), docs)
+	obs := startObserver{started: make(chan string, 1)}
+	w.SetObserver(obs)
+	docs.Open(file, 1, string(text))
+	w.Changed(file)
+	select {
+	case <-obs.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the analysis never started")
+	}
+	time.Sleep(100 * time.Millisecond) // the go command is running
+	w.Close()
+	for start := time.Now(); !strings.Contains(logs.String(), "analysis cancelled"); time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("the cancelled analysis never ended; logs:\n%s", logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("shutdown logged a warning:\n%s", logs.String())
+	}
+}
