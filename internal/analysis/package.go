@@ -34,6 +34,10 @@ type Package struct {
 	// standard holds the import paths of the standard library packages (nil without type
 	// information); shared by the packages checked together.
 	standard map[string]bool
+	// sources holds the content each file was analysed from, and edits the changes Rebased
+	// accepted since (FunctionAt maps offsets through them); typed packages only.
+	sources map[string][]byte
+	edits   []edit
 }
 
 // Instrumented returns the functions whose Instrumentation is not NotInstrumented, in file

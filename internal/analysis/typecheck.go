@@ -467,6 +467,7 @@ func (s *checkSession) checkRoot(l *Loader, m *pkgMeta) *Package {
 		Dir:      m.Dir,
 		fset:     st.fset,
 		syntax:   map[string]*ast.File{},
+		sources:  map[string][]byte{},
 		overlay:  s.overlay,
 		loader:   l,
 		standard: s.std,
@@ -485,6 +486,7 @@ func (s *checkSession) checkRoot(l *Loader, m *pkgMeta) *Package {
 		if f != nil {
 			p.Files = append(p.Files, name)
 			p.syntax[name] = f
+			p.sources[name] = src
 			files = append(files, f)
 		}
 	}

@@ -204,6 +204,35 @@ func (a *analyses) current(path string, version int32) (fileAnalysis, bool) {
 	return fa, ok && fa.version >= version
 }
 
+// currentOrRebased is current, or else the newest typed analysis of path carried over to the
+// text at version when the edits since cannot change what it found (a change inside a body
+// that touches no call, declaration or instrumentation: see analysis.Package.Rebased). The
+// carried-over analysis is recorded until the background load of that text replaces it, so
+// typing inside a body never waits for the go command or a type check.
+func (a *analyses) currentOrRebased(path string, version int32) (fileAnalysis, bool) {
+	a.mu.Lock()
+	fa, have := a.files[path]
+	a.mu.Unlock()
+	if have && fa.version >= version {
+		return fa, true
+	}
+	snap, open := a.docs.Get(path)
+	if !have || fa.pkg == nil || !open || snap.Version != version {
+		return fa, false
+	}
+	p, ok := fa.pkg.Rebased(path, snap.Text)
+	if !ok {
+		return fa, false
+	}
+	rebased := fileAnalysis{version: version, pkg: p}
+	a.mu.Lock()
+	if cur := a.files[path]; cur.version < version {
+		a.files[path] = rebased
+	}
+	a.mu.Unlock()
+	return rebased, true
+}
+
 // newest returns the package of the newest load of path, whatever text it read; nil when
 // there is none or it failed outright.
 func (a *analyses) newest(path string) *analysis.Package {
@@ -305,7 +334,7 @@ func (a *analyses) syntaxOf(path string) []*analysis.Package {
 // calls; only what needs type information (calls into other packages) waits for the typed
 // analysis, at most a.wait. It returns nils when nothing is found.
 func (a *analyses) functionAt(ctx context.Context, path string, version int32, offset int) (*analysis.Function, *analysis.Package) {
-	if fa, ok := a.current(path, version); ok && fa.pkg != nil {
+	if fa, ok := a.currentOrRebased(path, version); ok && fa.pkg != nil {
 		fn, _ := fa.pkg.FunctionAt(path, offset)
 		return fn, fa.pkg
 	}
@@ -324,7 +353,7 @@ func (a *analyses) functionAt(ctx context.Context, path string, version int32, o
 // packageForLens returns the package whose functions the lenses of path at version show: the
 // typed analysis when it covers version, else the syntax-only reading; nil when neither has one.
 func (a *analyses) packageForLens(path string, version int32) *analysis.Package {
-	if fa, ok := a.current(path, version); ok && fa.pkg != nil {
+	if fa, ok := a.currentOrRebased(path, version); ok && fa.pkg != nil {
 		return fa.pkg
 	}
 	if pkgs := a.syntaxOf(path); len(pkgs) > 0 {
