@@ -88,6 +88,8 @@ type SLOWarning struct {
 	Function *analysis.Function
 	Message  string
 	Href     string // the Grafana SLO dashboard, or "" without Grafana
+	// Breached is true when the objective is not met (else its budget only burns too fast).
+	Breached bool
 }
 
 // SLOWarnings returns the warnings for the instrumented functions declared in the open document
@@ -98,8 +100,8 @@ func (w *Workspace) SLOWarnings(path string, version int32) []SLOWarning {
 	var out []SLOWarning
 	for _, l := range w.Lenses(path, version) {
 		for _, s := range l.View.SLOs {
-			if msg := Breach(s, threshold); msg != "" {
-				out = append(out, SLOWarning{Function: l.Function, Message: msg, Href: links.ObjectivesURL()})
+			if p, ok := problemOf(l.View, s, threshold); ok {
+				out = append(out, SLOWarning{Function: l.Function, Message: p.Message, Href: links.ObjectivesURL(), Breached: p.Breached})
 			}
 		}
 	}
