@@ -149,7 +149,10 @@ func (l *Loader) Load(ctx context.Context, files []string, overlay map[string][]
 }
 
 // LoadPatterns is Load for go list patterns such as "./..." (relative to Dir), used by the
-// `am-lsp report` command. If the go command fails or times out, directory patterns ("./x",
+// `am-lsp report` command and the workspace sweep. Its packages carry their functions only
+// (FunctionAt finds nothing in them), and its type checks wait while a Load's are waiting, so
+// that a sweep of a whole module neither holds every package's type information nor delays the
+// analysis of the files being edited. If the go command fails or times out, directory patterns ("./x",
 // "./x/...", absolute directories, import paths inside Dir's module) are expanded by walking
 // the file system, skipping testdata, vendor, hidden directories and nested modules.
 func (l *Loader) LoadPatterns(ctx context.Context, patterns []string, overlay map[string][]byte) ([]*Package, error) {
@@ -280,7 +283,7 @@ func (l *Loader) check(ctx context.Context, dir string, dirs []string, patterns 
 		}
 		g.mu.Unlock()
 	}
-	s := &checkSession{ctx: ctx, cache: l.typeCache(), metas: metas, overlay: overlay, roots: map[string]bool{}, std: map[string]bool{}}
+	s := &checkSession{ctx: ctx, cache: l.typeCache(), metas: metas, overlay: overlay, roots: map[string]bool{}, std: map[string]bool{}, background: patterns}
 	for path, m := range metas {
 		if m.Standard {
 			s.std[path] = true

@@ -46,8 +46,55 @@ const typeCacheFormat = "am-lsp types 1"
 const memCacheLimit = 64 << 20
 
 // checkSlots caps concurrent type checks across the process, leaving a core for answering the
-// editor.
-var checkSlots = make(chan struct{}, max(1, runtime.NumCPU()-1))
+// editor; background checks (LoadPatterns: reports, the workspace sweep) yield to the loads of
+// open files.
+var checkSlots = newSlots(max(1, runtime.NumCPU()-1))
+
+// slots is a counting semaphore where foreground holders go first.
+type slots struct {
+	mu         sync.Mutex
+	cond       *sync.Cond
+	free       int
+	foreground int // foreground callers waiting
+}
+
+func newSlots(n int) *slots {
+	s := &slots{free: n}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+// acquire takes a slot, waiting while none is free (and, for background callers, while a
+// foreground caller waits). It gives up when ctx ends.
+func (s *slots) acquire(ctx context.Context, background bool) error {
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	defer stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !background {
+		s.foreground++
+		defer func() { s.foreground-- }()
+	}
+	for s.free == 0 || (background && s.foreground > 0) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.cond.Wait()
+	}
+	s.free--
+	return nil
+}
+
+func (s *slots) release() {
+	s.mu.Lock()
+	s.free++
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
 
 // typeCache holds export data of type-checked packages by key.
 type typeCache struct {
@@ -191,6 +238,8 @@ type checkSession struct {
 	overlay map[string][]byte
 	roots   map[string]bool // root import paths: their files are stamped afresh on every load
 	std     map[string]bool // standard library import paths among metas
+	// background: checks yield to foreground ones, and roots keep only their functions.
+	background bool
 
 	mu   sync.Mutex
 	keys map[string]string
@@ -358,16 +407,9 @@ type depData struct {
 	err  error
 }
 
-func (s *checkSession) acquire() error {
-	select {
-	case checkSlots <- struct{}{}:
-		return s.ctx.Err()
-	case <-s.ctx.Done():
-		return s.ctx.Err()
-	}
-}
+func (s *checkSession) acquire() error { return checkSlots.acquire(s.ctx, s.background) }
 
-func (s *checkSession) release() { <-checkSlots }
+func (s *checkSession) release() { checkSlots.release() }
 
 // config is the types.Config of every check: errors collected rather than fatal, cgo's "C"
 // faked (no C compiler runs), imports read from export data into view.
@@ -450,9 +492,11 @@ func (s *checkSession) checkRoot(l *Loader, m *pkgMeta) *Package {
 	}
 	c.mu.Lock()
 	st := c.roots[m.ImportPath]
-	if st == nil || st.deps != depKeys.String() || st.uses >= maxRootStateUses {
+	if st == nil || st.deps != depKeys.String() || st.uses >= maxRootStateUses || s.background {
 		st = &rootState{deps: depKeys.String(), fset: token.NewFileSet(), view: map[string]*types.Package{}}
-		c.roots[m.ImportPath] = st
+		if !s.background {
+			c.roots[m.ImportPath] = st
+		}
 	}
 	st.uses++
 	c.mu.Unlock()
@@ -510,6 +554,11 @@ func (s *checkSession) checkRoot(l *Loader, m *pkgMeta) *Package {
 	var buf bytes.Buffer
 	if gcexportdata.Write(&buf, st.fset, pkg) == nil {
 		c.put(key, buf.Bytes()) // dependents of this package need not check it again
+	}
+	if s.background {
+		// Reports and sweeps read functions only: drop what FunctionAt would need.
+		p.syntax, p.info, p.types, p.sources = nil, nil, nil, nil
+		return p
 	}
 	c.mu.Lock()
 	c.results[m.ImportPath] = rootResult{key: key, pkg: p}
