@@ -40,8 +40,8 @@ type Loader struct {
 	cache fileCache // syntax-only detections of files in other packages, for FunctionAt
 
 	mu      sync.Mutex
-	warming map[string]bool         // module roots where an abandoned load still runs
-	graphs  map[string]*moduleGraph // module root → package graph
+	warming map[string]chan struct{} // module roots where an abandoned load still runs → closed when it ends
+	graphs  map[string]*moduleGraph  // module root → package graph
 	types   *typeCache
 }
 
@@ -118,13 +118,15 @@ func (l *Loader) Load(ctx context.Context, files []string, overlay map[string][]
 		if runDir == "" {
 			runDir = l.dir()
 		}
-		loaded, reason := l.typed(ctx, deadline, runDir, g.dirs, false, overlay)
+		loaded, reason, settled := l.typed(ctx, deadline, runDir, g.dirs, false, overlay)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if reason != "" {
 			for _, dir := range g.dirs {
-				out = append(out, l.syntaxPackage(dir, nil, overlay, reason))
+				p := l.syntaxPackage(dir, nil, overlay, reason)
+				p.Settled = settled
+				out = append(out, p)
 			}
 			continue
 		}
@@ -157,7 +159,7 @@ func (l *Loader) Load(ctx context.Context, files []string, overlay map[string][]
 // the file system, skipping testdata, vendor, hidden directories and nested modules.
 func (l *Loader) LoadPatterns(ctx context.Context, patterns []string, overlay map[string][]byte) ([]*Package, error) {
 	overlay = cleanOverlay(overlay, l.dir())
-	loaded, reason := l.typed(ctx, time.Now().Add(l.timeout()), l.dir(), patterns, true, overlay)
+	loaded, reason, _ := l.typed(ctx, time.Now().Add(l.timeout()), l.dir(), patterns, true, overlay)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -206,9 +208,9 @@ func (l *Loader) LoadSyntax(files []string, overlay map[string][]byte) []*Packag
 // would make every later load time out too. It is left running, up to warmupLimit, to fill the
 // type cache, and until it ends further loads in dir come from syntax alone rather than queue
 // more work behind it.
-func (l *Loader) typed(ctx context.Context, deadline time.Time, dir string, dirs []string, patterns bool, overlay map[string][]byte) ([]*Package, string) {
-	if l.busy(dir) {
-		return nil, "the go command is still busy with an earlier load of this module (a first type check of the dependencies?); results come from syntax alone until it finishes"
+func (l *Loader) typed(ctx context.Context, deadline time.Time, dir string, dirs []string, patterns bool, overlay map[string][]byte) ([]*Package, string, <-chan struct{}) {
+	if settled := l.busy(dir); settled != nil {
+		return nil, "the go command is still busy with an earlier load of this module (a first type check of the dependencies?); results come from syntax alone until it finishes", settled
 	}
 	runCtx, cancelRun := context.WithTimeout(context.WithoutCancel(ctx), max(warmupLimit, 4*l.timeout()))
 	stopCancelOnCaller := context.AfterFunc(ctx, cancelRun)
@@ -232,22 +234,22 @@ func (l *Loader) typed(ctx context.Context, deadline time.Time, dir string, dirs
 		release()
 		if r.err != nil {
 			if ctx.Err() != nil {
-				return nil, "the load was cancelled"
+				return nil, "the load was cancelled", nil
 			}
-			return nil, "the go command failed (" + summarizeGoError(r.err) + "); results come from syntax alone"
+			return nil, "the go command failed (" + summarizeGoError(r.err) + "); results come from syntax alone", nil
 		}
-		return r.pkgs, ""
+		return r.pkgs, "", nil
 	case <-ctx.Done():
 		release()
-		return nil, "the load was cancelled"
+		return nil, "the load was cancelled", nil
 	case <-timer.C:
-		l.setBusy(dir, true)
+		settled, finished := l.setBusy(dir)
 		go func() {
 			<-done
 			release()
-			l.setBusy(dir, false)
+			finished()
 		}()
-		return nil, fmt.Sprintf("the go command did not finish within %v; results come from syntax alone", l.timeout())
+		return nil, fmt.Sprintf("the go command did not finish within %v; results come from syntax alone", l.timeout()), settled
 	}
 }
 
@@ -355,22 +357,30 @@ func (l *Loader) typeCache() *typeCache {
 // warmupLimit bounds how long a go command may run after its Load gave up waiting.
 const warmupLimit = 5 * time.Minute
 
-func (l *Loader) busy(dir string) bool {
+// busy returns a channel closed when the abandoned load in dir ends, or nil when none runs.
+func (l *Loader) busy(dir string) <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.warming[dir]
+	if ch, ok := l.warming[dir]; ok {
+		return ch
+	}
+	return nil
 }
 
-func (l *Loader) setBusy(dir string, busy bool) {
+// setBusy marks dir busy until the returned function is called.
+func (l *Loader) setBusy(dir string) (settled <-chan struct{}, done func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.warming == nil {
-		l.warming = map[string]bool{}
+		l.warming = map[string]chan struct{}{}
 	}
-	if busy {
-		l.warming[dir] = true
-	} else {
+	ch := make(chan struct{})
+	l.warming[dir] = ch
+	return ch, func() {
+		l.mu.Lock()
 		delete(l.warming, dir)
+		l.mu.Unlock()
+		close(ch)
 	}
 }
 

@@ -163,6 +163,31 @@ func (a *analyses) analyse(path string) {
 		a.notify.observe(func(o Observer) { o.AnalysisDegraded(p.Path, p.Degraded) })
 	}
 	a.loaded(pkgs)
+	a.retryWhenSettled(path, pkgs)
+}
+
+// retryWhenSettled analyses path again once the load a syntax-only result of pkgs stopped
+// waiting for has ended (a first type check of a large module's dependencies can outlast the
+// loader's timeout): the typed result then comes from the warm cache without the user editing.
+func (a *analyses) retryWhenSettled(path string, pkgs []*analysis.Package) {
+	for _, p := range pkgs {
+		if p.Settled == nil {
+			continue
+		}
+		go func() {
+			select {
+			case <-p.Settled:
+			case <-a.ctx.Done():
+				return
+			}
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if _, open := a.docs.Get(path); open {
+				a.scheduleLocked(path)
+			}
+		}()
+		return
+	}
 }
 
 // record stores the result of a load of path at version (versions: those of every open file it

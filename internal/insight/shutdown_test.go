@@ -2,14 +2,18 @@ package insight
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
 
@@ -79,5 +83,54 @@ func TestCloseDuringAnalysisIsNotAWarning(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "level=WARN") {
 		t.Errorf("shutdown logged a warning:\n%s", logs.String())
+	}
+}
+
+// A load that outlasts the loader's timeout gives a syntax-only result at first; once the work
+// it stopped waiting for ends, the file is analysed again without any edit and gets types.
+func TestAnalysisRetriesWhenTheAbandonedLoadSettles(t *testing.T) {
+	realGo, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	marker := filepath.Join(bin, "slow-once")
+	script := "#!/bin/sh\nif [ ! -e " + marker + " ]; then touch " + marker + "; sleep 2; fi\nexec " + realGo + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "go"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	file, err := filepath.Abs(filepath.Join("..", "..", "testdata", "demo", "api", "handle.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := textdoc.NewStore()
+	docs.Open(file, 1, string(text))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := newAnalyses(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), docs, &notifier{}, func([]*analysis.Package) {})
+	a.loader.Timeout = 300 * time.Millisecond
+	a.changed(file)
+	sawSyntaxOnly := false
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("no typed analysis after the slow load ended (syntax-only seen first: %v)", sawSyntaxOnly)
+		}
+		fa, ok := a.current(file, 1)
+		if !ok || fa.pkg == nil {
+			continue
+		}
+		if fa.pkg.Degraded != "" {
+			sawSyntaxOnly = true
+			continue
+		}
+		break
+	}
+	if !sawSyntaxOnly {
+		t.Error("the first load did not time out: the test shows nothing")
 	}
 }
