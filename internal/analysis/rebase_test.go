@@ -6,16 +6,23 @@ import (
 	"testing"
 )
 
-// An edit inside a body that touches no call, declaration or instrumentation keeps the typed
-// result: calls after it still resolve through type information at their new offsets, and the
-// functions below it move with the text.
-func TestRebasedKeepsTypesAcrossHarmlessEdits(t *testing.T) {
+// loadDemoMain type-checks testdata/demo's main package and returns main.go, its text and the
+// package.
+func loadDemoMain(t *testing.T) (string, []byte, *Package) {
+	t.Helper()
 	mainGo := testdata(t, "demo", "main.go")
 	src, err := os.ReadFile(mainGo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	main := packageByPath(t, load(t, &Loader{}, []string{mainGo}, nil), "example.com/demo")
+	return mainGo, src, packageByPath(t, load(t, &Loader{}, []string{mainGo}, nil), "example.com/demo")
+}
+
+// An edit inside a body that touches no call, declaration or instrumentation keeps the typed
+// result: calls after it still resolve through type information at their new offsets, and the
+// functions below it move with the text.
+func TestRebasedKeepsTypesAcrossHarmlessEdits(t *testing.T) {
+	mainGo, src, main := loadDemoMain(t)
 	anchor := "\tif _, err := api.Handle(\"42\")"
 	at := strings.Index(string(src), anchor)
 	inserted := "\t_ = 1 + 2 // a harmless line\n"
@@ -56,12 +63,7 @@ func TestRebasedKeepsTypesAcrossHarmlessEdits(t *testing.T) {
 
 // Edits that may change what the analysis finds are refused: the caller loads again.
 func TestRebasedRefusesEditsThatMayMatter(t *testing.T) {
-	mainGo := testdata(t, "demo", "main.go")
-	src, err := os.ReadFile(mainGo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	main := packageByPath(t, load(t, &Loader{}, []string{mainGo}, nil), "example.com/demo")
+	mainGo, src, main := loadDemoMain(t)
 	anchor := "\tif _, err := api.Handle(\"42\")"
 	for _, tt := range []struct{ what, old, new string }{
 		{"a call", anchor, "\tbilling.Handle(1)\n" + anchor},

@@ -47,10 +47,12 @@ func (startObserver) AnalysisFinished(string)         {}
 func (startObserver) NumbersUpdated()                 {}
 func (startObserver) AnalysisDegraded(string, string) {}
 
-// Closing the workspace while an analysis runs (a normal shutdown) cancels it without a warning.
-func TestCloseDuringAnalysisIsNotAWarning(t *testing.T) {
+// withFakeGo puts first on PATH a `go` shell script whose body body(its directory) returns, and
+// returns testdata/demo/api/handle.go and its text.
+func withFakeGo(t *testing.T, body func(bin string) string) (string, []byte) {
+	t.Helper()
 	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "go"), []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(bin, "go"), []byte("#!/bin/sh\n"+body(bin)+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
@@ -62,6 +64,12 @@ func TestCloseDuringAnalysisIsNotAWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return file, text
+}
+
+// Closing the workspace while an analysis runs (a normal shutdown) cancels it without a warning.
+func TestCloseDuringAnalysisIsNotAWarning(t *testing.T) {
+	file, text := withFakeGo(t, func(string) string { return "exec sleep 30" })
 	var logs syncBuffer
 	docs := textdoc.NewStore()
 	w := NewWorkspace(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), docs)
@@ -93,21 +101,10 @@ func TestAnalysisRetriesWhenTheAbandonedLoadSettles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := t.TempDir()
-	marker := filepath.Join(bin, "slow-once")
-	script := "#!/bin/sh\nif [ ! -e " + marker + " ]; then touch " + marker + "; sleep 2; fi\nexec " + realGo + " \"$@\"\n"
-	if err := os.WriteFile(filepath.Join(bin, "go"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	file, err := filepath.Abs(filepath.Join("..", "..", "testdata", "demo", "api", "handle.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, text := withFakeGo(t, func(bin string) string {
+		marker := filepath.Join(bin, "slow-once")
+		return "if [ ! -e " + marker + " ]; then touch " + marker + "; sleep 2; fi\nexec " + realGo + " \"$@\""
+	})
 	docs := textdoc.NewStore()
 	docs.Open(file, 1, string(text))
 	ctx, cancel := context.WithCancel(context.Background())
