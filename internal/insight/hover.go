@@ -9,8 +9,9 @@ import (
 	"github.com/am-lsp/am-lsp/internal/promclient"
 )
 
-// hoverAnswerMargin is kept from the hover deadline for rendering and sending the card.
-const hoverAnswerMargin = 20 * time.Millisecond
+// hoverAnswerMargin is kept from the hover deadline (at most a tenth of it) for rendering and
+// sending the card, and for a busy machine's scheduling delays.
+const hoverAnswerMargin = 50 * time.Millisecond
 
 // Hover returns the card for the instrumented function at offset of the open document path at
 // version: declared there, or called there. It waits for numbers at most the hover deadline and
@@ -28,7 +29,7 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	}
 	// The card is rendered and sent within the deadline: a margin comes off the wait for numbers.
 	deadline := b.settings.HoverDeadline
-	h := w.numbers.forHover(ctx, b.client, w.batchFor(fn, pkg), deadline-min(hoverAnswerMargin, deadline/4))
+	h := w.numbers.forHover(ctx, b.client, w.batchFor(fn, pkg), deadline-min(hoverAnswerMargin, deadline/10))
 
 	var degraded string
 	if pkg != nil && pkg == w.analyses.newest(path) {
