@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,15 +20,38 @@ import (
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
 
-// buildBinary builds am-lsp once per test binary run.
+// The am-lsp binary the tests run: built by the first test that asks, removed by TestMain.
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildBinary builds am-lsp once per test binary run and returns its path.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "am-lsp")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "am-lsp-bin"); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "am-lsp")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
 	}
-	return bin
+	return binPath
 }
 
 func demoDir(t *testing.T) string {
@@ -143,7 +168,7 @@ func TestReportMatchesPrometheus(t *testing.T) {
 
 	down := exec.CommandContext(ctx, bin, "report", "./api")
 	down.Dir = demoDir(t)
-	down.Env = append(os.Environ(), "AM_PROMETHEUS_URL=http://user:hunter2@127.0.0.1:1")
+	down.Env = append(os.Environ(), "AM_PROMETHEUS_URL=http://user:hun/ter#2@127.0.0.1:1")
 	var stderr strings.Builder
 	down.Stderr = &stderr
 	err = down.Run()
@@ -151,7 +176,7 @@ func TestReportMatchesPrometheus(t *testing.T) {
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() == 0 {
 		t.Fatalf("report with Prometheus down: err %v, want a non-zero exit", err)
 	}
-	if !strings.Contains(stderr.String(), "unreachable") || strings.Contains(stderr.String(), "hunter2") {
+	if !strings.Contains(stderr.String(), "unreachable") || strings.Contains(stderr.String(), "ter#2") {
 		t.Errorf("stderr does not explain the outage, or leaks the password: %q", stderr.String())
 	}
 }

@@ -2,7 +2,6 @@ package insight
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
@@ -24,8 +23,7 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	}
 	b := w.numbers.backend()
 	if b.client == nil {
-		return HoverCard{Markdown: fmt.Sprintf("**Autometrics** · `%s`\n\n**Not configured** — %v\n",
-			fn.QualifiedName(), b.configErr)}, true
+		return HoverCard{Markdown: NotConfiguredCard(fn.QualifiedName(), b.configErr)}, true
 	}
 	// The card is rendered and sent within the deadline: a margin comes off the wait for numbers.
 	deadline := b.settings.HoverDeadline

@@ -50,7 +50,9 @@ func (s Status) String() string {
 	return "unknown"
 }
 
-// View is everything the user is told about one instrumented function.
+// View is everything the user is told about one instrumented function. All its text (Reason,
+// Notes, names, labels) is plain text, never Markdown: it may come from the repository or the
+// backend, and each rendering (Card, LensTitle, the report) escapes it for its medium.
 type View struct {
 	Function *analysis.Function
 	Series   promclient.Series

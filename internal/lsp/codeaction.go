@@ -126,8 +126,9 @@ type instrumentArg struct {
 	SLO      *instrument.SLO    `json:"slo,omitempty"`
 }
 
-// runInstrument instruments the function at the position (with an SLO when given) and asks
-// the editor to apply the edit with workspace/applyEdit.
+// runInstrument instruments the function at the position (with an SLO when given, checked
+// under the file's generator options) and asks the editor to apply the edit with
+// workspace/applyEdit.
 func (s *Server) runInstrument(ctx context.Context, arg instrumentArg) (any, error) {
 	if arg.URI == "" || arg.Position == nil {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "am-lsp.instrument takes {uri, position, slo?}")
@@ -135,11 +136,6 @@ func (s *Server) runInstrument(ctx context.Context, arg instrumentArg) (any, err
 	doc, ok := s.docs.Get(pathOf(uriOf(arg.URI)))
 	if !ok {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s is not open", arg.URI)
-	}
-	if arg.SLO != nil {
-		if err := arg.SLO.Validate(); err != nil {
-			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "invalid SLO: %v", err)
-		}
 	}
 	offset, err := textdoc.Offset(doc.Text, textdoc.Position{Line: arg.Position.Line, Character: arg.Position.Character})
 	if err != nil {
