@@ -11,7 +11,8 @@ import (
 
 // Report analyses the packages matching patterns (go list patterns, relative to loader.Dir) and
 // fetches the numbers of their instrumented functions, one batch per package, exactly as the
-// editor does. It returns a View per instrumented function. The error is non-nil when the
+// editor does. It returns a View per instrumented function and one per traced function (both,
+// for a function that is both). The error is non-nil when the
 // backend failed for any package (the views then carry the reason) or nothing could be loaded.
 func Report(ctx context.Context, loader *analysis.Loader, links Links, patterns []string) ([]View, error) {
 	pkgs, err := loader.LoadPatterns(ctx, patterns, nil)
@@ -33,8 +34,8 @@ func Report(ctx context.Context, loader *analysis.Loader, links Links, patterns 
 		if ferr != nil && backendErr == nil {
 			backendErr = ferr
 		}
-		for _, fn := range p.Instrumented() {
-			views = append(views, Explain(fn, links, snap, ferr))
+		for _, fn := range p.Measured() {
+			views = append(views, Views(fn, links, snap, ferr)...)
 		}
 	}
 	if backendErr != nil {
