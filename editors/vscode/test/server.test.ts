@@ -186,6 +186,7 @@ describe('against the am-lsp server', () => {
       prometheusUrl: 'http://127.0.0.1:9/prometheus/',
       grafanaUrl: 'http://127.0.0.1:3',
       grafanaDatasource: 'prom',
+      traceUrlTemplate: 'https://tempo.example/trace/{traceId}',
       labelMatchers: ['env="prod"'],
       window: '10m',
       hoverDeadline: '250ms',
