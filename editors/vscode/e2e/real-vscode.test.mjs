@@ -531,7 +531,9 @@ describe('the extension in a real VS Code (code-server + chromium)', () => {
         await dialog.locator('.monaco-button', { hasText: /^Open$/ }).click();
       }
       const opened = await popup;
-      assert.equal(opened.url(), GRAFANA_LINK);
+      // The new page starts blank, then navigates to the link.
+      const url = await waitFor('the opened page\'s URL', () => (opened.url() !== '' && opened.url() !== 'about:blank' ? opened.url() : undefined), 20_000, 50);
+      assert.equal(url, GRAFANA_LINK);
       await opened.close();
     });
 
