@@ -40,6 +40,8 @@ export interface ServerSettings {
   headers: Record<string, string>;
   tlsCaFile: string;
   tlsInsecureSkipVerify: boolean;
+  serviceName: string;
+  spanMetrics: string;
 }
 
 export type ServerSettingKey = keyof ServerSettings;
@@ -83,6 +85,8 @@ export const SERVER_SETTINGS: readonly SettingSpec[] = [
   { key: 'headers', kind: 'stringMap', default: {} },
   { key: 'tlsCaFile', kind: 'string', default: '' },
   { key: 'tlsInsecureSkipVerify', kind: 'boolean', default: false },
+  { key: 'serviceName', kind: 'string', default: '' },
+  { key: 'spanMetrics', kind: 'string', default: '' },
 ];
 
 /** The secrets, by server key, with the SecretStorage key each is stored under. */

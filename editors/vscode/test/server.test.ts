@@ -203,6 +203,8 @@ describe('against the am-lsp server', () => {
       headers: { 'X-Scope-OrgID': 'team-a' },
       tlsCaFile: '',
       tlsInsecureSkipVerify: false,
+      serviceName: '',
+      spanMetrics: '',
     };
     // Basic auth, then a bearer token: the server takes one or the other, never both.
     for (const [name, settings] of [

@@ -42,6 +42,8 @@ const DEFAULTS: ServerSettings = {
   headers: {},
   tlsCaFile: '',
   tlsInsecureSkipVerify: false,
+  serviceName: '',
+  spanMetrics: '',
 };
 
 describe('settings mapping', () => {
@@ -70,6 +72,8 @@ describe('settings mapping', () => {
       headers: { 'X-Scope-OrgID': 'team-a' },
       tlsCaFile: '/etc/ca.pem',
       tlsInsecureSkipVerify: true,
+      serviceName: 'shop',
+      spanMetrics: 'tempo',
     };
     const { settings, problems } = toServerSettings(reader(user), { bearerToken: 'tok', password: 'pw' }, {});
     assert.deepEqual(problems, []);

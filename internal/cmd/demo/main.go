@@ -51,8 +51,8 @@ func run(binary, module string) error {
 	defer prom.Stop()
 	fmt.Printf("   Prometheus %s ready in %s\n", prom.URL, prom.StartupTime.Round(time.Millisecond))
 
-	step("am-lsp report . ./api ./billing ./yaml.v3   (./many, 50 more functions, left out for brevity)")
-	report := exec.CommandContext(ctx, binary, "report", ".", "./api", "./billing", "./yaml.v3")
+	step("am-lsp report . ./api ./billing ./yaml.v3 ./orders   (./many, 50 more functions, left out for brevity)")
+	report := exec.CommandContext(ctx, binary, "report", ".", "./api", "./billing", "./yaml.v3", "./orders")
 	report.Dir = module
 	report.Env = append(os.Environ(), "AM_PROMETHEUS_URL="+prom.URL)
 	report.Stdout, report.Stderr = os.Stdout, os.Stderr
@@ -69,63 +69,89 @@ func run(binary, module string) error {
 	if target == nil {
 		return fmt.Errorf("no (*Server).Handle in %s", module)
 	}
-	step("Hovering %s through a real LSP session (am-lsp over stdio)", target.QualifiedName())
-	card, err := hover(ctx, binary, module, prom.URL, target)
+	orders := filepath.Join(module, "orders", "orders.go")
+	src, err := os.ReadFile(orders)
 	if err != nil {
 		return err
 	}
-	fmt.Println(indent(card))
+	place := strings.Index(string(src), "func Place")
+	if place < 0 {
+		return fmt.Errorf("no func Place in %s", orders)
+	}
+	targets := []hoverTarget{
+		{target.QualifiedName() + " (Autometrics)", target.NameSpan.File, target.NameSpan.Start},
+		{"orders.Place (traced with an OpenTelemetry span)", orders, place + len("func ")},
+	}
+	step("Hovering %s and %s through a real LSP session (am-lsp over stdio)", targets[0].name, targets[1].name)
+	cards, err := hover(ctx, binary, module, prom.URL, targets)
+	if err != nil {
+		return err
+	}
+	for _, card := range cards {
+		fmt.Println(indent(card))
+		fmt.Println()
+	}
 	step("Stopping Prometheus. Done.")
 	return nil
 }
 
-// hover starts the server, opens the target's file, and hovers its name until the card has
+// hoverTarget is a name to hover: the file and the byte offset of the name.
+type hoverTarget struct {
+	name   string
+	file   string
+	offset int
+}
+
+// hover starts the server, opens the targets' files, and hovers each name until its card has
 // numbers (the first hover may arrive before the background prefetch finished).
-func hover(ctx context.Context, binary, module, promURL string, target *demodata.Function) (string, error) {
+func hover(ctx context.Context, binary, module, promURL string, targets []hoverTarget) ([]string, error) {
 	cmd := exec.CommandContext(ctx, binary, "serve", "--log-level", "warn")
 	cmd.Dir = module
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return nil, err
 	}
 	defer cmd.Wait()
 	defer stdin.Close()
 	client := lspclient.New(stdout, stdin, nil)
 	if _, err := client.Initialize(ctx, module, nil, map[string]any{"prometheusUrl": promURL}); err != nil {
-		return "", fmt.Errorf("initialize: %w", err)
+		return nil, fmt.Errorf("initialize: %w", err)
 	}
-	file := target.NameSpan.File
-	text, err := os.ReadFile(file)
-	if err != nil {
-		return "", err
-	}
-	if err := client.Open(file, string(text)); err != nil {
-		return "", err
-	}
-	pos := textdoc.PositionOf(text, target.NameSpan.Start)
-	var card string
-	for attempt := 0; attempt < 50; attempt++ {
-		card, err = client.Hover(ctx, file, int(pos.Line), int(pos.Character))
+	var cards []string
+	for _, t := range targets {
+		text, err := os.ReadFile(t.file)
 		if err != nil {
-			return "", fmt.Errorf("hover: %w", err)
+			return nil, err
 		}
-		if strings.Contains(card, "req/s") {
-			break
+		if err := client.Open(t.file, string(text)); err != nil {
+			return nil, err
 		}
-		time.Sleep(100 * time.Millisecond)
+		pos := textdoc.PositionOf(text, t.offset)
+		var card string
+		for attempt := 0; attempt < 50; attempt++ {
+			card, err = client.Hover(ctx, t.file, int(pos.Line), int(pos.Character))
+			if err != nil {
+				return nil, fmt.Errorf("hover: %w", err)
+			}
+			if strings.Contains(card, "req/s") {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		cards = append(cards, card)
 	}
 	if err := client.Shutdown(ctx); err != nil {
-		return "", fmt.Errorf("shutdown: %w", err)
+		return nil, fmt.Errorf("shutdown: %w", err)
 	}
-	return card, nil
+	return cards, nil
 }
 
 func step(format string, args ...any) { fmt.Printf("\n==> "+format+"\n", args...) }
