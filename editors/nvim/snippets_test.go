@@ -360,7 +360,15 @@ func TestEmacsEglotHover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, emacs, "--batch", "-l", driver)
+	// HOME is a temporary directory: keep the machine's module cache (the demo module requires
+	// the OpenTelemetry API), or the go command would download into HOME read-only files that
+	// the test's cleanup cannot remove.
+	gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd.Env = append(os.Environ(), "HOME="+dir, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"GOMODCACHE="+strings.TrimSpace(string(gomodcache)), "GOFLAGS=-modcacherw",
 		"AM_SNIPPET="+snippetFile, "AM_FILE="+target.NameSpan.File,
 		"AM_LINE="+strconv.Itoa(int(pos.Line)), "AM_COL="+strconv.Itoa(int(pos.Character)+1))
 	var stdout, stderr bytes.Buffer
