@@ -359,15 +359,20 @@ func TestEmacsEglotHover(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// Caches (am-lsp's type cache, the go command's build cache) stay where they are: the server
+	// may still write them when Emacs exits, and the temporary HOME is removed then.
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.CommandContext(ctx, emacs, "--batch", "-l", driver)
-	// HOME is a temporary directory: keep the machine's module cache (the demo module requires
-	// the OpenTelemetry API), or the go command would download into HOME read-only files that
-	// the test's cleanup cannot remove.
+	// The module cache stays too: the demo module requires the OpenTelemetry API, and a go
+	// command downloading into a temporary HOME leaves read-only files cleanup cannot remove.
 	gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Env = append(os.Environ(), "HOME="+dir, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CACHE_HOME="+cache, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"GOMODCACHE="+strings.TrimSpace(string(gomodcache)), "GOFLAGS=-modcacherw",
 		"AM_SNIPPET="+snippetFile, "AM_FILE="+target.NameSpan.File,
 		"AM_LINE="+strconv.Itoa(int(pos.Line)), "AM_COL="+strconv.Itoa(int(pos.Character)+1))
