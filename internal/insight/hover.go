@@ -48,7 +48,7 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	if !cached {
 		views := Views(fn, b.links, h.snap, h.fetchErr)
 		for i := range views {
-			views[i] = views[i].WithTrend(h.trend)
+			views[i] = views[i].WithTrend(h.trend).WithIncident(h.incident, b.links)
 		}
 		if degraded != "" {
 			last := &views[len(views)-1]
