@@ -181,10 +181,15 @@ require("am_lsp").setup({
 		}
 		return n
 	}
-	for base := sweepFailures(); sweepFailures() < base+2; time.Sleep(100 * time.Millisecond) {
-		if ctx.Err() != nil {
+	for base := sweepFailures(); sweepFailures() < base+2; {
+		select {
+		case err := <-done:
+			dump()
+			t.Fatalf("neovim ended (%v) while Prometheus was down: %s", err, read(out).Error)
+		case <-ctx.Done():
 			dump()
 			t.Fatal("the server's sweep did not fail while Prometheus was down")
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	healthy := opts
