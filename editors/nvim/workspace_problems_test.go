@@ -21,8 +21,9 @@ import (
 // TestWorkspaceSLOProblems checks, in headless Neovim with the plugin set up as a user does and
 // only main.go open, that the breached SLOs of functions in files never opened reach Neovim's
 // diagnostics (errors, message leading with the objective and burn rate, numbers from
-// Prometheus's own answer), and that they are cleared once the backend shows the SLOs met again
-// (Prometheus restarted on the same port with healthy data).
+// Prometheus's own answer), that they stay while Prometheus is down (an outage is no recovery),
+// and that they are cleared once the backend shows the SLOs met again (Prometheus restarted on
+// the same port with healthy data).
 func TestWorkspaceSLOProblems(t *testing.T) {
 	nvim := requireTool(t, "nvim", "neovim")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -64,20 +65,8 @@ require("am_lsp").setup({
 `, luaString(repoPath(t, "editors/nvim")), luaString(bin), luaString(serverLog), luaString(prom.URL))), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	driver, err := filepath.Abs("testdata/workspace_problems.lua")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, nvim, "--headless", "-n", "-i", "NONE", "-u", init, "-c", "luafile "+driver)
-	cmd.Env = append(os.Environ(), "AM_OUT="+out, "AM_GO="+goFile, "AM_EXPECT="+strings.Join(files, ","),
-		"AM_FILE="+repoPath(t, "testdata/demo/main.go"),
-		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_DATA_HOME="+filepath.Join(home, "data"),
-		"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
-		"GOCACHE="+strings.TrimSpace(string(gocache)))
+	cmd := neovimCommand(ctx, t, nvim, init, "testdata/workspace_problems.lua", home,
+		"AM_OUT="+out, "AM_GO="+goFile, "AM_EXPECT="+strings.Join(files, ","), "AM_FILE="+repoPath(t, "testdata/demo/main.go"))
 	var output strings.Builder
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Start(); err != nil {
@@ -179,6 +168,30 @@ require("am_lsp").setup({
 	if err := prom.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	// The outage: wait for two sweeps whose fetch of the api package failed (the first has
+	// published whatever it had to by the time the second fails); the driver checks that the
+	// problems stay meanwhile.
+	sweepFailures := func() int {
+		b, _ := os.ReadFile(serverLog)
+		n := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "workspace SLO sweep: fetch failed") && strings.Contains(line, "package=example.com/demo/api ") {
+				n++
+			}
+		}
+		return n
+	}
+	for base := sweepFailures(); sweepFailures() < base+2; {
+		select {
+		case err := <-done:
+			dump()
+			t.Fatalf("neovim ended (%v) while Prometheus was down: %s", err, read(out).Error)
+		case <-ctx.Done():
+			dump()
+			t.Fatal("the server's sweep did not fail while Prometheus was down")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	healthy := opts
 	healthy.Port = port
 	healthy.Functions = append([]promfixture.Function(nil), opts.Functions...)
@@ -218,4 +231,25 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// neovimCommand is headless Neovim with the user init and a driver script, its own config,
+// data, state and cache directories under home, the Go build cache of the machine, and env.
+func neovimCommand(ctx context.Context, t *testing.T, nvim, init, driver, home string, env ...string) *exec.Cmd {
+	t.Helper()
+	abs, err := filepath.Abs(driver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, nvim, "--headless", "-n", "-i", "NONE", "-u", init, "-c", "luafile "+abs)
+	cmd.Env = append(os.Environ(),
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_DATA_HOME="+filepath.Join(home, "data"),
+		"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
+		"GOCACHE="+strings.TrimSpace(string(gocache)))
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
 }

@@ -86,7 +86,43 @@ func Build(ctx context.Context, dir string) (promfixture.Options, []Function, er
 		return promfixture.Options{}, nil, fmt.Errorf("%s: analysis does not find %s in package %s (DemoLabels has it)", dir, d.Name, d.PkgPath)
 	}
 	opts.BuildInfo = []promfixture.BuildInfo{{ServiceName: "demo", Version: "v1.4.2", Commit: "4f2a9c1", Branch: "main"}}
+	if err := addSpans(&opts, pkgs); err != nil {
+		return promfixture.Options{}, nil, err
+	}
 	return opts, out, nil
+}
+
+// addSpans writes the span metrics (the Collector's naming, service "demo") of the functions
+// traced with a statically named span, after the Autometrics series, with rates of their own.
+// The data is anchored now: opts.Now is set.
+func addSpans(opts *promfixture.Options, pkgs []*analysis.Package) error {
+	var spans []promfixture.Span
+	for _, p := range pkgs {
+		for _, fn := range p.Functions {
+			t := fn.Trace
+			if t == nil || !t.NameKnown() || t.SpanName == "" || t.Kind == "" {
+				continue
+			}
+			i := len(spans)
+			calls := 2.5 + 1.5*float64(i)
+			spans = append(spans, promfixture.Span{
+				Service: "demo", Name: t.SpanName, Kind: t.Kind,
+				CallsPerSec: calls, ErrorsPerSec: calls / 10, Latencies: []float64{0.004, 0.012, 0.03, 0.08, 0.25},
+			})
+		}
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	om, err := promfixture.SpanOpenMetrics(*opts, promfixture.CollectorNaming, spans)
+	if err != nil {
+		return err
+	}
+	opts.ExtraOpenMetrics += om
+	return nil
 }
 
 // Series returns the i-th function's deterministic series: rates that differ for every i, an
@@ -132,7 +168,8 @@ var IncidentTraces = []struct {
 	Seconds float64
 }{{"4bf92f3577b34da6a3ce929d0e0e4736", 2.4}, {"00f067aa0ba902b7a3ce929d0e0e4736", 1.3}, {"a3ce929d0e0e47364bf92f3577b34da6", 0.8}}
 
-// WithIncident turns opts (from Build) into an incident, anchored at now: (*Server).Handle of
+// WithIncident turns opts (from Build) into an incident, anchored at now, with traffic that
+// varies over the hour (waves and a burst 40 minutes ago): (*Server).Handle of
 // example.com/demo/api was deployed 25 minutes ago as IncidentVersion, which fails a quarter of
 // its calls (its previous version IncidentPreviousVersion failed 1 %) and is slower; build_info
 // tells both versions (with a GitHub repository); an alerting rule fires on its error ratio and
@@ -141,8 +178,12 @@ var IncidentTraces = []struct {
 func WithIncident(opts promfixture.Options, now time.Time) promfixture.Options {
 	deploy := now.Add(-25 * time.Minute)
 	opts.Now = now
+	// Traffic comes in 20-minute waves (±30 %), with a burst of three times the calls for 4
+	// minutes 40 minutes ago: the trend sparklines show it.
+	traffic := &promfixture.Traffic{Amplitude: 0.3, Period: 20 * time.Minute, SpikeAt: now.Add(-40 * time.Minute), SpikeFor: 4 * time.Minute, SpikeFactor: 3}
 	var fns []promfixture.Function
 	for _, f := range opts.Functions {
+		f.Traffic = traffic
 		if f.Function != "Handle" || f.Module != "example.com/demo/api.Server" {
 			fns = append(fns, f)
 			continue
