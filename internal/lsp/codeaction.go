@@ -36,18 +36,22 @@ func codeAction(ctx context.Context, s *Server, p *protocol.CodeActionParams) ([
 	if !ok {
 		return []codeActionResult{}, nil
 	}
-	start, err1 := textdoc.Offset(doc.Text, textdoc.Position{Line: p.Range.Start.Line, Character: p.Range.Start.Character})
-	end, err2 := textdoc.Offset(doc.Text, textdoc.Position{Line: p.Range.End.Line, Character: p.Range.End.Character})
+	start, err1 := doc.Offset(textdoc.Position{Line: p.Range.Start.Line, Character: p.Range.Start.Character})
+	end, err2 := doc.Offset(textdoc.Position{Line: p.Range.End.Line, Character: p.Range.End.Character})
 	if err1 != nil || err2 != nil {
 		return []codeActionResult{}, nil
 	}
+	// internal/instrument knows only "\n" line ends: it reads the "\n" view of the text, and
+	// editOf and diagnosticOf map its offsets and inserted lines back to the document.
+	lf := doc.LF()
+	start, end = lf.Normalized(start), lf.Normalized(end)
 	var only []string
 	for _, k := range p.Context.Only {
 		only = append(only, string(k))
 	}
 	out := []codeActionResult{}
 	fixed := map[string]bool{}
-	for _, d := range instrument.Diagnose(doc.Path, doc.Text) {
+	for _, d := range instrument.Diagnose(doc.Path, lf.Text) {
 		if d.Fix == nil || d.End < start || d.Start > end || !kindWanted(d.Fix.Kind, only) {
 			continue
 		}
@@ -58,7 +62,7 @@ func codeAction(ctx context.Context, s *Server, p *protocol.CodeActionParams) ([
 		})
 		fixed[d.Fix.Title] = true
 	}
-	for _, a := range instrument.Actions(doc.Path, doc.Text, start, end) {
+	for _, a := range instrument.Actions(doc.Path, lf.Text, start, end) {
 		if fixed[a.Title] || !kindWanted(a.Kind, only) {
 			continue
 		}
@@ -81,17 +85,22 @@ func kindWanted(kind string, only []string) bool {
 	return false
 }
 
+// editOf turns edits computed on doc.LF().Text into the document's TextEdits: offsets map back
+// to the document and inserted lines end as the document's lines do ("\r\n" in CRLF files).
 func editOf(doc *textdoc.Snapshot, edits []instrument.Edit) workspaceEdit {
+	lf := doc.LF()
 	out := make([]textEdit, 0, len(edits))
 	for _, e := range edits {
-		out = append(out, textEdit{Range: rangeOf(doc, e.Start, e.End), NewText: e.NewText})
+		out = append(out, textEdit{Range: rangeOf(doc, lf.Original(e.Start), lf.Original(e.End)), NewText: lf.NewText(e.NewText)})
 	}
 	return workspaceEdit{Changes: map[string][]textEdit{fileURI(doc.Path): out}}
 }
 
+// diagnosticOf turns a diagnostic computed on doc.LF().Text into the document's.
 func diagnosticOf(doc *textdoc.Snapshot, d instrument.Diagnostic) diagnosticResult {
+	lf := doc.LF()
 	return diagnosticResult{
-		Range: rangeOf(doc, d.Start, d.End), Severity: int(d.Severity), Code: d.Code,
+		Range: rangeOf(doc, lf.Original(d.Start), lf.Original(d.End)), Severity: int(d.Severity), Code: d.Code,
 		Source: instrument.Source, Message: d.Message,
 	}
 }
@@ -100,7 +109,7 @@ func diagnosticOf(doc *textdoc.Snapshot, d instrument.Diagnostic) diagnosticResu
 // outdated statements, uncounted errors.
 func (s *Server) codeDiagnostics(doc *textdoc.Snapshot) []diagnosticResult {
 	var out []diagnosticResult
-	for _, d := range instrument.Diagnose(doc.Path, doc.Text) {
+	for _, d := range instrument.Diagnose(doc.Path, doc.LF().Text) {
 		out = append(out, diagnosticOf(doc, d))
 	}
 	return out
@@ -128,11 +137,12 @@ func (s *Server) runInstrument(ctx context.Context, arg instrumentArg) (any, err
 			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "invalid SLO: %v", err)
 		}
 	}
-	offset, err := textdoc.Offset(doc.Text, textdoc.Position{Line: arg.Position.Line, Character: arg.Position.Character})
+	offset, err := doc.Offset(textdoc.Position{Line: arg.Position.Line, Character: arg.Position.Character})
 	if err != nil {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%v", err)
 	}
-	edits, err := instrument.InstrumentEdits(doc.Path, doc.Text, offset, arg.SLO)
+	lf := doc.LF()
+	edits, err := instrument.InstrumentEdits(doc.Path, lf.Text, lf.Normalized(offset), arg.SLO)
 	if err != nil {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "cannot instrument here: %v", err)
 	}

@@ -16,7 +16,7 @@ func hover(ctx context.Context, s *Server, p *protocol.HoverParams) (*protocol.H
 	if !ok {
 		return nil, nil
 	}
-	offset, err := textdoc.Offset(doc.Text, textdoc.Position{Line: p.Position.Line, Character: p.Position.Character})
+	offset, err := doc.Offset(textdoc.Position{Line: p.Position.Line, Character: p.Position.Character})
 	if err != nil {
 		return nil, nil // a position outside the document hovers nothing
 	}
@@ -24,8 +24,7 @@ func hover(ctx context.Context, s *Server, p *protocol.HoverParams) (*protocol.H
 	if !ok {
 		return nil, nil
 	}
-	start := textdoc.PositionOf(doc.Text, card.Span.Start)
-	end := textdoc.PositionOf(doc.Text, card.Span.End)
+	start, end := doc.PositionOf(card.Span.Start), doc.PositionOf(card.Span.End)
 	return &protocol.Hover{
 		Contents: &protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: card.Markdown},
 		Range: &protocol.Range{

@@ -37,9 +37,17 @@ func main() {
 	gopls := flag.String("gopls", "bin/gopls", "gopls binary (v0.23.0)")
 	hovers := flag.Int("hovers", 200, "warm hovers per server")
 	large := flag.String("large", "", "large module to copy for the cold-start test (default: golang.org/x/tools from the module cache)")
+	hugeOnly := flag.Bool("huge", false, "only the huge-document measure (needs neither gopls nor Prometheus)")
 	flag.Parse()
 	b := &bench{amlsp: abs(*amlsp), gopls: abs(*gopls), hovers: *hovers}
-	if err := b.run(*large); err != nil {
+	var err error
+	if !*hugeOnly {
+		err = b.run(*large)
+	}
+	if err == nil {
+		err = b.huge(context.Background())
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
