@@ -21,8 +21,8 @@ type answer[T any] struct {
 	failed bool
 }
 
-// batchCache holds the answers of one kind by batch of series, and the fetches in flight. The
-// Client's mutex guards it.
+// batchCache holds the answers of one kind by batch of series, and the fetches in flight.
+// Client.mu guards all of it; no method takes the lock itself.
 type batchCache[T any] struct {
 	entries map[string]*cacheEntry[T]
 	flights map[string]*flight[T]
@@ -147,10 +147,13 @@ func (b *batchCache[T]) evictLocked() {
 	}
 }
 
-// normalize returns series sorted, without duplicates.
+// normalize returns series sorted (by source, module, function), without duplicates.
 func normalize(series []Series) []Series {
 	out := append([]Series(nil), series...)
 	sort.Slice(out, func(i, j int) bool {
+		if out[i].Source != out[j].Source {
+			return out[i].Source < out[j].Source
+		}
 		if out[i].Module != out[j].Module {
 			return out[i].Module < out[j].Module
 		}
@@ -169,6 +172,7 @@ func normalize(series []Series) []Series {
 func batchKey(series []Series) string {
 	var b strings.Builder
 	for _, s := range series {
+		b.WriteByte(byte(s.Source))
 		b.WriteString(s.Module)
 		b.WriteByte(0)
 		b.WriteString(s.Function)

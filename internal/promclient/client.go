@@ -1,40 +1,48 @@
-// Package promclient reads Autometrics numbers (request rate, error ratio, latency percentiles,
-// concurrency, callers, objectives and their SLO status, recent trends) from a
-// Prometheus-compatible query API: Prometheus (also behind a path prefix), VictoriaMetrics, and
-// Thanos, Mimir or Cortex query endpoints (tenant header through Config.Headers; their
-// partial-response warnings are kept).
+// Package promclient reads the numbers of instrumented functions (request rate, error ratio,
+// latency percentiles, concurrency, callers, objectives and their SLO status, recent trends)
+// from a Prometheus-compatible query API: Prometheus (also behind a path prefix),
+// VictoriaMetrics, and Thanos, Mimir or Cortex query endpoints (tenant header through
+// Config.Headers; their partial-response warnings are kept).
 //
-// It asks for whole batches of functions at once, a fixed handful of queries per batch whatever
-// its size (QueriesPerFetch for the numbers, callers, objectives and SLO recording rules,
-// QueriesPerTrend for the trend), filters every query on both the function and the module label
-// and on the configured extra matchers, caches answers for a short time and shares a fetch
-// between the callers that want it. SLO statuses are computed from a snapshot without the
-// network. Credentials are used for requests only: they never appear in errors, URLs it returns
-// or queries.
+// It asks for whole batches of functions at once, a fixed handful of queries per batch and
+// source whatever the batch's size (QueriesPerFetch for the numbers, callers, objectives and
+// SLO recording rules, QueriesPerTrend for the trend), filters every query on the labels that
+// name a function and on the configured extra matchers, caches answers for a short time and
+// shares a fetch between the callers that want it. SLO statuses are computed from a snapshot
+// without the network. Credentials are used for requests only: they never appear in errors,
+// URLs it returns or queries.
+//
+// # Files and extension points
+//
+//   - source.go: the sources table. A Source describes one naming of telemetry (metric
+//     families, the labels naming a function, the failure condition, the latency unit, the
+//     optional Autometrics parts); a Series says which source it follows. A new naming
+//     (OpenTelemetry span metrics, Tempo) is a new SourceID and table entry, nothing else.
+//   - query.go: every PromQL text, built from a Source by sourceQueries.
+//   - fetch.go: Fetch, Cached, Prefetch; the batch answers (batchAnswers) and the accumulator
+//     that adds samples up into Stats. A batch of several sources runs each source's queries
+//     concurrently and merges them into one Snapshot.
+//   - trend.go, slo.go: trends and SLO status on top of the same batches.
+//   - cache.go: the TTL cache and in-flight sharing, generic in the answer type, so another
+//     kind of background answer (alerts, versions, exemplars) gets its own batchCache.
+//   - querier.go: the backend seam; new endpoints (alerts, exemplars) are methods here.
+//   - transport.go: TLS, authentication, headers, response size cap.
+//   - client.go: Config, New and its checks; errors.go: how failures are classified.
 //
 // It is built on client_golang's api and api/prometheus/v1 packages, behind the small querier
 // interface of this package.
 package promclient
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 )
 
 // Defaults of Config.
@@ -43,11 +51,6 @@ const (
 	DefaultTimeout = 10 * time.Second
 	DefaultTTL     = 30 * time.Second
 )
-
-// Series names the series of one function: the values of its function and module labels.
-type Series struct{ Function, Module string }
-
-func (s Series) String() string { return s.Module + "." + s.Function }
 
 // Config says where the backend is and how to ask it.
 type Config struct {
@@ -99,23 +102,73 @@ const (
 	maxTrendPoints     = 11000 // Prometheus refuses range queries of more points
 )
 
-// Client fetches Autometrics numbers. It is safe for concurrent use.
+// Client fetches numbers. It is safe for concurrent use.
 type Client struct {
+	// Set by New, never changed: safe to read without mu.
 	cfg     Config
 	display string
 	extra   []string // ExtraMatchers, checked and rendered
 	q       querier
+	sources []*Source     // the sources table (a test may add its own)
+	sem     chan struct{} // bounds the queries in flight
+	now     func() time.Time
 
+	// mu guards the two caches: their answers, their fetches in flight and the fetch counters
+	// (see batchCache). It is never held while a query runs.
 	mu     sync.Mutex
 	snaps  *batchCache[*Snapshot]
 	trends *batchCache[*Trend]
-	sem    chan struct{} // bounds the queries in flight
-	now    func() time.Time
 }
 
 // New checks cfg and returns a client. It does not contact the backend; it reads the TLS CA
 // file and checks that the bearer token file can be read.
 func New(cfg Config) (*Client, error) {
+	cfg, base, err := checkConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := parseMatchers(cfg.ExtraMatchers)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := newTransport(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: rt})
+	if err != nil {
+		return nil, urlError(cfg.URL, err.Error())
+	}
+	return &Client{
+		cfg:     cfg,
+		display: base.String(),
+		extra:   extra,
+		q:       &promAPI{api: v1.NewAPI(ac), rt: rt},
+		sources: sources,
+		snaps:   newBatchCache[*Snapshot](),
+		trends:  newBatchCache[*Trend](),
+		sem:     make(chan struct{}, maxConcurrentQueries),
+		now:     time.Now,
+	}, nil
+}
+
+// checkConfig validates cfg and returns it with defaults filled in, the URL without its
+// credentials (moved to Username/Password), and that URL parsed.
+func checkConfig(cfg Config) (Config, *url.URL, error) {
+	base, err := checkAuth(&cfg)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if err := checkDurations(&cfg); err != nil {
+		return cfg, nil, err
+	}
+	cfg.URL = base.String()
+	return cfg, base, nil
+}
+
+// checkAuth parses cfg.URL, moves its userinfo to Username/Password and checks that the
+// credentials and headers can be used together. It returns the URL without credentials.
+func checkAuth(cfg *Config) (*url.URL, error) {
 	base, user, pass, err := parseURL(cfg.URL)
 	if err != nil {
 		return nil, err
@@ -146,18 +199,19 @@ func New(cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("prometheus header %q: the value has a line break or NUL", k) // the value may be a secret
 		}
 	}
-	extra, err := parseMatchers(cfg.ExtraMatchers)
-	if err != nil {
-		return nil, err
-	}
+	return base, nil
+}
+
+// checkDurations fills in the default window, timeout, TTL and trend shape and checks them.
+func checkDurations(cfg *Config) error {
 	if cfg.Window < 0 || cfg.Timeout < 0 || cfg.TTL < 0 || cfg.TrendRange < 0 || cfg.TrendPoints < 0 {
-		return nil, errors.New("prometheus client: Window, Timeout, TTL, TrendRange and TrendPoints must not be negative")
+		return errors.New("prometheus client: Window, Timeout, TTL, TrendRange and TrendPoints must not be negative")
 	}
 	if cfg.Window == 0 {
 		cfg.Window = DefaultWindow
 	}
 	if cfg.Window < time.Second || cfg.Window%time.Second != 0 {
-		return nil, fmt.Errorf("prometheus client: window %v: must be a whole number of seconds", cfg.Window)
+		return fmt.Errorf("prometheus client: window %v: must be a whole number of seconds", cfg.Window)
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
@@ -172,64 +226,16 @@ func New(cfg Config) (*Client, error) {
 		cfg.TrendPoints = DefaultTrendPoints
 	}
 	if cfg.TrendPoints < 2 || cfg.TrendPoints > maxTrendPoints {
-		return nil, fmt.Errorf("prometheus client: %d trend points: want 2 to %d", cfg.TrendPoints, maxTrendPoints)
+		return fmt.Errorf("prometheus client: %d trend points: want 2 to %d", cfg.TrendPoints, maxTrendPoints)
 	}
 	if cfg.TrendRange/time.Duration(cfg.TrendPoints) < time.Second {
-		return nil, fmt.Errorf("prometheus client: trend range %v is too short for %d points a whole second apart", cfg.TrendRange, cfg.TrendPoints)
+		return fmt.Errorf("prometheus client: trend range %v is too short for %d points a whole second apart", cfg.TrendRange, cfg.TrendPoints)
 	}
-	cfg.URL = base.String()
-
-	ht := http.DefaultTransport.(*http.Transport).Clone()
-	if cfg.TLSCAFile != "" || cfg.InsecureSkipVerify {
-		tc := &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify}
-		if cfg.TLSCAFile != "" {
-			pem, err := os.ReadFile(cfg.TLSCAFile)
-			if err != nil {
-				return nil, fmt.Errorf("prometheus TLS CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("prometheus TLS CA file %s: no PEM certificate in it", cfg.TLSCAFile)
-			}
-			tc.RootCAs = pool
-		}
-		ht.TLSClientConfig = tc
-	}
-	rt := &transport{
-		base:      ht,
-		headers:   cfg.Headers,
-		tokenFile: cfg.BearerTokenFile,
-		maxBytes:  defaultMaxBytes,
-	}
-	switch {
-	case cfg.BearerToken != "":
-		rt.authorization = "Bearer " + cfg.BearerToken
-	case basic:
-		rt.authorization = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password))
-	}
-	ac, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: rt})
-	if err != nil {
-		return nil, urlError(cfg.URL, err.Error())
-	}
-	return &Client{
-		cfg:     cfg,
-		display: base.String(),
-		extra:   extra,
-		q:       &promAPI{api: v1.NewAPI(ac), rt: rt},
-		snaps:   newBatchCache[*Snapshot](),
-		trends:  newBatchCache[*Trend](),
-		sem:     make(chan struct{}, maxConcurrentQueries),
-		now:     time.Now,
-	}, nil
+	return nil
 }
 
 // maxConcurrentQueries bounds the queries one client has in flight at once.
 const maxConcurrentQueries = 8
-
-// defaultMaxBytes caps a response body; larger answers are a BadResponse. A package batch of 50
-// functions answers in well under 1 MiB; the cap bounds what a broken backend can make us buffer
-// (client_golang reads the body whole, up to twice the cap while growing, per query in flight).
-const defaultMaxBytes = 8 << 20
 
 // parseURL validates a base URL and splits off its credentials.
 func parseURL(raw string) (base *url.URL, user, pass string, err error) {
@@ -300,168 +306,3 @@ func (c *Client) GraphURL(query string) string {
 
 // Window returns the rate window of the client's queries.
 func (c *Client) Window() time.Duration { return c.cfg.Window }
-
-// querier is the part of the backend the client uses: instant queries at the server's current
-// time answering a vector, and range queries answering a matrix, each with the backend's
-// warnings (and infos).
-type querier interface {
-	Query(ctx context.Context, query string, timeout time.Duration) (model.Vector, []string, error)
-	QueryRange(ctx context.Context, query string, r v1.Range, timeout time.Duration) (model.Matrix, []string, error)
-}
-
-// promAPI is the querier over client_golang's v1 API.
-type promAPI struct {
-	api v1.API
-	rt  *transport
-}
-
-func (p *promAPI) Query(ctx context.Context, query string, timeout time.Duration) (model.Vector, []string, error) {
-	val, warnings, infos, err := p.api.Query(ctx, query, time.Time{}, v1.WithTimeout(serverTimeout(timeout)))
-	notes := append(append([]string(nil), warnings...), infos...)
-	if err != nil {
-		return nil, notes, err
-	}
-	switch v := val.(type) {
-	case model.Vector:
-		return v, notes, nil
-	case nil:
-		return nil, notes, &v1.Error{Type: v1.ErrBadResponse, Msg: "no result in the response"}
-	default:
-		return nil, notes, &v1.Error{Type: v1.ErrBadResponse, Msg: fmt.Sprintf("result of type %s, want vector", val.Type())}
-	}
-}
-
-func (p *promAPI) QueryRange(ctx context.Context, query string, r v1.Range, timeout time.Duration) (model.Matrix, []string, error) {
-	val, warnings, infos, err := p.api.QueryRange(ctx, query, r, v1.WithTimeout(serverTimeout(timeout)))
-	notes := append(append([]string(nil), warnings...), infos...)
-	if err != nil {
-		return nil, notes, err
-	}
-	switch v := val.(type) {
-	case model.Matrix:
-		return v, notes, nil
-	case nil:
-		return nil, notes, &v1.Error{Type: v1.ErrBadResponse, Msg: "no result in the response"}
-	default:
-		return nil, notes, &v1.Error{Type: v1.ErrBadResponse, Msg: fmt.Sprintf("result of type %s, want matrix", val.Type())}
-	}
-}
-
-// serverTimeout renders d in a form the server's duration parser accepts (it rejects "1.5s").
-func serverTimeout(d time.Duration) time.Duration {
-	if d >= time.Second {
-		return d.Truncate(time.Second)
-	}
-	if d >= time.Millisecond {
-		return d.Truncate(time.Millisecond)
-	}
-	return time.Millisecond
-}
-
-// transport adds authentication and headers to requests, turns 401/403 into errors and caps the
-// size of response bodies.
-type transport struct {
-	base          http.RoundTripper
-	authorization string
-	tokenFile     string // read for every request
-	headers       map[string]string
-	maxBytes      int64
-}
-
-// credentialsError is a bearer token file that cannot be used. It names the file, never the
-// token.
-type credentialsError struct {
-	File string
-	Err  error
-}
-
-func (e *credentialsError) Error() string {
-	return "bearer token file " + e.File + ": " + e.Err.Error()
-}
-
-func (e *credentialsError) Unwrap() error { return e.Err }
-
-// readToken returns the token in file, without surrounding white space.
-func readToken(file string) (string, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is in the message already
-		}
-		return "", &credentialsError{File: file, Err: err}
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return "", &credentialsError{File: file, Err: errors.New("empty")}
-	}
-	if strings.ContainsAny(tok, "\r\n\x00") {
-		return "", &credentialsError{File: file, Err: errors.New("more than one line")}
-	}
-	return tok, nil
-}
-
-// statusError is a response the server refused for lack of authorization.
-type statusError struct {
-	Code   int
-	Status string
-}
-
-func (e *statusError) Error() string { return "HTTP " + e.Status }
-
-var errTooLarge = errors.New("response body too large")
-
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	for k, v := range t.headers {
-		r.Header.Set(k, v)
-	}
-	if t.authorization != "" {
-		r.Header.Set("Authorization", t.authorization)
-	}
-	if t.tokenFile != "" {
-		tok, err := readToken(t.tokenFile)
-		if err != nil {
-			return nil, err
-		}
-		r.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := t.base.RoundTrip(r)
-	if err != nil {
-		return nil, err
-	}
-	// client_golang retries a POST refused with 403 as a GET; a 403 to that GET, or any 401,
-	// is an authorization failure.
-	if resp.StatusCode == http.StatusUnauthorized || (resp.StatusCode == http.StatusForbidden && req.Method == http.MethodGet) {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		return nil, &statusError{Code: resp.StatusCode, Status: resp.Status}
-	}
-	resp.Body = &limitedBody{rc: resp.Body, left: t.maxBytes}
-	return resp, nil
-}
-
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		// Tell a body that ends exactly at the limit from one that goes on.
-		var one [1]byte
-		n, err := b.rc.Read(one[:])
-		if n > 0 {
-			return 0, errTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
-func (b *limitedBody) Close() error { return b.rc.Close() }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -148,25 +147,33 @@ type queryAnswer struct {
 	err   error
 }
 
+// queryJob is one instant query to run and where its answer goes.
+type queryJob struct {
+	text string
+	into *queryAnswer
+}
+
 // queryAll runs instant queries concurrently, within the client's bound on queries in flight.
-func (c *Client) queryAll(ctx context.Context, texts []string) []queryAnswer {
-	answers := make([]queryAnswer, len(texts))
+// A job with an empty text is not sent and its answer stays empty.
+func (c *Client) queryAll(ctx context.Context, jobs []queryJob) {
 	var wg sync.WaitGroup
-	for i, text := range texts {
+	for _, j := range jobs {
+		if j.text == "" {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := c.acquire(ctx); err != nil {
-				answers[i].err = err
+				j.into.err = err
 				return
 			}
 			defer c.release()
-			vec, notes, err := c.q.Query(ctx, text, c.cfg.Timeout)
-			answers[i] = queryAnswer{vec, notes, err}
+			vec, notes, err := c.q.Query(ctx, j.text, c.cfg.Timeout)
+			*j.into = queryAnswer{vec, notes, err}
 		}()
 	}
 	wg.Wait()
-	return answers
 }
 
 func (c *Client) acquire(ctx context.Context) error {
@@ -197,80 +204,166 @@ func addNotes(list []string, notes []string) []string {
 	return list
 }
 
-// fetch runs the queries of one batch and builds its snapshot.
+// batchAnswers are the answers to the batchQueries of one source's series.
+type batchAnswers struct {
+	calls, latency, concurrent, buildInfo queryAnswer
+}
+
+// jobs returns the queries of q with the answers of a as their destinations.
+func (a *batchAnswers) jobs(q batchQueries) []queryJob {
+	return []queryJob{{q.calls, &a.calls}, {q.latency, &a.latency}, {q.concurrent, &a.concurrent}, {q.buildInfo, &a.buildInfo}}
+}
+
+// numbersErr returns the first error of the answers the numbers need (all but build info,
+// which only names services).
+func (a *batchAnswers) numbersErr() error {
+	for _, x := range []*queryAnswer{&a.calls, &a.latency, &a.concurrent} {
+		if x.err != nil {
+			return x.err
+		}
+	}
+	return nil
+}
+
+// notes returns the backend's warnings of every answer, without repeats.
+func (a *batchAnswers) notes(list []string) []string {
+	for _, x := range []*queryAnswer{&a.calls, &a.latency, &a.concurrent, &a.buildInfo} {
+		list = addNotes(list, x.notes)
+	}
+	return list
+}
+
+// fetch runs the queries of one batch (those of every source of its series at once) and builds
+// its snapshot. When the numbers of any source fail, the snapshot has only the failure.
 func (c *Client) fetch(ctx context.Context, series []Series) answer[*Snapshot] {
-	q := batchQueries(series, c.cfg.Window, c.extraSuffix())
-	answers := c.queryAll(ctx, []string{q.calls, q.latency, q.concurrent, q.buildInfo})
+	groups := bySource(series)
+	answers := make([]batchAnswers, len(groups))
+	var jobs []queryJob
+	for i, g := range groups {
+		jobs = append(jobs, answers[i].jobs(c.queries(g[0].Source).batch(g))...)
+	}
+	c.queryAll(ctx, jobs)
 
 	snap := &Snapshot{Stats: map[Series]Stats{}, Queried: series, Window: c.cfg.Window}
-	for _, a := range answers {
-		snap.Warnings = addNotes(snap.Warnings, a.notes)
+	for i := range answers {
+		snap.Warnings = answers[i].notes(snap.Warnings)
 	}
-	// The numbers need the first three answers; the build_info lookup only names services.
-	for _, a := range answers[:3] {
-		if a.err != nil {
-			snap.Err = c.classify(a.err)
+	for i := range answers {
+		if err := answers[i].numbersErr(); err != nil {
+			snap.Err = c.classify(err)
 			snap.FetchedAt = c.now()
 			return answer[*Snapshot]{val: snap, at: snap.FetchedAt, failed: true}
 		}
 	}
-	if err := answers[3].err; err != nil {
-		snap.Warnings = append(snap.Warnings, "service and version lookup in build_info failed: "+c.classify(err).Error())
+	for i, g := range groups {
+		a := &answers[i]
+		if err := a.buildInfo.err; err != nil {
+			snap.Warnings = append(snap.Warnings, "service and version lookup in build_info failed: "+c.classify(err).Error())
+		}
+		acc := newAccumulator(c.queries(g[0].Source).src, g)
+		acc.addCalls(a.calls.vec)
+		acc.addLatency(a.latency.vec)
+		acc.addConcurrent(a.concurrent.vec)
+		acc.addBuildInfo(a.buildInfo.vec)
+		acc.into(snap)
 	}
+	sortRules(snap.rules)
+	snap.FetchedAt = c.now()
+	return answer[*Snapshot]{val: snap, at: snap.FetchedAt}
+}
 
-	want := setOf(series)
-	type acc struct {
-		stats              Stats
-		total, errs        float64
-		services, versions map[string]bool
-		callers            map[[2]string]float64 // module, function
-		objectives         map[Objective]bool
-		buckets            map[float64]float64
+// accumulator adds up the samples of one source's batch answers into the numbers of each
+// series asked for. Samples of series not asked for (other pairs of the functions × modules
+// cross product of the selector) are dropped.
+type accumulator struct {
+	src    *Source
+	want   map[Series]bool
+	totals map[Series]*seriesTotals
+	rules  []ruleSeries
+}
+
+// seriesTotals are the sums of one series while its samples arrive.
+type seriesTotals struct {
+	stats              Stats
+	total, errs        float64
+	services, versions map[string]bool
+	// infoServices and infoVersions come from the build info; used when the series' own
+	// labels name none.
+	infoServices, infoVersions map[string]bool
+	callers                    map[callerKey]float64
+	objectives                 map[Objective]bool
+	buckets                    map[float64]float64 // upper bound in seconds → rate
+}
+
+// callerKey names a caller.
+type callerKey struct{ Module, Function string }
+
+func newAccumulator(src *Source, series []Series) *accumulator {
+	return &accumulator{src: src, want: setOf(series), totals: map[Series]*seriesTotals{}}
+}
+
+// of returns the totals of the series of m, nil when it was not asked for.
+func (a *accumulator) of(m model.Metric) *seriesTotals {
+	s := a.src.seriesOf(m)
+	if !a.want[s] {
+		return nil
 	}
-	accs := map[Series]*acc{}
-	get := func(m model.Metric) *acc {
-		s := Series{Function: string(m["function"]), Module: string(m["module"])}
-		if !want[s] {
-			return nil // another pair of the functions × modules cross product
+	t := a.totals[s]
+	if t == nil {
+		nan := math.NaN()
+		t = &seriesTotals{
+			stats:    Stats{Series: s, ErrorRatio: nan, P95: nan, P99: nan, Concurrent: nan},
+			services: map[string]bool{}, versions: map[string]bool{},
+			callers: map[callerKey]float64{}, objectives: map[Objective]bool{},
 		}
-		a := accs[s]
-		if a == nil {
-			nan := math.NaN()
-			a = &acc{
-				stats:    Stats{Series: s, ErrorRatio: nan, P95: nan, P99: nan, Concurrent: nan},
-				services: map[string]bool{}, versions: map[string]bool{},
-				callers: map[[2]string]float64{}, objectives: map[Objective]bool{},
-			}
-			accs[s] = a
-		}
-		return a
+		a.totals[s] = t
 	}
-	for _, smp := range answers[0].vec {
-		a := get(smp.Metric)
-		if a == nil {
+	return t
+}
+
+// label returns the value of label name of m ("" when name is "").
+func label(m model.Metric, name string) string {
+	if name == "" {
+		return ""
+	}
+	return string(m[model.LabelName(name)])
+}
+
+// addCalls adds the call rates by failure, service, version, caller and success objective.
+func (a *accumulator) addCalls(vec model.Vector) {
+	for _, smp := range vec {
+		t := a.of(smp.Metric)
+		if t == nil {
 			continue
 		}
 		v := float64(smp.Value)
-		a.total += v
-		if smp.Metric["result"] == "error" {
-			a.errs += v
+		t.total += v
+		if label(smp.Metric, a.src.ErrorLabel) == a.src.ErrorValue {
+			t.errs += v
 		}
-		if sn := smp.Metric["service_name"]; sn != "" {
-			a.services[string(sn)] = true
+		if sn := label(smp.Metric, a.src.ServiceLabel); sn != "" {
+			t.services[sn] = true
 		}
-		if ver := smp.Metric["version"]; ver != "" {
-			a.versions[string(ver)] = true
+		if ver := label(smp.Metric, a.src.VersionLabel); ver != "" {
+			t.versions[ver] = true
 		}
-		if k, ok := callerOf(smp.Metric); ok {
-			a.callers[k] += v
+		if k, ok := callerOf(a.src.CallerLabels, smp.Metric); ok {
+			t.callers[k] += v
 		}
-		if o, ok := objectiveOf(smp.Metric, false); ok {
-			a.objectives[o] = true
+		if a.src.Objectives {
+			if o, ok := objectiveOf(smp.Metric, false); ok {
+				t.objectives[o] = true
+			}
 		}
 	}
-	for _, smp := range answers[1].vec {
-		a := get(smp.Metric)
-		if a == nil {
+}
+
+// addLatency adds the quantiles (labelled quantile, in seconds) and the raw bucket rates
+// (labelled le, in the source's unit) with their latency objectives.
+func (a *accumulator) addLatency(vec model.Vector) {
+	for _, smp := range vec {
+		t := a.of(smp.Metric)
+		if t == nil {
 			continue
 		}
 		if le, ok := smp.Metric["le"]; ok {
@@ -278,107 +371,118 @@ func (c *Client) fetch(ctx context.Context, series []Series) answer[*Snapshot] {
 			if err != nil {
 				continue
 			}
-			if a.buckets == nil {
-				a.buckets = map[float64]float64{}
+			if t.buckets == nil {
+				t.buckets = map[float64]float64{}
 			}
-			a.buckets[bound] += float64(smp.Value)
-			if o, ok := objectiveOf(smp.Metric, true); ok {
-				a.objectives[o] = true
+			t.buckets[bound*a.src.LatencySeconds] += float64(smp.Value)
+			if a.src.Objectives {
+				if o, ok := objectiveOf(smp.Metric, true); ok {
+					t.objectives[o] = true
+				}
 			}
 			continue
 		}
 		switch smp.Metric["quantile"] {
 		case "0.95":
-			a.stats.P95 = float64(smp.Value)
+			t.stats.P95 = float64(smp.Value)
 		case "0.99":
-			a.stats.P99 = float64(smp.Value)
+			t.stats.P99 = float64(smp.Value)
 		}
 	}
-	for _, smp := range answers[2].vec {
+}
+
+// addConcurrent reads the gauge sums (no __name__) and the SLO recording rules (with one).
+func (a *accumulator) addConcurrent(vec model.Vector) {
+	for _, smp := range vec {
 		if _, ok := smp.Metric[model.MetricNameLabel]; ok {
 			if r, ok := ruleOf(smp); ok {
-				snap.rules = append(snap.rules, r)
+				a.rules = append(a.rules, r)
 			}
 			continue
 		}
-		if a := get(smp.Metric); a != nil {
-			a.stats.Concurrent = float64(smp.Value)
+		if t := a.of(smp.Metric); t != nil {
+			t.stats.Concurrent = float64(smp.Value)
 		}
 	}
-	sortRules(snap.rules)
-	// Build info names services only of series that have numbers and no names of their own.
-	fromBuild := map[Series][2]map[string]bool{}
-	for _, smp := range answers[3].vec {
-		s := Series{Function: string(smp.Metric["function"]), Module: string(smp.Metric["module"])}
-		if accs[s] == nil {
+}
+
+// addBuildInfo records the services and versions of the build info, for series that already
+// have numbers (call it last).
+func (a *accumulator) addBuildInfo(vec model.Vector) {
+	for _, smp := range vec {
+		t := a.totals[a.src.seriesOf(smp.Metric)]
+		if t == nil {
 			continue
 		}
-		b, ok := fromBuild[s]
-		if !ok {
-			b = [2]map[string]bool{{}, {}}
-			fromBuild[s] = b
+		if t.infoServices == nil {
+			t.infoServices, t.infoVersions = map[string]bool{}, map[string]bool{}
 		}
-		if sn := smp.Metric["service_name"]; sn != "" {
-			b[0][string(sn)] = true
+		if sn := label(smp.Metric, a.src.ServiceLabel); sn != "" {
+			t.infoServices[sn] = true
 		}
-		if ver := smp.Metric["version"]; ver != "" {
-			b[1][string(ver)] = true
+		if ver := label(smp.Metric, a.src.VersionLabel); ver != "" {
+			t.infoVersions[ver] = true
 		}
 	}
-	for s, a := range accs {
-		a.stats.RequestRate = a.total
-		if a.total > 0 {
-			a.stats.ErrorRatio = a.errs / a.total
+}
+
+// into adds the finished numbers, buckets and rules to snap.
+func (a *accumulator) into(snap *Snapshot) {
+	snap.rules = append(snap.rules, a.rules...)
+	for s, t := range a.totals {
+		t.stats.RequestRate = t.total
+		if t.total > 0 {
+			t.stats.ErrorRatio = t.errs / t.total
 		}
-		b := fromBuild[s]
-		if len(a.services) == 0 && b[0] != nil {
-			a.services = b[0]
+		if len(t.services) == 0 && t.infoServices != nil {
+			t.services = t.infoServices
 		}
-		if len(a.versions) == 0 && b[1] != nil {
-			a.versions = b[1]
+		if len(t.versions) == 0 && t.infoVersions != nil {
+			t.versions = t.infoVersions
 		}
-		a.stats.ServiceName = joinSorted(a.services)
-		a.stats.Version = joinSorted(a.versions)
-		a.stats.Callers = topCallers(a.callers)
-		a.stats.Objectives = sortedObjectives(a.objectives)
-		if len(a.stats.Objectives) > 0 {
-			o := a.stats.Objectives[0]
-			a.stats.Objective = &o
+		t.stats.ServiceName = joinSorted(t.services)
+		t.stats.Version = joinSorted(t.versions)
+		t.stats.Callers = topCallers(t.callers)
+		t.stats.Objectives = sortedObjectives(t.objectives)
+		if len(t.stats.Objectives) > 0 {
+			o := t.stats.Objectives[0]
+			t.stats.Objective = &o
 		}
-		if a.buckets != nil {
+		if t.buckets != nil {
 			if snap.buckets == nil {
 				snap.buckets = map[Series][]bucket{}
 			}
-			snap.buckets[s] = sortedBuckets(a.buckets)
+			snap.buckets[s] = sortedBuckets(t.buckets)
 		}
-		snap.Stats[s] = a.stats
+		snap.Stats[s] = t.stats
 	}
-	snap.FetchedAt = c.now()
-	return answer[*Snapshot]{val: snap, at: snap.FetchedAt}
 }
 
-// callerOf returns the caller (module, function) of a sample of the calls query.
-func callerOf(m model.Metric) ([2]string, bool) {
-	fn, mod := string(m["caller_function"]), string(m["caller_module"])
+// callerOf returns the caller of a sample of the calls query.
+func callerOf(labels *CallerLabels, m model.Metric) (callerKey, bool) {
+	if labels == nil {
+		return callerKey{}, false
+	}
+	fn, mod := label(m, labels.Function), label(m, labels.Module)
 	if fn == "" && mod == "" {
-		legacy := string(m["caller"])
+		legacy := label(m, labels.Legacy)
 		if legacy == "" {
-			return [2]string{}, false
+			return callerKey{}, false
 		}
 		fn = legacy
 		if i := strings.LastIndexByte(legacy, '.'); i >= 0 {
 			mod, fn = legacy[:i], legacy[i+1:]
 		}
 	}
-	return [2]string{mod, fn}, true
+	return callerKey{Module: mod, Function: fn}, true
 }
 
 // topCallers returns the MaxCallers callers with the highest rates.
-func topCallers(rates map[[2]string]float64) []Caller {
+func topCallers(rates map[callerKey]float64) []Caller {
 	var out []Caller
 	for k, r := range rates {
 		if r > 0 {
-			out = append(out, Caller{Module: k[0], Function: k[1], RequestRate: r})
+			out = append(out, Caller{Module: k.Module, Function: k.Function, RequestRate: r})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

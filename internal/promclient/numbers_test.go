@@ -245,7 +245,7 @@ func TestCurrentAndLegacyNamesTogether(t *testing.T) {
 func TestBatchQueriesMatchExactly(t *testing.T) {
 	srv := sharedServer(t)
 	asked := []Series{apiHandle, plusAdd, odd}
-	q := batchQueries(asked, DefaultWindow, "")
+	q := sourceQueries{src: sources[Autometrics], window: DefaultWindow}.batch(asked)
 	for name, text := range map[string]string{"calls": q.calls, "latency": q.latency, "concurrent": q.concurrent, "build info": q.buildInfo} {
 		v, _, err := srv.Query(context.Background(), text)
 		if err != nil {

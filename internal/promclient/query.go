@@ -38,26 +38,14 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
-// Metric names, current and from before autometrics-go v0.7 (spec §2).
-const (
-	callsMetric          = "function_calls_total"
-	legacyCallsMetric    = "function_calls_count_total"
-	bucketMetric         = "function_calls_duration_seconds_bucket"
-	legacyBucketMetric   = "function_calls_duration_bucket"
-	countMetric          = "function_calls_duration_seconds_count"
-	legacyCountMetric    = "function_calls_duration_count"
-	concurrentMetric     = "function_calls_concurrent"
-	buildInfoMetric      = "build_info"
-	anyCallsMetricRegexp = callsMetric + "|" + legacyCallsMetric
-	anyBucketRegexp      = bucketMetric + "|" + legacyBucketMetric
-)
-
-// QueriesPerFetch is the number of queries one Fetch sends, whatever the number of series:
-// calls (with callers and success objectives), latency (quantiles and raw buckets, with latency
-// objectives), concurrency together with the SLO recording rules, and build_info.
+// QueriesPerFetch is the number of queries one Fetch sends for the series of one source,
+// whatever their number (fewer for a source without the optional parts): calls (with callers and
+// success objectives), latency (quantiles and raw buckets, with latency objectives), concurrency
+// together with the SLO recording rules, and build_info.
 const QueriesPerFetch = 4
 
-// QueriesPerTrend is the number of queries one FetchTrend sends (one range query).
+// QueriesPerTrend is the number of queries one FetchTrend sends for the series of one source
+// (one range query).
 const QueriesPerTrend = 1
 
 // SLO recording rules the client reads (spec §5).
@@ -71,32 +59,11 @@ const (
 
 // QueryFor returns the PromQL of one number of one function, as the spec's queries (§3) but
 // filtered on both function and module (and the ExtraMatchers), without the build_info join,
-// and matching the metric names of current and older autometrics-go. It answers one series
-// whose value is the number Fetch reports. Meant for links and tests; Fetch batches its own
-// queries.
+// and matching every metric name of the series' source (current and older autometrics-go). It
+// answers one series whose value is the number Fetch reports, "" when the source has no such
+// number. Meant for links and tests; Fetch batches its own queries.
 func (c *Client) QueryFor(kind Kind, s Series) string {
-	m := `function=` + quote(s.Function) + `,module=` + quote(s.Module) + c.extraSuffix()
-	w := formatWindow(c.cfg.Window)
-	calls := `{__name__=~"` + anyCallsMetricRegexp + `",` + m
-	rate := func(extra string) string {
-		return `sum by (function, module) (rate(` + calls + extra + `}[` + w + `]))`
-	}
-	switch kind {
-	case RequestRate:
-		return rate("")
-	case ErrorRatio:
-		// "or … * 0" makes a function without any error series read 0, not no data.
-		return `(` + rate(`,result="error"`) + ` or ` + rate("") + ` * 0) / ` + rate("")
-	case LatencyP95, LatencyP99:
-		q := "0.95"
-		if kind == LatencyP99 {
-			q = "0.99"
-		}
-		return `histogram_quantile(` + q + `, sum by (le, function, module) (rate({__name__=~"` + anyBucketRegexp + `",` + m + `}[` + w + `])))`
-	case Concurrent:
-		return `sum by (function, module) (` + concurrentMetric + `{` + m + `})`
-	}
-	return ""
+	return c.queries(s.Source).numberOf(kind, s)
 }
 
 // extraSuffix returns the ExtraMatchers as ",m1,m2" (empty without any).
@@ -107,22 +74,48 @@ func (c *Client) extraSuffix() string {
 	return "," + strings.Join(c.extra, ",")
 }
 
-// Grouping labels of the batched queries.
-const (
-	callsBy   = "function, module, result, service_name, version, caller_function, caller_module, caller, objective_name, objective_percentile"
-	bucketsBy = "le, function, module, objective_name, objective_percentile, objective_latency_threshold"
-	trendBy   = "function, module, result"
-)
+// queries returns the query builder of source id with the client's window and matchers.
+func (c *Client) queries(id SourceID) sourceQueries {
+	if int(id) >= len(c.sources) || c.sources[id] == nil {
+		panic(fmt.Sprintf("promclient: unknown source %d", int(id))) // a programming error
+	}
+	return sourceQueries{src: c.sources[id], window: c.cfg.Window, extra: c.extraSuffix()}
+}
 
-// batch holds the queries of one Fetch.
-type batch struct {
+// sourceQueries builds the PromQL of one source: every query the client sends is made here,
+// from the source's description.
+type sourceQueries struct {
+	src    *Source
+	window time.Duration
+	extra  string // the ExtraMatchers as ",m1,m2"
+}
+
+// batchQueries holds the queries of one Fetch of one source's series. An empty query is not
+// sent (the source lacks that part).
+//
+//   - calls: the call rates by failure and by everything the numbers are split by (service,
+//     version, callers, success objective), added up client-side;
+//   - latency: the p95 and p99 of the backend's histogram_quantile, or (the series differ in
+//     their labels) the raw bucket rates with the latency objective's labels, for SLO;
+//   - concurrent: the gauge, or the SLO recording rules of the objectives the calls of the
+//     batch carry (the rule series keep their __name__, the sums have none);
+//   - buildInfo: services and versions from the info metric, for series that lack them.
+type batchQueries struct {
 	calls, latency, concurrent, buildInfo string
 }
 
-// batchSelector returns the label matchers of a set of series (sorted, non-empty): the
-// functions and the modules of the set, then extra. The answer may hold other (function,
-// module) pairs of the cross product, which the caller drops.
-func batchSelector(series []Series, extra string) string {
+// subject returns the labels that name a subject, for "by (…)": "function, module".
+func (q sourceQueries) subject() string {
+	if q.src.ModuleLabel == "" {
+		return q.src.FunctionLabel
+	}
+	return q.src.FunctionLabel + ", " + q.src.ModuleLabel
+}
+
+// selector returns the label matchers of a set of series (sorted, non-empty, of this source):
+// the functions and the modules of the set, then the extra matchers. The answer may hold other
+// (function, module) pairs of the cross product, which the accumulator drops.
+func (q sourceQueries) selector(series []Series) string {
 	var fns, mods []string
 	seenF, seenM := map[string]bool{}, map[string]bool{}
 	for _, s := range series {
@@ -135,57 +128,148 @@ func batchSelector(series []Series, extra string) string {
 			mods = append(mods, s.Module)
 		}
 	}
-	return matcher("function", fns) + "," + matcher("module", mods) + extra
-}
-
-// bothNames sums the rate of the current and the legacy metric by the labels by and adds the
-// two: rate() over a selector matching both names would fail with "vector cannot contain
-// metrics with the same labelset" when a series exists under both names, and `A + B` alone
-// would drop what exists under one name only, hence `(A + B) or A or B`.
-func bothNames(by, cur, legacy, m string, window time.Duration) string {
-	w := formatWindow(window)
-	a := `sum by (` + by + `) (rate(` + cur + `{` + m + `}[` + w + `]))`
-	b := `sum by (` + by + `) (rate(` + legacy + `{` + m + `}[` + w + `]))`
-	return `(` + a + ` + ` + b + `) or ` + a + ` or ` + b
-}
-
-// batchQueries builds the queries of one Fetch for a set of series (sorted, non-empty), extra
-// being the ExtraMatchers as ",m1,m2".
-//
-//   - calls: the call rates by result and by everything the numbers are split by (service,
-//     version, callers, success objective), added up client-side;
-//   - latency: the p95 and p99 of the backend's histogram_quantile, or (the series differ in
-//     their labels) the raw bucket rates with the latency objective's labels, for SLO;
-//   - concurrent: the gauge, or the SLO recording rules of the objectives the calls of the
-//     batch carry (the rule series keep their __name__, the sums have none);
-//   - buildInfo: services and versions from build_info, for series that lack them.
-func batchQueries(series []Series, window time.Duration, extra string) batch {
-	m := batchSelector(series, extra)
-	w := formatWindow(window)
-	buckets := bothNames("le, function, module", bucketMetric, legacyBucketMetric, m, window)
-	quantile := func(q string) string {
-		return `label_replace(histogram_quantile(` + q + `, ` + buckets + `), "quantile", "` + q + `", "", "")`
+	m := matcher(q.src.FunctionLabel, fns)
+	if q.src.ModuleLabel != "" {
+		m += "," + matcher(q.src.ModuleLabel, mods)
 	}
-	rules := `{__name__=~"` + strings.Join([]string{ruleSLIError, ruleBurnRate, ruleBudgetRemaining}, "|") + `"` + extra + `}`
-	objectives := `group by (objective_name, objective_percentile) ({__name__=~"` +
-		anyCallsMetricRegexp + "|" + countMetric + "|" + legacyCountMetric + `",` + m + `})`
-	return batch{
-		calls:      bothNames(callsBy, callsMetric, legacyCallsMetric, m, window),
-		latency:    quantile("0.95") + ` or ` + quantile("0.99") + ` or ` + bothNames(bucketsBy, bucketMetric, legacyBucketMetric, m, window),
-		concurrent: `sum by (function, module) (` + concurrentMetric + `{` + m + `}) or (` + rules + ` and on (objective_name, objective_percentile) ` + objectives + `)`,
+	return m + q.extra
+}
+
+// seriesSelector returns the matchers of one series.
+func (q sourceQueries) seriesSelector(s Series) string {
+	m := q.src.FunctionLabel + `=` + quote(s.Function)
+	if q.src.ModuleLabel != "" {
+		m += `,` + q.src.ModuleLabel + `=` + quote(s.Module)
+	}
+	return m + q.extra
+}
+
+// sumRate sums the rates of the metric under each of names by the labels by, and adds them up.
+// rate() over a selector matching two names would fail with "vector cannot contain metrics with
+// the same labelset" when a series exists under both, and `A + B` alone would drop what exists
+// under one name only, hence `(A + B) or A or B` (folded left for more names).
+func (q sourceQueries) sumRate(by string, names []string, m string) string {
+	w := formatWindow(q.window)
+	one := func(name string) string {
+		return `sum by (` + by + `) (rate(` + name + `{` + m + `}[` + w + `]))`
+	}
+	out := one(names[0])
+	for _, n := range names[1:] {
+		b := one(n)
+		out = `(` + out + ` + ` + b + `) or ` + out + ` or ` + b
+	}
+	return out
+}
+
+// seconds scales a latency expression in the source's unit to seconds.
+func (q sourceQueries) seconds(expr string) string {
+	if q.src.LatencySeconds == 1 {
+		return expr
+	}
+	return `(` + expr + `) * ` + strconv.FormatFloat(q.src.LatencySeconds, 'g', -1, 64)
+}
+
+// join returns the non-empty labels joined with ", ".
+func join(labels ...string) string {
+	var out []string
+	for _, l := range labels {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// Labels of the objectives (spec §2).
+const (
+	objectiveLabels        = "objective_name, objective_percentile"
+	latencyObjectiveLabels = objectiveLabels + ", objective_latency_threshold"
+)
+
+// batch builds the queries of one Fetch for series (sorted, non-empty, of this source).
+func (q sourceQueries) batch(series []Series) batchQueries {
+	src := q.src
+	m := q.selector(series)
+	callsBy := join(q.subject(), src.ErrorLabel, src.ServiceLabel, src.VersionLabel)
+	bucketsBy := join("le", q.subject())
+	if c := src.CallerLabels; c != nil {
+		callsBy = join(callsBy, c.Function, c.Module, c.Legacy)
+	}
+	if src.Objectives {
+		callsBy = join(callsBy, objectiveLabels)
+		bucketsBy = join(bucketsBy, latencyObjectiveLabels)
+	}
+	var b batchQueries
+	b.calls = q.sumRate(callsBy, src.Calls, m)
+	if len(src.Buckets) > 0 {
+		buckets := q.sumRate(join("le", q.subject()), src.Buckets, m)
+		quantile := func(p string) string {
+			return `label_replace(` + q.seconds(`histogram_quantile(`+p+`, `+buckets+`)`) + `, "quantile", "` + p + `", "", "")`
+		}
+		b.latency = quantile("0.95") + ` or ` + quantile("0.99") + ` or ` + q.sumRate(bucketsBy, src.Buckets, m)
+	}
+	var parts []string
+	if src.Concurrent != "" {
+		parts = append(parts, `sum by (`+q.subject()+`) (`+src.Concurrent+`{`+m+`})`)
+	}
+	if src.Objectives {
+		rules := `{__name__=~"` + strings.Join([]string{ruleSLIError, ruleBurnRate, ruleBudgetRemaining}, "|") + `"` + q.extra + `}`
+		objectives := `group by (` + objectiveLabels + `) ({__name__=~"` +
+			strings.Join(append(append([]string(nil), src.Calls...), src.Counts...), "|") + `",` + m + `})`
+		parts = append(parts, `(`+rules+` and on (`+objectiveLabels+`) `+objectives+`)`)
+	}
+	b.concurrent = strings.Join(parts, " or ")
+	if src.BuildInfo != "" && (src.ServiceLabel != "" || src.VersionLabel != "") {
 		// Only names service and version for series that lack them; it may drop series freely
-		// because no number comes from it. topk keeps one build_info per target, so a restart
+		// because no number comes from it. topk keeps one info series per target, so a restart
 		// with a new version cannot make the join fail.
-		buildInfo: `group by (function, module, service_name, version) (` +
-			`group by (function, module, instance, job) ({__name__=~"` + anyCallsMetricRegexp + `",` + m + `})` +
-			` * on (instance, job) group_left (service_name, version) ` +
-			`topk by (instance, job) (1, last_over_time(` + buildInfoMetric + `[` + w + `])))`,
+		named := join(src.ServiceLabel, src.VersionLabel)
+		b.buildInfo = `group by (` + join(q.subject(), named) + `) (` +
+			`group by (` + join(q.subject(), "instance, job") + `) ({__name__=~"` + strings.Join(src.Calls, "|") + `",` + m + `})` +
+			` * on (instance, job) group_left (` + named + `) ` +
+			`topk by (instance, job) (1, last_over_time(` + src.BuildInfo + `[` + formatWindow(q.window) + `])))`
 	}
+	return b
 }
 
-// trendQuery is the range query of FetchTrend: call rates by result.
-func trendQuery(series []Series, window time.Duration, extra string) string {
-	return bothNames(trendBy, callsMetric, legacyCallsMetric, batchSelector(series, extra), window)
+// trend is the range query of FetchTrend: call rates by failure.
+func (q sourceQueries) trend(series []Series) string {
+	return q.sumRate(join(q.subject(), q.src.ErrorLabel), q.src.Calls, q.selector(series))
+}
+
+// numberOf returns the PromQL of one number of one series (see Client.QueryFor).
+func (q sourceQueries) numberOf(kind Kind, s Series) string {
+	src := q.src
+	m := q.seriesSelector(s)
+	w := formatWindow(q.window)
+	calls := `{__name__=~"` + strings.Join(src.Calls, "|") + `",` + m
+	rate := func(extra string) string {
+		return `sum by (` + q.subject() + `) (rate(` + calls + extra + `}[` + w + `]))`
+	}
+	switch kind {
+	case RequestRate:
+		return rate("")
+	case ErrorRatio:
+		// "or … * 0" makes a function without any error series read 0, not no data.
+		failed := `,` + src.ErrorLabel + `=` + quote(src.ErrorValue)
+		return `(` + rate(failed) + ` or ` + rate("") + ` * 0) / ` + rate("")
+	case LatencyP95, LatencyP99:
+		if len(src.Buckets) == 0 {
+			return ""
+		}
+		p := "0.95"
+		if kind == LatencyP99 {
+			p = "0.99"
+		}
+		return q.seconds(`histogram_quantile(` + p + `, sum by (` + join("le", q.subject()) + `) (rate({__name__=~"` +
+			strings.Join(src.Buckets, "|") + `",` + m + `}[` + w + `])))`)
+	case Concurrent:
+		if src.Concurrent == "" {
+			return ""
+		}
+		return `sum by (` + q.subject() + `) (` + src.Concurrent + `{` + m + `})`
+	}
+	return ""
 }
 
 // matcher returns label="v" for one value, else label=~"v1|v2|…" with each value regex-quoted.

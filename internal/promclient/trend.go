@@ -104,65 +104,76 @@ func subsetTrend(tr *Trend, series []Series) *Trend {
 	return &out
 }
 
+// fetchTrend runs the range query of each source of series and builds the trend. When any
+// fails, the trend has only the failure.
 func (c *Client) fetchTrend(ctx context.Context, series []Series) answer[*Trend] {
 	tr := c.emptyTrend()
 	tr.Queried = series
 	r := v1.Range{Start: tr.Start, End: tr.Start.Add(time.Duration(tr.Points-1) * tr.Step), Step: tr.Step}
-	var (
-		mat   model.Matrix
-		notes []string
-		err   error
-	)
-	if err = c.acquire(ctx); err == nil {
-		mat, notes, err = c.q.QueryRange(ctx, trendQuery(series, c.cfg.Window, c.extraSuffix()), r, c.cfg.Timeout)
-		c.release()
+	for _, g := range bySource(series) {
+		q := c.queries(g[0].Source)
+		var (
+			mat   model.Matrix
+			notes []string
+			err   error
+		)
+		if err = c.acquire(ctx); err == nil {
+			mat, notes, err = c.q.QueryRange(ctx, q.trend(g), r, c.cfg.Timeout)
+			c.release()
+		}
+		tr.Warnings = addNotes(tr.Warnings, notes)
+		if err != nil {
+			tr.Series = map[Series]TrendSeries{}
+			tr.Err = c.classify(err)
+			tr.FetchedAt = c.now()
+			return answer[*Trend]{val: tr, at: tr.FetchedAt, failed: true}
+		}
+		addTrend(tr, q.src, g, mat)
 	}
-	tr.Warnings = addNotes(nil, notes)
-	if err != nil {
-		tr.Err = c.classify(err)
-		tr.FetchedAt = c.now()
-		return answer[*Trend]{val: tr, at: tr.FetchedAt, failed: true}
-	}
+	tr.FetchedAt = c.now()
+	return answer[*Trend]{val: tr, at: tr.FetchedAt}
+}
+
+// addTrend adds to tr the points of the series of src in mat (call rates by failure).
+func addTrend(tr *Trend, src *Source, series []Series, mat model.Matrix) {
 	want := setOf(series)
-	type acc struct{ total, errs []float64 }
-	accs := map[Series]*acc{}
+	type totals struct{ calls, errs []float64 }
+	bySeries := map[Series]*totals{}
 	for _, stream := range mat {
-		s := Series{Function: string(stream.Metric["function"]), Module: string(stream.Metric["module"])}
+		s := src.seriesOf(stream.Metric)
 		if !want[s] {
 			continue
 		}
-		a := accs[s]
-		if a == nil {
-			a = &acc{total: nanSlice(tr.Points), errs: make([]float64, tr.Points)}
-			accs[s] = a
+		t := bySeries[s]
+		if t == nil {
+			t = &totals{calls: nanSlice(tr.Points), errs: make([]float64, tr.Points)}
+			bySeries[s] = t
 		}
-		isErr := stream.Metric["result"] == "error"
+		failed := label(stream.Metric, src.ErrorLabel) == src.ErrorValue
 		for _, p := range stream.Values {
 			i := int(math.Round(float64(p.Timestamp.Time().Sub(tr.Start)) / float64(tr.Step)))
 			if i < 0 || i >= tr.Points {
 				continue
 			}
 			v := float64(p.Value)
-			if math.IsNaN(a.total[i]) {
-				a.total[i] = 0
+			if math.IsNaN(t.calls[i]) {
+				t.calls[i] = 0
 			}
-			a.total[i] += v
-			if isErr {
-				a.errs[i] += v
+			t.calls[i] += v
+			if failed {
+				t.errs[i] += v
 			}
 		}
 	}
-	for s, a := range accs {
+	for s, t := range bySeries {
 		ratio := nanSlice(tr.Points)
-		for i, t := range a.total {
-			if t > 0 {
-				ratio[i] = a.errs[i] / t
+		for i, n := range t.calls {
+			if n > 0 {
+				ratio[i] = t.errs[i] / n
 			}
 		}
-		tr.Series[s] = TrendSeries{RequestRate: a.total, ErrorRatio: ratio}
+		tr.Series[s] = TrendSeries{RequestRate: t.calls, ErrorRatio: ratio}
 	}
-	tr.FetchedAt = c.now()
-	return answer[*Trend]{val: tr, at: tr.FetchedAt}
 }
 
 func nanSlice(n int) []float64 {
