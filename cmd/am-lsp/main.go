@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -25,8 +26,31 @@ import (
 	"github.com/am-lsp/am-lsp/internal/promclient"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version is set at build time with -ldflags "-X main.version=…"; see currentVersion.
 var version = "dev"
+
+// currentVersion is version when the build set it, else the module version the go command
+// recorded (`go install github.com/am-lsp/am-lsp/cmd/am-lsp@v1.2.3` records v1.2.3), else "dev".
+func currentVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v := moduleVersion(info); v != "" {
+			return v
+		}
+	}
+	return version
+}
+
+// moduleVersion is the main module's version in info, or "" for a build from a source tree
+// (the go command writes "(devel)" there).
+func moduleVersion(info *debug.BuildInfo) string {
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	return ""
+}
 
 const usage = `am-lsp: live Autometrics telemetry for Go functions, in your editor.
 
@@ -66,7 +90,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "report":
 		return report(args, stdout, stderr)
 	case "version":
-		fmt.Fprintf(stdout, "am-lsp %s\n", version)
+		fmt.Fprintf(stdout, "am-lsp %s\n", currentVersion())
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -127,7 +151,7 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := lsp.New(lsp.Options{Logger: log, Version: version})
+	srv := lsp.New(lsp.Options{Logger: log, Version: currentVersion()})
 	code := srv.Serve(ctx, stdio{Reader: stdin, Writer: stdout})
 	log.Info("am-lsp exiting", "code", code)
 	return code
