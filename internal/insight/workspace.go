@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -46,6 +47,19 @@ type Workspace struct {
 	files     map[string]fileAnalysis // open file path → newest analysis that covers it
 	workers   map[string]*worker      // file path → its background analysis worker
 	updated   chan struct{}           // closed and replaced whenever files changes
+}
+
+// MaxAnalysedBytes bounds the work spent on one document. A larger file (generated code, most
+// likely) is read from syntax alone, without the go command, and IsLarge tells the editor layer
+// to skip the heavy features (code diagnostics and actions); hovers and lenses are served.
+const MaxAnalysedBytes = 1 << 20
+
+// IsLarge reports whether a document of n bytes is beyond MaxAnalysedBytes.
+func IsLarge(n int) bool { return n > MaxAnalysedBytes }
+
+// largeReason is the Degraded reason of a package analysed from syntax because of a large file.
+func largeReason(path string) string {
+	return fmt.Sprintf("%s is larger than %d MiB, so am-lsp reads it from syntax alone and skips its code diagnostics and code actions", filepath.Base(path), MaxAnalysedBytes>>20)
 }
 
 // Observer hears about background work, so the editor layer can show progress and refresh
@@ -230,13 +244,24 @@ func (w *Workspace) analyse(path string) {
 	}
 	// A syntax-only reading takes well under a millisecond and names the same series as the typed
 	// load that follows, so the numbers start loading now rather than after the go command.
-	w.prefetch(w.loader.LoadSyntax([]string{path}, overlay))
+	syntax := w.loader.LoadSyntax([]string{path}, overlay)
+	w.prefetch(syntax)
 	w.observe(func(o Observer) { o.AnalysisStarted(path) })
 	defer w.observe(func(o Observer) { o.AnalysisFinished(path) })
 	start := time.Now()
-	pkgs, err := w.loader.Load(w.ctx, []string{path}, overlay)
-	if err != nil {
-		w.log.Warn("analysis failed", "file", path, "err", err)
+	var pkgs []*analysis.Package
+	if IsLarge(len(overlay[path])) {
+		// Type-checking a file this large costs the go command and this process gigabytes.
+		pkgs = syntax
+		for _, p := range pkgs {
+			p.Degraded = largeReason(path)
+		}
+	} else {
+		var err error
+		pkgs, err = w.loader.Load(w.ctx, []string{path}, overlay)
+		if err != nil {
+			w.log.Warn("analysis failed", "file", path, "err", err)
+		}
 	}
 	w.log.Debug("analysed", "file", path, "packages", len(pkgs), "took", time.Since(start))
 

@@ -7,6 +7,7 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
+	"github.com/am-lsp/am-lsp/internal/insight"
 	"github.com/am-lsp/am-lsp/internal/instrument"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
@@ -33,7 +34,7 @@ type textEdit struct {
 // quick fixes of the diagnostics there, filtered by the kinds the client asked for.
 func codeAction(ctx context.Context, s *Server, p *protocol.CodeActionParams) ([]codeActionResult, error) {
 	doc, ok := s.docs.Get(pathOf(p.TextDocument.URI))
-	if !ok {
+	if !ok || insight.IsLarge(len(doc.Text)) {
 		return []codeActionResult{}, nil
 	}
 	start, err1 := doc.Offset(textdoc.Position{Line: p.Range.Start.Line, Character: p.Range.Start.Character})
@@ -107,7 +108,11 @@ func diagnosticOf(doc *textdoc.Snapshot, d instrument.Diagnostic) diagnosticResu
 
 // codeDiagnostics returns the diagnostics about the code itself: directive problems, missing or
 // outdated statements, uncounted errors.
+// Large documents get none (see insight.MaxAnalysedBytes).
 func (s *Server) codeDiagnostics(doc *textdoc.Snapshot) []diagnosticResult {
+	if insight.IsLarge(len(doc.Text)) {
+		return nil
+	}
 	var out []diagnosticResult
 	for _, d := range instrument.Diagnose(doc.Path, doc.LF().Text) {
 		out = append(out, diagnosticOf(doc, d))
@@ -131,6 +136,9 @@ func (s *Server) runInstrument(ctx context.Context, arg instrumentArg) (any, err
 	doc, ok := s.docs.Get(pathOf(uriOf(arg.URI)))
 	if !ok {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s is not open", arg.URI)
+	}
+	if insight.IsLarge(len(doc.Text)) {
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s is larger than %d MiB: am-lsp offers no code actions in it", arg.URI, insight.MaxAnalysedBytes>>20)
 	}
 	if arg.SLO != nil {
 		if err := arg.SLO.Validate(); err != nil {
