@@ -143,7 +143,7 @@ func TestReportMatchesPrometheus(t *testing.T) {
 
 	down := exec.CommandContext(ctx, bin, "report", "./api")
 	down.Dir = demoDir(t)
-	down.Env = append(os.Environ(), "AM_PROMETHEUS_URL=http://user:hunter2@127.0.0.1:1")
+	down.Env = append(os.Environ(), "AM_PROMETHEUS_URL=http://user:hun/ter#2@127.0.0.1:1")
 	var stderr strings.Builder
 	down.Stderr = &stderr
 	err = down.Run()
@@ -151,7 +151,7 @@ func TestReportMatchesPrometheus(t *testing.T) {
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() == 0 {
 		t.Fatalf("report with Prometheus down: err %v, want a non-zero exit", err)
 	}
-	if !strings.Contains(stderr.String(), "unreachable") || strings.Contains(stderr.String(), "hunter2") {
+	if !strings.Contains(stderr.String(), "unreachable") || strings.Contains(stderr.String(), "ter#2") {
 		t.Errorf("stderr does not explain the outage, or leaks the password: %q", stderr.String())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -67,9 +68,16 @@ Serve flags:
 
 Report flags:
   --json                 print JSON instead of a table
+  --burning              only the SLOs that are breached or burn their error budget faster
+                         than --burn-rate-threshold, worst burn rate first; exit status 3
+                         when any SLO is breached
+  --burn-rate-threshold  burn rate above which an SLO counts as burning (default 2; 0: breaches only)
   --prometheus-url URL   backend URL (default: $AM_PROMETHEUS_URL, else http://localhost:9090)
   --window DURATION      rate window (default 5m)
   --timeout DURATION     per-query timeout (default 10s)
+
+Exit status of report: 0 ok, 1 the backend or the packages could not be read, 2 usage,
+3 (--burning) at least one SLO is breached.
 
 Environment:
   AM_PROMETHEUS_URL      Prometheus-compatible base URL (path prefix allowed)
@@ -161,12 +169,17 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func report(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("report")
 	asJSON := fs.Bool("json", false, "")
+	burning := fs.Bool("burning", false, "")
 	settings := config.Defaults(os.Getenv)
+	threshold := fs.Float64("burn-rate-threshold", settings.BurnRateThreshold, "")
 	promURL := fs.String("prometheus-url", settings.PrometheusURL, "")
 	window := fs.Duration("window", settings.Window, "")
 	timeout := fs.Duration("timeout", settings.QueryTimeout, "")
 	if err := fs.Parse(args); err != nil {
 		return usageError(stderr, err)
+	}
+	if *threshold < 0 || math.IsNaN(*threshold) {
+		return usageError(stderr, fmt.Errorf("--burn-rate-threshold %v: must not be negative", *threshold))
 	}
 	patterns := fs.Args()
 	if len(patterns) == 0 {
@@ -181,6 +194,9 @@ func report(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	views, err := insight.Report(ctx, &analysis.Loader{Dir: dir}, insight.Links{Grafana: settings.GrafanaURL, Prom: client}, patterns)
+	if *burning {
+		return reportBurning(views, err, *threshold, *asJSON, stdout, stderr)
+	}
 	var werr error
 	if *asJSON {
 		werr = insight.WriteJSON(stdout, views)
@@ -198,6 +214,36 @@ func report(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "am-lsp report: %s\n", line)
 		}
 		return 1
+	}
+	return 0
+}
+
+// exitBreached is report --burning's exit status when an SLO is breached.
+const exitBreached = 3
+
+// reportBurning prints the SLO problems of views, worst first. A backend failure wins over a
+// breach (1): the list may then be incomplete.
+func reportBurning(views []insight.View, loadErr error, threshold float64, asJSON bool, stdout, stderr io.Writer) int {
+	problems := insight.SLOProblems(views, threshold)
+	var werr error
+	switch {
+	case asJSON:
+		werr = insight.WriteProblemsJSON(stdout, problems)
+	case len(problems) > 0:
+		werr = insight.WriteProblemsTable(stdout, problems)
+	case loadErr == nil:
+		fmt.Fprintf(stdout, "no SLO is breached or burning faster than %g×\n", threshold)
+	}
+	if werr != nil {
+		fmt.Fprintf(stderr, "am-lsp report: %v\n", werr)
+		return 1
+	}
+	if loadErr != nil {
+		fmt.Fprintf(stderr, "am-lsp report: %v\n", loadErr)
+		return 1
+	}
+	if insight.AnyBreached(problems) {
+		return exitBreached
 	}
 	return 0
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,6 +52,49 @@ func requireTool(t *testing.T, name, debianPackage string) string {
 	return ""
 }
 
+// neovim is one Neovim the plugin is tested on: Debian bookworm's 0.7.2 on PATH, and Debian
+// trixie's 0.10.4 run from the tree scripts/install-nvim-trixie unpacks (the host stays bookworm).
+type neovim struct {
+	name string
+	// modern: 0.10+, which has inlay hints, vim.lsp.start and its own K mapping.
+	modern bool
+	find   func(t *testing.T) string
+}
+
+var neovims = []neovim{
+	{name: "nvim-0.7", find: func(t *testing.T) string { return requireTool(t, "nvim", "neovim") }},
+	{name: "nvim-0.10", modern: true, find: func(t *testing.T) string {
+		return requireCached(t, "AM_LSP_NVIM_0_10", "nvim-trixie-0.10.4/bin/nvim", "scripts/install-nvim-trixie")
+	}},
+}
+
+// requireCached finds a tool one of the scripts/install-* scripts put in the am-lsp cache
+// directory (${XDG_CACHE_HOME:-$HOME/.cache}/am-lsp), or at $env when that is set. Missing, it
+// fails the test under CI and skips it elsewhere.
+func requireCached(t *testing.T, env, rel, script string) string {
+	t.Helper()
+	path := os.Getenv(env)
+	if path == "" {
+		cache := os.Getenv("XDG_CACHE_HOME")
+		if cache == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cache = filepath.Join(home, ".cache")
+		}
+		path = filepath.Join(cache, "am-lsp", rel)
+	}
+	if st, err := os.Stat(path); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+		return path
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is missing: CI must have it (bash %s; scripts/install-deps runs it)", path, script)
+	}
+	t.Skipf("%s is missing (bash %s)", path, script)
+	return ""
+}
+
 func buildServer(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "am-lsp")
@@ -82,28 +126,47 @@ func luaString(s string) string {
 }
 
 // userInit is the init.lua a user would write: the plugin on the runtimepath and setup{}. The
-// open_url hook records URLs instead of starting a browser.
-func userInit(t *testing.T, bin, logFile, promURL string) string {
+// open_url hook records URLs instead of starting a browser. With extra.gopls set, gopls is
+// started for Go buffers too (before the plugin, as a user's own gopls set-up would be).
+func userInit(t *testing.T, bin, logFile, promURL string, extra initExtras) string {
 	t.Helper()
+	var gopls string
+	if extra.gopls != "" {
+		gopls = fmt.Sprintf(`vim.api.nvim_create_autocmd("FileType", {
+  pattern = "go",
+  callback = function(args)
+    local mod = vim.fs.find({ "go.mod" }, { upward = true, path = vim.fs.dirname(vim.api.nvim_buf_get_name(args.buf)) })[1]
+    vim.lsp.start({ name = "gopls", cmd = { %s }, root_dir = vim.fs.dirname(mod) }, { bufnr = args.buf })
+  end,
+})
+`, luaString(extra.gopls))
+	}
 	init := fmt.Sprintf(`vim.cmd("set runtimepath+=" .. vim.fn.fnameescape(%s))
 _G.am_test_urls = {}
-require("am_lsp").setup({
+%srequire("am_lsp").setup({
   cmd = { %s, "serve", "--log-level", "debug", "--log-file", %s },
   settings = {
     prometheusUrl = %s,
     grafanaUrl = %s,
+    inlayHints = %t,
   },
   open_url = function(url)
     table.insert(_G.am_test_urls, url)
     return true
   end,
 })
-`, luaString(repoPath(t, "editors/nvim")), luaString(bin), luaString(logFile), luaString(promURL), luaString(grafanaURL))
+`, luaString(repoPath(t, "editors/nvim")), gopls, luaString(bin), luaString(logFile), luaString(promURL), luaString(grafanaURL), extra.inlayHints)
 	path := filepath.Join(t.TempDir(), "init.lua")
 	if err := os.WriteFile(path, []byte(init), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// initExtras are what some tests add to the user's init.lua.
+type initExtras struct {
+	inlayHints bool   // settings.inlayHints
+	gopls      string // start this gopls for Go buffers too
 }
 
 // driverResult is what testdata/driver.lua writes.
@@ -125,6 +188,15 @@ type driverResult struct {
 	HadEdit    bool            `json:"had_edit"`
 	Command    string          `json:"command"`
 	CmdError   map[string]any  `json:"command_error"`
+
+	// The "servers" phase (0.10+, gopls attached too).
+	Clients      []string `json:"clients"`
+	InlayEnabled bool     `json:"inlay_enabled"`
+	InlayHints   []string `json:"inlay_hints"`
+	InlayHint    string   `json:"inlay_hint"`
+	GoplsHover   string   `json:"gopls_hover"`
+	KMapping     string   `json:"k_mapping"`
+	HoverFloat   []string `json:"hover_float"`
 }
 
 type driverMessage struct {
@@ -147,6 +219,15 @@ func runNeovim(t *testing.T, nvim, init string, env map[string]string) (driverRe
 	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
 	if err != nil {
 		t.Fatalf("go env GOCACHE: %v", err)
+	}
+	// gopls's telemetry off (Go's telemetry mode file in the config dir below): no uploader
+	// process outlives the test.
+	mode := filepath.Join(home, "config", "go", "telemetry", "mode")
+	if err := os.MkdirAll(filepath.Dir(mode), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mode, []byte("off"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	cmd.Env = append(os.Environ(), "AM_OUT="+out,
 		// Keep the developer's own Neovim files out; lsp.log lands in XDG_CACHE_HOME (0.7) or
@@ -204,13 +285,9 @@ func startDemoPrometheus(t *testing.T) (*promfixture.Server, []demodata.Function
 // lensPattern reads the default CodeLens title, "{rate} · {errors} errors · p99 {p99}".
 var lensPattern = regexp.MustCompile(`^(\S+) req/s · (\S+) % errors · p99 (\S+) (ms|s)$`)
 
-// TestNeovimPlugin checks, in Neovim 0.7.2 with the plugin set up as a user does, that the hover
-// card and the CodeLens of (*Server).Handle carry Prometheus's numbers, that :AmGrafana opens the
-// Function Explorer URL through open_url, and that :AmStatus and :checkhealth am_lsp report.
-func TestNeovimPlugin(t *testing.T) {
-	nvim := requireTool(t, "nvim", "neovim")
-	prom, fns := startDemoPrometheus(t)
-	bin := buildServer(t)
+// demoTarget is (*Server).Handle in the demo module: its file and the position of its name.
+func demoTarget(t *testing.T, fns []demodata.Function) (demodata.Function, textdoc.Position) {
+	t.Helper()
 	var target demodata.Function
 	for _, f := range fns {
 		if f.QualifiedName() == "(*Server).Handle" && f.PkgPath == "example.com/demo/api" {
@@ -224,19 +301,90 @@ func TestNeovimPlugin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pos := textdoc.PositionOf(text, target.NameSpan.Start)
-	serverLog := filepath.Join(t.TempDir(), "am-lsp.log")
-	init := userInit(t, bin, serverLog, prom.URL)
+	return target, textdoc.PositionOf(text, target.NameSpan.Start)
+}
 
-	start := time.Now()
-	res, logs := runNeovim(t, nvim, init, map[string]string{
-		"AM_PHASE": "telemetry", "AM_FILE": target.NameSpan.File,
-		"AM_LINE": strconv.Itoa(int(pos.Line)), "AM_COL": strconv.Itoa(int(pos.Character) + 1),
-	})
-	t.Logf("neovim session: %s; %d workspace/codeLens/refresh; lenses first %q, then %q", time.Since(start).Round(time.Millisecond), res.Refreshes, res.First, res.Lenses)
-	if t.Failed() {
+const targetFunction, targetModule = "Handle", "example.com/demo/api.Server"
+
+// checkSummary checks a CodeLens title or inlay hint label ("{rate} req/s · {errors} % errors ·
+// p99 {p99}") against Prometheus's own answers for the target function.
+func checkSummary(t *testing.T, prom *promfixture.Server, what, title string) {
+	t.Helper()
+	m := lensPattern.FindStringSubmatch(title)
+	if m == nil {
+		t.Errorf("%s %q has no numbers", what, title)
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	scale := 1.0
+	if m[4] == "ms" {
+		scale = 0.001
+	}
+	q := cardcheck.SpecQueries(targetFunction, targetModule, "5m")
+	for _, c := range []struct {
+		number cardcheck.Number
+		shown  string
+		scale  float64
+	}{{cardcheck.RequestRate, m[1], 1}, {cardcheck.ErrorRatio, m[2], 0.01}, {cardcheck.LatencyP99, m[3], scale}} {
+		shown, err := strconv.ParseFloat(c.shown, 64)
+		if err != nil {
+			t.Fatalf("%s in %q: %v", c.number, title, err)
+		}
+		want, err := prom.QueryValue(ctx, q[c.number])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cardcheck.Close(shown*c.scale, want) && !(shown == 0 && math.Abs(want) < 1e-12) {
+			t.Errorf("%s %q: %s %g, Prometheus answers %g", what, title, c.number, shown*c.scale, want)
+		}
+	}
+}
+
+// checkCard checks a hover card for the target function against Prometheus's own answers.
+func checkCard(t *testing.T, prom *promfixture.Server, card string) {
+	t.Helper()
+	if !strings.Contains(card, fmt.Sprintf("function=%q, module=%q", targetFunction, targetModule)) {
+		t.Errorf("hover does not name the series:\n%s", card)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	problems, err := cardcheck.Compare(ctx, card, prom.QueryValue, targetFunction, targetModule, "5m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// TestNeovimPlugin checks, in each Neovim (0.7.2 and 0.10.4) with the plugin set up as a user
+// does, that the hover card and the CodeLens of (*Server).Handle carry Prometheus's numbers (on
+// 0.10, brought by the server's workspace/codeLens/refresh), that :AmGrafana and the lens open the
+// Function Explorer URL through window/showDocument and open_url, and that :AmStatus and
+// :checkhealth am_lsp report.
+func TestNeovimPlugin(t *testing.T) {
+	prom, fns := startDemoPrometheus(t)
+	bin := buildServer(t)
+	target, pos := demoTarget(t, fns)
+	for _, nv := range neovims {
+		t.Run(nv.name, func(t *testing.T) {
+			nvim := nv.find(t)
+			serverLog := filepath.Join(t.TempDir(), "am-lsp.log")
+			init := userInit(t, bin, serverLog, prom.URL, initExtras{})
+			start := time.Now()
+			res, logs := runNeovim(t, nvim, init, map[string]string{
+				"AM_PHASE": "telemetry", "AM_FILE": target.NameSpan.File,
+				"AM_LINE": strconv.Itoa(int(pos.Line)), "AM_COL": strconv.Itoa(int(pos.Character) + 1),
+			})
+			t.Logf("neovim session: %s; %d workspace/codeLens/refresh; lenses first %q, then %q", time.Since(start).Round(time.Millisecond), res.Refreshes, res.First, res.Lenses)
+			checkTelemetry(t, nv, res, logs, serverLog, prom, bin, pos)
+		})
+	}
+}
+
+func checkTelemetry(t *testing.T, nv neovim, res driverResult, logs, serverLog string, prom *promfixture.Server, bin string, pos textdoc.Position) {
 	dumpLogs := func() {
 		t.Helper()
 		if b, err := os.ReadFile(serverLog); err == nil {
@@ -244,10 +392,6 @@ func TestNeovimPlugin(t *testing.T) {
 		}
 		t.Log(logs)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	const function, module = "Handle", "example.com/demo/api.Server"
-
 	t.Run("attach", func(t *testing.T) {
 		if want := repoPath(t, "testdata/demo"); res.RootDir != want {
 			t.Errorf("root dir %q, want the module's %q", res.RootDir, want)
@@ -268,51 +412,32 @@ func TestNeovimPlugin(t *testing.T) {
 	})
 
 	t.Run("hover", func(t *testing.T) {
-		if !strings.Contains(res.Hover, fmt.Sprintf("function=%q, module=%q", function, module)) {
+		checkCard(t, prom, res.Hover)
+		if t.Failed() {
 			dumpLogs()
-			t.Fatalf("hover does not name the series:\n%s", res.Hover)
-		}
-		problems, err := cardcheck.Compare(ctx, res.Hover, prom.QueryValue, function, module, "5m")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range problems {
-			t.Error(p)
 		}
 	})
 
 	t.Run("codelens", func(t *testing.T) {
-		m := lensPattern.FindStringSubmatch(res.Lens)
-		if m == nil {
+		if res.Lens == "" {
 			dumpLogs()
-			t.Fatalf("no CodeLens with numbers on line %d (all lenses: %q)", pos.Line+1, res.Lenses)
+			t.Fatalf("no CodeLens on line %d (all lenses: %q)", pos.Line+1, res.Lenses)
 		}
-		scale := 1.0
-		if m[4] == "ms" {
-			scale = 0.001
-		}
-		q := cardcheck.SpecQueries(function, module, "5m")
-		for _, c := range []struct {
-			number cardcheck.Number
-			shown  string
-			scale  float64
-		}{{cardcheck.RequestRate, m[1], 1}, {cardcheck.ErrorRatio, m[2], 0.01}, {cardcheck.LatencyP99, m[3], scale}} {
-			shown, err := strconv.ParseFloat(c.shown, 64)
-			if err != nil {
-				t.Fatalf("%s in %q: %v", c.number, res.Lens, err)
-			}
-			want, err := prom.QueryValue(ctx, q[c.number])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !cardcheck.Close(shown*c.scale, want) && !(shown == 0 && math.Abs(want) < 1e-12) {
-				t.Errorf("CodeLens %q: %s %g, Prometheus answers %g", res.Lens, c.number, shown*c.scale, want)
-			}
-		}
+		checkSummary(t, prom, "CodeLens", res.Lens)
 	})
 
+	if nv.modern {
+		// The driver never asks for CodeLens itself; the lens got its numbers because the server
+		// sent workspace/codeLens/refresh and the plugin's handler asked again.
+		t.Run("codelens refresh", func(t *testing.T) {
+			if res.Refreshes == 0 {
+				t.Errorf("no workspace/codeLens/refresh reached the plugin's handler (lenses first %q, then %q)", res.First, res.Lenses)
+			}
+		})
+	}
+
+	want := grafanaURL + "/d/autometrics-function-explorer/?var-function=Handle"
 	t.Run("AmGrafana", func(t *testing.T) {
-		want := grafanaURL + "/d/autometrics-function-explorer/?var-function=Handle"
 		if len(res.URLs) != 1 || res.URLs[0] != want {
 			dumpLogs()
 			t.Fatalf(":AmGrafana opened %q, want exactly %q (through window/showDocument and open_url)", res.URLs, want)
@@ -320,7 +445,6 @@ func TestNeovimPlugin(t *testing.T) {
 	})
 
 	t.Run("codelens.run", func(t *testing.T) {
-		want := grafanaURL + "/d/autometrics-function-explorer/?var-function=Handle"
 		if len(res.LensURLs) != 1 || res.LensURLs[0] != want {
 			t.Errorf("vim.lsp.codelens.run() on the lens opened %q, want exactly %q", res.LensURLs, want)
 		}
@@ -337,7 +461,8 @@ func TestNeovimPlugin(t *testing.T) {
 	})
 
 	t.Run("checkhealth", func(t *testing.T) {
-		report := strings.Join(res.Health, "\n")
+		// 0.7 writes "OK: text", 0.10 "- OK text".
+		report := strings.ReplaceAll(strings.Join(res.Health, "\n"), "- OK ", "OK: ")
 		for _, want := range []string{"am-lsp", `OK: require("am_lsp").setup() was called`, "OK: " + bin + ": am-lsp ", prom.URL + " reachable"} {
 			if !strings.Contains(report, want) {
 				t.Errorf(":checkhealth am_lsp lacks %q:\n%s", want, report)
@@ -346,6 +471,68 @@ func TestNeovimPlugin(t *testing.T) {
 		if strings.Contains(report, "ERROR") {
 			t.Errorf(":checkhealth am_lsp reports an error:\n%s", report)
 		}
+	})
+}
+
+// TestNeovimWithGopls runs Neovim 0.10 with gopls v0.23.0 and am-lsp attached to the same Go
+// buffer and inlayHints on: the inlay hint after Handle's signature carries Prometheus's numbers,
+// and K shows both servers' hovers in one float (0.10's own K would show only the first answer).
+func TestNeovimWithGopls(t *testing.T) {
+	var nvim string
+	for _, nv := range neovims {
+		if nv.modern {
+			nvim = nv.find(t)
+		}
+	}
+	gopls := requireCached(t, "AM_LSP_GOPLS", "gopls-v0.23.0/gopls", "scripts/install-gopls")
+	prom, fns := startDemoPrometheus(t)
+	bin := buildServer(t)
+	target, pos := demoTarget(t, fns)
+	serverLog := filepath.Join(t.TempDir(), "am-lsp.log")
+	init := userInit(t, bin, serverLog, prom.URL, initExtras{inlayHints: true, gopls: gopls})
+	res, logs := runNeovim(t, nvim, init, map[string]string{
+		"AM_PHASE": "servers", "AM_FILE": target.NameSpan.File,
+		"AM_LINE": strconv.Itoa(int(pos.Line)), "AM_COL": strconv.Itoa(int(pos.Character) + 1),
+	})
+	t.Logf("clients %q; inlay hints %q; K: %q", res.Clients, res.InlayHints, res.KMapping)
+	if !slices.Contains(res.Clients, "gopls") || !slices.Contains(res.Clients, "am-lsp") {
+		t.Fatalf("attached clients %q, want gopls and am-lsp\n%s", res.Clients, logs)
+	}
+
+	t.Run("inlay hint", func(t *testing.T) {
+		if !res.InlayEnabled {
+			t.Errorf("inlay hints are not enabled in the buffer (settings.inlayHints = true)")
+		}
+		if res.InlayHint == "" {
+			t.Fatalf("no am-lsp inlay hint on line %d (all: %q)", pos.Line+1, res.InlayHints)
+		}
+		checkSummary(t, prom, "inlay hint", res.InlayHint)
+	})
+
+	t.Run("hover from both servers", func(t *testing.T) {
+		if res.KMapping != "am-lsp: every server's hover" {
+			t.Errorf("K is mapped to %q, want the plugin's merged hover", res.KMapping)
+		}
+		float := strings.Join(res.HoverFloat, "\n")
+		if float == "" {
+			t.Fatalf("K opened no hover float; messages %+v\n%s", res.Messages, logs)
+		}
+		// gopls's signature line (the first line that is not a code fence).
+		var first string
+		for _, l := range strings.Split(res.GoplsHover, "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "```") {
+				first = l
+				break
+			}
+		}
+		if first == "" {
+			t.Fatalf("gopls answered no hover at Handle (is it v0.23.0 and did it load the module?)\n%s", logs)
+		}
+		if !strings.Contains(float, first) {
+			t.Errorf("the hover float lacks gopls's hover (%q):\n%s", first, float)
+		}
+		// The am-lsp card as shown (markdown rendered as lines) with Prometheus's numbers.
+		checkCard(t, prom, float)
 	})
 }
 
@@ -387,13 +574,18 @@ func copyDemo(t *testing.T) string {
 	return dst
 }
 
-// TestNeovimCodeAction asks for the code actions at a function that is not instrumented, in a
+// TestNeovimCodeAction (in each Neovim) asks for the code actions at a function that is not instrumented, in a
 // copy of the demo module, applies "Instrument normalize with Autometrics" as Neovim does
 // (vim.lsp.util.apply_workspace_edit), writes the file and checks the module still builds with
 // the generator's directive and statements in place.
 func TestNeovimCodeAction(t *testing.T) {
-	nvim := requireTool(t, "nvim", "neovim")
 	bin := buildServer(t)
+	for _, nv := range neovims {
+		t.Run(nv.name, func(t *testing.T) { testCodeAction(t, nv.find(t), bin) })
+	}
+}
+
+func testCodeAction(t *testing.T, nvim, bin string) {
 	dir := copyDemo(t)
 	file := filepath.Join(dir, "api", "handle.go")
 	before, err := os.ReadFile(file)
@@ -407,7 +599,7 @@ func TestNeovimCodeAction(t *testing.T) {
 	pos := textdoc.PositionOf(before, decl+len("func "))
 	serverLog := filepath.Join(t.TempDir(), "am-lsp.log")
 	// No Prometheus: code actions work from the source alone.
-	init := userInit(t, bin, serverLog, "http://127.0.0.1:9")
+	init := userInit(t, bin, serverLog, "http://127.0.0.1:9", initExtras{})
 	const action = "Instrument normalize with Autometrics"
 
 	res, logs := runNeovim(t, nvim, init, map[string]string{

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"path/filepath"
 	"strings"
 )
 
@@ -20,8 +21,9 @@ const (
 // parser recovered. midhttp.Autometrics calls in files mark the package's own functions they
 // wrap. Results are in file order, then source order.
 func DetectFiles(fset *token.FileSet, files []*ast.File, pkgPath, pkgName string) []*Function {
-	funcs, refs := detectPackage(fset, files, pkgPath, pkgName, nil)
+	funcs, refs, orefs := detectPackage(fset, files, pkgPath, pkgName, nil)
 	applyMiddleware(funcs, refs)
+	applyOtelhttp(funcs, orefs)
 	return funcs
 }
 
@@ -30,13 +32,21 @@ func DetectFile(fset *token.FileSet, file *ast.File, pkgPath, pkgName string) []
 	return DetectFiles(fset, []*ast.File{file}, pkgPath, pkgName)
 }
 
-// detectPackage finds the functions of one package and the midhttp.Autometrics calls in it,
-// whose targets may be in other packages. info, when not nil, resolves those targets.
-func detectPackage(fset *token.FileSet, files []*ast.File, pkgPath, pkgName string, info *types.Info) ([]*Function, []middlewareRef) {
+// detectPackage finds the functions of one package (with the spans their bodies start), the
+// midhttp.Autometrics calls and the otelhttp calls in it, whose targets may be in other
+// packages. info, when not nil, resolves those targets.
+func detectPackage(fset *token.FileSet, files []*ast.File, pkgPath, pkgName string, info *types.Info) ([]*Function, []middlewareRef, []otelhttpRef) {
 	var (
 		funcs []*Function
 		refs  []middlewareRef
+		orefs []otelhttpRef
 	)
+	scope := newTraceScope(files)
+	if scope.importsOtelhttp {
+		if tf := fset.File(files[0].FileStart); tf != nil {
+			scope.otelhttpVer = requiredVersion(filepath.Dir(tf.Name()), otelhttpPath)
+		}
+	}
 	for _, file := range files {
 		fd := newFileDetection(fset, file, pkgPath, pkgName, info)
 		if fd == nil {
@@ -44,12 +54,15 @@ func detectPackage(fset *token.FileSet, files []*ast.File, pkgPath, pkgName stri
 		}
 		for _, decl := range file.Decls {
 			if decl, ok := decl.(*ast.FuncDecl); ok && decl.Body != nil && decl.Name != nil {
-				funcs = append(funcs, fd.function(decl))
+				f := fd.function(decl)
+				f.Trace = fd.bodyTrace(decl, scope)
+				funcs = append(funcs, f)
 			}
 		}
 		refs = append(refs, fd.middlewareRefs()...)
+		orefs = append(orefs, fd.otelhttpRefs(scope)...)
 	}
-	return funcs, refs
+	return funcs, refs, orefs
 }
 
 // fileDetection holds what detecting the functions of one file needs.

@@ -83,6 +83,10 @@ type Function struct {
 	// the legacy defer statement, or the midhttp.Autometrics calls that wrap it (possibly in
 	// other files of the package). Empty for NotInstrumented and DirectiveOnly.
 	InstrumentationSpans []Span `json:"instrumentationSpans,omitempty"`
+	// Trace, when not nil, is the OpenTelemetry span that measures the function (its body
+	// starts it, or otelhttp wraps the function in a server span). A function can be both
+	// instrumented with Autometrics and traced.
+	Trace *Trace `json:"trace,omitempty"`
 }
 
 // QualifiedName is the name a Go programmer reads: "Handle", "Server.Handle" or "(*Server).Handle".

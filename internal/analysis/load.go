@@ -355,7 +355,7 @@ func (l *Loader) convert(pkgs []*packages.Package, overlay map[string][]byte) []
 			p.Errors = append(p.Errors, e.Error())
 		}
 		p.Degraded = degradedReason(lp)
-		p.Functions, p.refs = detectPackage(p.fset, lp.Syntax, p.Path, p.Name, p.info)
+		p.Functions, p.refs, p.otelRefs = detectPackage(p.fset, lp.Syntax, p.Path, p.Name, p.info)
 		out = append(out, p)
 	}
 	return out
@@ -410,12 +410,15 @@ func linkMiddleware(pkgs []*Package) {
 	var (
 		funcs []*Function
 		refs  []middlewareRef
+		orefs []otelhttpRef
 	)
 	for _, p := range pkgs {
 		funcs = append(funcs, p.Functions...)
 		refs = append(refs, p.refs...)
+		orefs = append(orefs, p.otelRefs...)
 	}
 	applyMiddleware(funcs, refs)
+	applyOtelhttp(funcs, orefs)
 }
 
 // cleanOverlay returns overlay with absolute, cleaned keys.

@@ -21,14 +21,16 @@ type Package struct {
 	Degraded string   `json:"degraded,omitempty"`
 	Errors   []string `json:"errors,omitempty"` // parse and type errors, informational
 
-	fset    *token.FileSet
-	syntax  map[string]*ast.File // absolute file name → syntax
-	info    *types.Info          // nil for syntax-only packages
-	types   *types.Package       // nil for syntax-only packages
-	module  moduleInfo           // module containing Dir, for syntax-only cross-package lookups
-	refs    []middlewareRef      // midhttp.Autometrics calls in the package
-	overlay map[string][]byte
-	loader  *Loader
+	fset   *token.FileSet
+	syntax map[string]*ast.File // absolute file name → syntax
+	info   *types.Info          // nil for syntax-only packages
+	types  *types.Package       // nil for syntax-only packages
+	module moduleInfo           // module containing Dir, for syntax-only cross-package lookups
+	refs   []middlewareRef      // midhttp.Autometrics calls in the package
+	// otelRefs are the otelhttp calls in the package that wrap declared functions.
+	otelRefs []otelhttpRef
+	overlay  map[string][]byte
+	loader   *Loader
 }
 
 // Instrumented returns the functions whose Instrumentation is not NotInstrumented, in file

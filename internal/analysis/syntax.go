@@ -79,7 +79,7 @@ func (l *Loader) syntaxPackage(dir string, only []string, overlay map[string][]b
 			p.Degraded += "; the go.mod has no readable module line, so the module label may be wrong"
 		}
 	}
-	p.Functions, p.refs = detectPackage(p.fset, syntax, p.Path, p.Name, nil)
+	p.Functions, p.refs, p.otelRefs = detectPackage(p.fset, syntax, p.Path, p.Name, nil)
 	return p
 }
 

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/am-lsp/am-lsp/internal/credurl"
 )
 
 // Section is the workspace/configuration section am-lsp asks the editor for.
@@ -241,7 +243,8 @@ func Merge(base Settings, raw []byte) (Settings, error) {
 
 func checkURL(raw string) error {
 	raw = strings.TrimSpace(raw)
-	u, err := url.Parse(raw)
+	stripped, _, _, _ := credurl.Split(raw)
+	u, err := url.Parse(stripped)
 	if err != nil {
 		return fmt.Errorf("%q is not a URL", Redact(raw))
 	}
@@ -254,19 +257,9 @@ func checkURL(raw string) error {
 	return nil
 }
 
-// Redact returns raw with any password in its userinfo replaced, for messages and logs. Strings
-// that do not parse as URLs are returned with everything before an "@" removed.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i := strings.LastIndex(raw, "@"); i >= 0 {
-			return "…@" + raw[i+1:]
-		}
-		return raw
-	}
-	u.User = nil
-	return u.String()
-}
+// Redact returns raw without its userinfo (as credurl reads it: a password may hold "/", "#",
+// "?" or "@"), for messages and logs.
+func Redact(raw string) string { return credurl.Redact(raw) }
 
 // redactJSONError drops the offending value from JSON type errors, which could be a secret.
 func redactJSONError(err error) error {

@@ -88,3 +88,21 @@ func TestMergeEditorSurfaceAndAuthSettings(t *testing.T) {
 		t.Errorf("invalid values not reported by name: %v", err)
 	}
 }
+
+// A password with "/", "#" or "?" written into the URL is accepted and never shown.
+func TestURLPasswordWithDelimiters(t *testing.T) {
+	got, err := Merge(Defaults(nil), []byte(`{"prometheusUrl":"http://alice:p/w#s?x@prom:9090","grafanaUrl":"http://bob:g/r#f@grafana:3000"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PrometheusURL != "http://alice:p/w#s?x@prom:9090" {
+		t.Errorf("prometheusUrl = %q", got.PrometheusURL)
+	}
+	if r := Redact(got.PrometheusURL); r != "http://prom:9090" {
+		t.Errorf("Redact = %q", r)
+	}
+	_, err = Merge(Defaults(nil), []byte(`{"prometheusUrl":"gopher://alice:p/w#s@prom:9090"}`))
+	if err == nil || strings.Contains(err.Error(), "p/w") || strings.Contains(err.Error(), "w#s") {
+		t.Errorf("Merge with a bad scheme: %v, want an error without the password", err)
+	}
+}

@@ -9,15 +9,20 @@ import (
 
 // Card renders a View as the markdown of a hover card: what series it reads, the numbers with a
 // Prometheus graph link each, and, when there are no numbers, why.
+//
+// Everything in a View that comes from the repository or the backend (names, labels, Reason,
+// Notes, warnings) is plain text; Card escapes it or puts it in code spans (markdown.go), so the
+// only links in the card are the ones am-lsp builds.
 func Card(v View) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Autometrics** · `%s`", v.Function.QualifiedName())
+	fmt.Fprintf(&b, "**Autometrics** · %s", code(v.Function.QualifiedName(), maxLabelText))
 	if v.Status == StatusOK && (v.Stats.ServiceName != "" || v.Stats.Version != "") {
 		b.WriteString(" · ")
-		b.WriteString(strings.Trim(strings.Join([]string{v.Stats.ServiceName, v.Stats.Version}, " "), " "))
+		b.WriteString(text(strings.Trim(strings.Join([]string{v.Stats.ServiceName, v.Stats.Version}, " "), " "), maxLabelText))
 	}
 	b.WriteString("\n\n")
-	fmt.Fprintf(&b, "Series `function=%q, module=%q` from %s\n\n", v.Series.Function, v.Series.Module, v.Backend)
+	fmt.Fprintf(&b, "Series %s from %s\n\n",
+		code(fmt.Sprintf("function=%q, module=%q", v.Series.Function, v.Series.Module), 2*maxProseText), code(v.Backend, maxProseText))
 	if v.Status == StatusOK {
 		rows := []struct {
 			label string
@@ -32,7 +37,7 @@ func Card(v View) string {
 		}
 		fmt.Fprintf(&b, "| over %s | |\n|---|---|\n", formatWindow(v.Window))
 		for _, r := range rows {
-			fmt.Fprintf(&b, "| %s | [%s](%s) |\n", r.label, r.value, v.Links[r.kind])
+			fmt.Fprintf(&b, "| %s | %s |\n", r.label, link(r.value, v.Links[r.kind]))
 		}
 		b.WriteString("\n")
 		if v.Trend != nil {
@@ -51,13 +56,13 @@ func Card(v View) string {
 				if c.Module != "" {
 					name = c.Module + "." + c.Function
 				}
-				fmt.Fprintf(&b, "`%s` %s", name, FormatRate(c.RequestRate))
+				fmt.Fprintf(&b, "%s %s", code(name, maxLabelText), FormatRate(c.RequestRate))
 			}
 			b.WriteString("\n\n")
 		}
 	} else {
-		fmt.Fprintf(&b, "**%s** — %s\n\n", statusTitle(v.Status), v.Reason)
-		fmt.Fprintf(&b, "[Open the request-rate query in Prometheus](%s)\n\n", v.Links[promclient.RequestRate])
+		fmt.Fprintf(&b, "**%s** — %s\n\n", statusTitle(v.Status), text(v.Reason, maxProseText))
+		fmt.Fprintf(&b, "%s\n\n", link("Open the request-rate query in Prometheus", v.Links[promclient.RequestRate]))
 	}
 	var jumps []string
 	for _, j := range []struct {
@@ -65,16 +70,22 @@ func Card(v View) string {
 		label  string
 	}{{TargetGrafana, "Grafana dashboard"}, {TargetExplore, "Grafana Explore"}, {TargetPrometheus, "Prometheus"}} {
 		if u, ok := v.Jumps[j.target]; ok {
-			jumps = append(jumps, fmt.Sprintf("[%s](%s)", j.label, u))
+			jumps = append(jumps, link(j.label, u))
 		}
 	}
 	if len(jumps) > 0 {
 		fmt.Fprintf(&b, "Open in %s\n\n", strings.Join(jumps, " · "))
 	}
 	for _, n := range v.Notes {
-		fmt.Fprintf(&b, "> %s\n\n", n)
+		fmt.Fprintf(&b, "> %s\n\n", text(n, maxProseText))
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// NotConfiguredCard is the hover card of fn's qualified name when no backend client could be
+// built from the settings; why is the reason.
+func NotConfiguredCard(qualifiedName string, why error) string {
+	return fmt.Sprintf("**Autometrics** · %s\n\n**Not configured** — %s\n", code(qualifiedName, maxLabelText), text(fmt.Sprint(why), maxProseText))
 }
 
 func statusTitle(s Status) string {

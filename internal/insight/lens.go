@@ -21,19 +21,10 @@ type Lens struct {
 // fills, and a function whose numbers are not there yet reads "loading…" until the observer's
 // NumbersUpdated asks the editor to refresh.
 func (w *Workspace) Lenses(path string, version int32) []Lens {
-	w.mu.Lock()
-	fa, have := w.files[path]
-	client, links, format := w.client, w.links, w.settings.CodeLensFormat
-	w.mu.Unlock()
-	pkg := fa.pkg
-	if !have || fa.version < version || pkg == nil {
-		pkgs := w.syntaxOf(path)
-		if len(pkgs) == 0 {
-			return nil
-		}
-		pkg = pkgs[0]
-	}
-	if client == nil {
+	b := w.numbers.backend()
+	client, links, format := b.client, b.links, b.settings.CodeLensFormat
+	pkg := w.analyses.packageForLens(path, version)
+	if pkg == nil || client == nil {
 		return nil
 	}
 	batch := SeriesOfPackage(pkg)
@@ -97,19 +88,20 @@ type SLOWarning struct {
 	Function *analysis.Function
 	Message  string
 	Href     string // the Grafana SLO dashboard, or "" without Grafana
+	// Breached is true when the objective is not met (else its budget only burns too fast).
+	Breached bool
 }
 
 // SLOWarnings returns the warnings for the instrumented functions declared in the open document
 // path at version, from cached numbers only (no network).
 func (w *Workspace) SLOWarnings(path string, version int32) []SLOWarning {
-	w.mu.Lock()
-	links, threshold := w.links, w.settings.BurnRateThreshold
-	w.mu.Unlock()
+	b := w.numbers.backend()
+	links, threshold := b.links, b.settings.BurnRateThreshold
 	var out []SLOWarning
 	for _, l := range w.Lenses(path, version) {
 		for _, s := range l.View.SLOs {
-			if msg := Breach(s, threshold); msg != "" {
-				out = append(out, SLOWarning{Function: l.Function, Message: msg, Href: links.ObjectivesURL()})
+			if p, ok := problemOf(l.View, s, threshold); ok {
+				out = append(out, SLOWarning{Function: l.Function, Message: p.Message, Href: links.ObjectivesURL(), Breached: p.Breached})
 			}
 		}
 	}

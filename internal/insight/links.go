@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/am-lsp/am-lsp/internal/credurl"
 	"github.com/am-lsp/am-lsp/internal/promclient"
 )
 
@@ -66,10 +67,5 @@ func (l Links) ObjectivesURL() string {
 }
 
 func (l Links) base() string {
-	u, err := url.Parse(l.Grafana)
-	if err != nil {
-		return strings.TrimRight(l.Grafana, "/")
-	}
-	u.User = nil
-	return strings.TrimRight(u.String(), "/")
+	return strings.TrimRight(credurl.Redact(l.Grafana), "/")
 }

@@ -48,3 +48,17 @@ func TestLinks(t *testing.T) {
 		t.Errorf("without Grafana the jump must open Prometheus: %s", got)
 	}
 }
+
+// A Grafana password with "/" or "#" is not taken for the path: no link shows it.
+func TestGrafanaLinksWithoutDelimitedPassword(t *testing.T) {
+	l := Links{Grafana: "https://admin:p/w#x@grafana.example/g", Prom: testClient(t, "https://bob:q/r#s@prom.example")}
+	s := promclient.Series{Function: "Handle", Module: "example.com/app"}
+	for _, link := range []string{l.URL(TargetGrafana, s), l.URL(TargetExplore, s), l.URL(TargetPrometheus, s), l.ObjectivesURL()} {
+		if strings.Contains(link, "p/w") || strings.Contains(link, "q/r") || strings.Contains(link, "admin") || strings.Contains(link, "bob") {
+			t.Errorf("a credential shows in %s", link)
+		}
+		if !strings.HasPrefix(link, "https://grafana.example/g/") && !strings.HasPrefix(link, "https://prom.example/graph?") {
+			t.Errorf("link %s is not under the configured hosts", link)
+		}
+	}
+}

@@ -52,7 +52,7 @@ func Breach(s promclient.SLOStatus, burnThreshold float64) string {
 	return ""
 }
 
-// sloLine renders one SLO status for the hover card.
+// sloLine renders one SLO status for the hover card (markdown; the name escaped).
 func sloLine(s promclient.SLOStatus) string {
 	o := s.Objective
 	goal := fmt.Sprintf("%g %% success", o.Percentile)
@@ -61,10 +61,11 @@ func sloLine(s promclient.SLOStatus) string {
 		goal = fmt.Sprintf("%g %% of calls within %s", o.Percentile, FormatLatency(o.LatencyThreshold))
 		measured = s.LatencyAttainment
 	}
+	name := text(o.Name, maxLabelText)
 	if s.Source == "" {
-		return fmt.Sprintf("SLO **%s** (%s): no numbers yet", o.Name, goal)
+		return fmt.Sprintf("SLO **%s** (%s): no numbers yet", name, goal)
 	}
-	line := fmt.Sprintf("SLO **%s** (%s): measured %s over %s · error budget left %s", o.Name, goal,
+	line := fmt.Sprintf("SLO **%s** (%s): measured %s over %s · error budget left %s", name, goal,
 		formatPercent(measured), formatWindow(s.Window), formatPercent(s.ErrorBudgetRemaining))
 	if s.BudgetPeriod != s.Window && s.BudgetPeriod > 0 {
 		line += " (of " + formatWindow(s.BudgetPeriod) + ")"

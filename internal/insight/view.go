@@ -2,6 +2,13 @@
 // numbers promclient fetches. It decides what a user is told about one function (View), renders
 // that as a hover card or a report row, and keeps per-package analysis of the editor's open
 // files fresh in the background (Workspace). It does not know about LSP.
+//
+// Files: view.go (View, Explain: one View whatever the telemetry source), card.go, lens.go,
+// slo.go, table.go, report.go (renderings), links.go (jump targets); workspace.go (the
+// Workspace and its three parts: analyses.go, numbers.go, cards.go) and hover.go. New
+// background data (a second source's numbers, alerts, versions, exemplars) is fetched in
+// numbers.go's prefetch and read by the renderings from what it stored; nothing on the hover
+// path waits for it.
 package insight
 
 import (
@@ -43,7 +50,9 @@ func (s Status) String() string {
 	return "unknown"
 }
 
-// View is everything the user is told about one instrumented function.
+// View is everything the user is told about one instrumented function. All its text (Reason,
+// Notes, names, labels) is plain text, never Markdown: it may come from the repository or the
+// backend, and each rendering (Card, LensTitle, the report) escapes it for its medium.
 type View struct {
 	Function *analysis.Function
 	Series   promclient.Series

@@ -375,6 +375,16 @@ func insertIntoBlock(f *file, gd *ast.GenDecl, specs []newSpec) []Edit {
 		}
 		return a.path < b.path
 	})
+	// Several specs opening one new group share its blank line: a new first group ends with one
+	// blank line after its last spec, a new last group starts with one before its first.
+	for i := range ins {
+		if ins[i].order == 0 && i+1 < len(ins) && ins[i+1].order == 0 && ins[i+1].at == ins[i].at {
+			ins[i].text = strings.TrimSuffix(ins[i].text, "\n")
+		}
+		if ins[i].order == 2 && i > 0 && ins[i-1].order == 2 && ins[i-1].at == ins[i].at {
+			ins[i].text = strings.TrimPrefix(ins[i].text, "\n")
+		}
+	}
 	var edits editSet
 	for _, in := range ins {
 		edits.insert(in.at, in.text)

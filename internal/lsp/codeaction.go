@@ -7,6 +7,7 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
+	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/insight"
 	"github.com/am-lsp/am-lsp/internal/instrument"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
@@ -69,7 +70,19 @@ func codeAction(ctx context.Context, s *Server, p *protocol.CodeActionParams) ([
 		}
 		out = append(out, codeActionResult{Title: a.Title, Kind: a.Kind, IsPreferred: a.IsPreferred, Edit: editOf(doc, a.Edits)})
 	}
+	for _, a := range instrument.TraceActions(doc.Path, doc.Text, start, end, traceOptions(doc)) {
+		if kindWanted(a.Kind, only) {
+			out = append(out, codeActionResult{Title: a.Title, Kind: a.Kind, Edit: editOf(doc, a.Edits)})
+		}
+	}
 	return out, nil
+}
+
+// traceOptions tells the tracing actions the document's import path and the tracers the other
+// files of its package declare.
+func traceOptions(doc *textdoc.Snapshot) instrument.TraceOptions {
+	importPath, tracers := analysis.PackageTracers(doc.Path, map[string][]byte{doc.Path: doc.Text})
+	return instrument.TraceOptions{ImportPath: importPath, Tracers: tracers}
 }
 
 // kindWanted applies the client's `only` filter: a kind matches its own prefixes ("refactor"

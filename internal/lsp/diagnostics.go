@@ -79,17 +79,7 @@ func (s *Server) publishDiagnostics(path string) {
 	}
 	diags := []diagnosticResult{}
 	for _, w := range s.workspace.SLOWarnings(doc.Path, doc.Version) {
-		d := diagnosticResult{
-			Range:    rangeOf(doc, w.Function.NameSpan.Start, w.Function.NameSpan.End),
-			Severity: severityWarning,
-			Code:     "slo",
-			Source:   "am-lsp",
-			Message:  w.Message,
-		}
-		if w.Href != "" {
-			d.CodeDescription = &codeDescription{Href: w.Href}
-		}
-		diags = append(diags, d)
+		diags = append(diags, sloDiagnostic(doc, w.Function.NameSpan.Start, w.Function.NameSpan.End, w.Breached, w.Message, w.Href))
 	}
 	diags = append(diags, s.codeDiagnostics(doc)...)
 	if cur, ok := s.docs.Get(path); !ok || cur.Version != doc.Version {

@@ -304,7 +304,7 @@ func startLoggedSession(t *testing.T) (*testSession, *lockedBuffer) {
 // credentials give numbers, wrong or missing ones a card that says authentication failed, and
 // the password appears in no card, link, message or log line.
 func TestRealPrometheusBasicAuth(t *testing.T) {
-	const password = "pw-Zq8-secret"
+	const password = "pw/Zq8#secret" // "/" and "#" must not end the userinfo of the URL
 	prom, fns := demoBackend(t, func(o *promfixture.Options, _ []demodata.Function) {
 		o.BasicAuthUser, o.BasicAuthPassword = "alice", password
 	})

@@ -103,7 +103,9 @@ func startInitialized(t testing.TB, promURL string, extra map[string]any) *testS
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := s.client.Initialize(ctx, demoModule(t), nil, opts); err != nil {
+	// The workspace root is an empty directory: these tests look at what opening files
+	// does, without the workspace-wide SLO sweep of a root's packages (editors/nvim tests it).
+	if _, err := s.client.Initialize(ctx, t.TempDir(), nil, opts); err != nil {
 		t.Fatal(err)
 	}
 	return s

@@ -21,6 +21,7 @@ func initialize(ctx context.Context, s *Server, p *protocol.InitializeParams) (*
 	s.initOptions = append([]byte(nil), p.InitializationOptions...)
 	s.mu.Unlock()
 	s.applySettings(ctx, s.initOptions)
+	s.sweep.SetRoots(rootsOf(p))
 
 	yes := true
 	incremental := protocol.TextDocumentSyncKindIncremental

@@ -42,6 +42,7 @@ type Server struct {
 
 	docs      *textdoc.Store
 	workspace *insight.Workspace
+	sweep     *insight.Sweep // SLO problems of the whole workspace (problems.go)
 	client    *clientConn
 	publishes debouncer // diagnostics of changed documents, published when edits pause
 
@@ -80,6 +81,7 @@ func New(opts Options) *Server {
 	}
 	s.workspace = insight.NewWorkspace(log, s.docs)
 	s.workspace.SetObserver(&notifier{srv: s})
+	s.sweep = insight.NewSweep(s.workspace, s.sloProblemsChanged)
 	return s
 }
 

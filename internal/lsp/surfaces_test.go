@@ -273,7 +273,8 @@ func TestHoverShowsTrendCallersAndSLO(t *testing.T) {
 	if !strings.Contains(card, wantSLO) {
 		t.Errorf("card lacks %q:\n%s", wantSLO, card)
 	}
-	// Breached (success well below 99 %): a warning diagnostic pointing at the SLO dashboard.
+	// Breached (success well below 99 %): an error diagnostic that leads with the objective and
+	// the burn rate, pointing at the SLO dashboard.
 	msg, err := s.client.WaitNotification(ctx, "textDocument/publishDiagnostics", `"code":"slo"`)
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +292,8 @@ func TestHoverShowsTrendCallersAndSLO(t *testing.T) {
 			slo = &p.Diagnostics[i]
 		}
 	}
-	if slo == nil || slo.Severity != severityWarning || !strings.Contains(slo.Message, "breached") ||
+	wantMsg := fmt.Sprintf("SLO \"API\" 99 %%: %.1f %% success over 5m, burn rate ", success*100)
+	if slo == nil || slo.Severity != severityError || !strings.HasPrefix(slo.Message, wantMsg) || !strings.HasSuffix(slo.Message, "(breached)") ||
 		slo.CodeDescription == nil || slo.CodeDescription.Href != "http://grafana.example/d/autometrics-objectives/" {
 		t.Errorf("SLO diagnostic on line %d: %+v in %s", line, slo, msg.Params)
 	}

@@ -49,6 +49,7 @@ func didChange(ctx context.Context, s *Server, p *protocol.DidChangeTextDocument
 
 func didSave(ctx context.Context, s *Server, p *protocol.DidSaveTextDocumentParams) (any, error) {
 	s.workspace.Changed(pathOf(p.TextDocument.URI))
+	s.sweep.FilesChanged()
 	return nil, nil
 }
 
@@ -56,6 +57,8 @@ func didClose(ctx context.Context, s *Server, p *protocol.DidCloseTextDocumentPa
 	path := pathOf(p.TextDocument.URI)
 	s.docs.Close(path)
 	s.workspace.Closed(path)
+	// A closed file keeps the workspace-wide SLO problems only.
+	go s.publishSaved(path, s.sweep.Problems(path))
 	return nil, nil
 }
 

@@ -41,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/am-lsp/am-lsp/internal/credurl"
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 )
@@ -118,6 +119,11 @@ type Client struct {
 	mu     sync.Mutex
 	snaps  *batchCache[*Snapshot]
 	trends *batchCache[*Trend]
+	// Incident data (incident.go): alerts and the version history are one answer for the
+	// whole backend (cached under the empty batch), the rest by batch.
+	alerts    *batchCache[*Alerts]
+	history   *batchCache[*versionHistory]
+	incidents *batchCache[*Incident]
 }
 
 // New checks cfg and returns a client. It does not contact the backend; it reads the TLS CA
@@ -140,15 +146,18 @@ func New(cfg Config) (*Client, error) {
 		return nil, urlError(cfg.URL, err.Error())
 	}
 	return &Client{
-		cfg:     cfg,
-		display: base.String(),
-		extra:   extra,
-		q:       &promAPI{api: v1.NewAPI(ac), rt: rt},
-		sources: sources,
-		snaps:   newBatchCache[*Snapshot](),
-		trends:  newBatchCache[*Trend](),
-		sem:     make(chan struct{}, maxConcurrentQueries),
-		now:     time.Now,
+		cfg:       cfg,
+		display:   base.String(),
+		extra:     extra,
+		q:         &promAPI{api: v1.NewAPI(ac), rt: rt},
+		sources:   sources,
+		snaps:     newBatchCache[*Snapshot](),
+		trends:    newBatchCache[*Trend](),
+		alerts:    newBatchCache[*Alerts](),
+		history:   newBatchCache[*versionHistory](),
+		incidents: newBatchCache[*Incident](),
+		sem:       make(chan struct{}, maxConcurrentQueries),
+		now:       time.Now,
 	}, nil
 }
 
@@ -237,17 +246,19 @@ func checkDurations(cfg *Config) error {
 // maxConcurrentQueries bounds the queries one client has in flight at once.
 const maxConcurrentQueries = 8
 
-// parseURL validates a base URL and splits off its credentials.
+// parseURL validates a base URL and splits off its credentials, as credurl reads them (a
+// password may hold "/", "?", "#" or "@" unencoded).
 func parseURL(raw string) (base *url.URL, user, pass string, err error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return nil, "", "", urlError(raw, "empty")
 	}
+	s, user, pass, _ = credurl.Split(s)
 	u, err := url.Parse(s)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			err = ue.Err // the url.Error text would repeat the URL, credentials included
+			err = ue.Err // the url.Error text would repeat the URL
 		}
 		return nil, "", "", urlError(raw, err.Error())
 	}
@@ -263,10 +274,6 @@ func parseURL(raw string) (base *url.URL, user, pass string, err error) {
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return nil, "", "", urlError(raw, "must not have a query or fragment")
 	}
-	if u.User != nil {
-		user = u.User.Username()
-		pass, _ = u.User.Password()
-	}
 	b := *u
 	b.User = nil
 	b.Path = strings.TrimRight(b.Path, "/")
@@ -278,22 +285,8 @@ func urlError(raw, reason string) error {
 	return fmt.Errorf("prometheus URL %q: %s", redactRaw(raw), reason)
 }
 
-// redactRaw removes userinfo from a URL that may not parse.
-func redactRaw(raw string) string {
-	s := strings.TrimSpace(raw)
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 {
-		start = i + 3
-	}
-	end := len(s)
-	if i := strings.IndexAny(s[start:], "/?#"); i >= 0 {
-		end = start + i
-	}
-	if at := strings.LastIndex(s[start:end], "@"); at >= 0 {
-		return s[:start] + s[start+at+1:]
-	}
-	return s
-}
+// redactRaw removes the credentials from a URL that may not parse.
+func redactRaw(raw string) string { return credurl.Redact(raw) }
 
 // DisplayURL returns the base URL without credentials, for showing to the user.
 func (c *Client) DisplayURL() string { return c.display }

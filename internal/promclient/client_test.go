@@ -1,6 +1,7 @@
 package promclient
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -109,6 +110,47 @@ func TestQueryForFiltersFunctionAndModule(t *testing.T) {
 		}
 		if strings.Contains(q, "build_info") {
 			t.Errorf("%v: %s joins build_info", k, q)
+		}
+	}
+}
+
+// Passwords with characters that delimit URL parts ("/", "#", "?", "@") written into the URL
+// unencoded are credentials, not path, fragment or host: they parse, and show in no error,
+// display URL or link. Percent-encoded ones are decoded.
+func TestPasswordsWithURLDelimiters(t *testing.T) {
+	for _, tc := range []struct{ raw, user, pass, display string }{
+		{"http://user:9090/PW@prom:9090", "user", "9090/PW", "http://prom:9090"},
+		{"http://alice:p#ss@prom:9090/prefix/", "alice", "p#ss", "http://prom:9090/prefix"},
+		{"https://alice:a/b?c#d@e@prom.example", "alice", "a/b?c#d@e", "https://prom.example"},
+		{"http://alice:a%2Fb%23c@prom", "alice", "a/b#c", "http://prom"},
+		{"http://alice:100%@prom", "alice", "100%", "http://prom"},
+	} {
+		c, err := New(Config{URL: tc.raw})
+		if err != nil {
+			t.Errorf("New(%s): %v", redactRaw(tc.raw), err)
+			continue
+		}
+		if c.cfg.Username != tc.user || c.cfg.Password != tc.pass || c.DisplayURL() != tc.display {
+			t.Errorf("%s: user %q, display %q; want user %q, password %q, display %q",
+				redactRaw(tc.raw), c.cfg.Username, c.DisplayURL(), tc.user, tc.pass, tc.display)
+		}
+		if shown := c.DisplayURL() + c.GraphURL("up") + c.classify(errors.New("x")).Error(); strings.Contains(shown, tc.pass) {
+			t.Errorf("%s: the password shows in %s", redactRaw(tc.raw), shown)
+		}
+	}
+	// URLs that do not parse say why without any part of the password.
+	for _, raw := range []string{
+		"http://user:9090/PW@", "ftp://u:s3/cr#t@h", "u:s3/cr#t@h:9090", "http://u:s3/cr#t@h:9090/?q=1", "http://u:s3/cr#t@h:port",
+	} {
+		_, err := New(Config{URL: raw})
+		if err == nil {
+			t.Errorf("New(%s) accepted", redactRaw(raw))
+			continue
+		}
+		for _, part := range []string{"PW", "s3", "cr#t"} {
+			if strings.Contains(err.Error(), part) {
+				t.Errorf("New(%s): %v shows part of the password", redactRaw(raw), err)
+			}
 		}
 	}
 }

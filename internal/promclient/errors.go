@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 )
@@ -66,6 +67,7 @@ func (c *Client) classify(err error) *FetchError {
 	fe := &FetchError{URL: c.display, Err: err}
 	var se *statusError
 	var ce *credentialsError
+	var re *redirectError
 	var ae *v1.Error
 	var ne net.Error
 	var ue *url.Error
@@ -79,6 +81,9 @@ func (c *Client) classify(err error) *FetchError {
 	case errors.As(err, &ce):
 		fe.Kind = Unauthorized
 		fe.Err = ce
+	case errors.As(err, &re):
+		fe.Kind = BadResponse
+		fe.Err = re
 	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &he):
 		fe.Kind = Unreachable
 		reason := err
@@ -103,12 +108,15 @@ func (c *Client) classify(err error) *FetchError {
 	return fe
 }
 
+// classifyAPIError says what kind of failure an API error is. The backend's own words in it are
+// cut to maxBackendText characters on one line.
 func classifyAPIError(e *v1.Error) (ErrorKind, error) {
+	msg := snippet(e.Msg)
 	switch e.Type {
 	case v1.ErrBadData, v1.ErrExec:
-		return QueryError, fmt.Errorf("%s: %s", e.Type, e.Msg)
+		return QueryError, fmt.Errorf("%s: %s", e.Type, msg)
 	case v1.ErrTimeout, v1.ErrCanceled:
-		return Timeout, fmt.Errorf("%s: %s", e.Type, e.Msg)
+		return Timeout, fmt.Errorf("%s: %s", e.Type, msg)
 	case v1.ErrServer, v1.ErrClient:
 		// Prometheus answers a query timeout with 503 and a JSON body that client_golang
 		// does not decode for 5xx statuses.
@@ -119,25 +127,30 @@ func classifyAPIError(e *v1.Error) (ErrorKind, error) {
 		if json.Unmarshal([]byte(e.Detail), &body) == nil && body.ErrorType != "" {
 			switch v1.ErrorType(body.ErrorType) {
 			case v1.ErrTimeout, v1.ErrCanceled:
-				return Timeout, fmt.Errorf("%s: %s", body.ErrorType, body.Error)
+				return Timeout, fmt.Errorf("%s: %s", body.ErrorType, snippet(body.Error))
 			case v1.ErrBadData, v1.ErrExec:
-				return QueryError, fmt.Errorf("%s: %s", body.ErrorType, body.Error)
+				return QueryError, fmt.Errorf("%s: %s", body.ErrorType, snippet(body.Error))
 			}
-			return BadResponse, fmt.Errorf("%s (%s: %s)", e.Msg, body.ErrorType, body.Error)
+			return BadResponse, fmt.Errorf("%s (%s: %s)", msg, body.ErrorType, snippet(body.Error))
 		}
 		if d := snippet(e.Detail); d != "" {
-			return BadResponse, fmt.Errorf("%s: %s", e.Msg, d)
+			return BadResponse, fmt.Errorf("%s: %s", msg, d)
 		}
-		return BadResponse, errors.New(e.Msg)
+		return BadResponse, errors.New(msg)
 	}
-	return BadResponse, fmt.Errorf("%s: %s", e.Type, e.Msg)
+	return BadResponse, fmt.Errorf("%s: %s", e.Type, msg)
 }
 
-// snippet returns the start of a response body on one line.
-func snippet(body string) string {
-	s := strings.Join(strings.Fields(body), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
+// maxBackendText bounds, in characters, each piece of the backend's own text (an error message,
+// a body, a warning) that errors and snapshots carry.
+const maxBackendText = 400
+
+// snippet returns the start of the backend's text s on one line: white space collapsed, cut to
+// maxBackendText characters with "…".
+func snippet(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= maxBackendText {
+		return s
 	}
-	return s
+	return string([]rune(s)[:maxBackendText-1]) + "…"
 }

@@ -3,7 +3,9 @@ package promclient
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
@@ -258,5 +261,37 @@ func TestQueryErrorAndWarnings(t *testing.T) {
 	}
 	if st := snap.Stats[Series{Function: "F", Module: "m"}]; !sameNumber(st.RequestRate, 1) {
 		t.Errorf("numbers with warnings: %+v", st)
+	}
+}
+
+// The backend's own text (an error message, warnings) is kept to one line of at most
+// maxBackendText characters, ending with "…" when cut: a broken or hostile backend cannot fill
+// cards, logs or report output.
+func TestBackendTextIsCut(t *testing.T) {
+	long := "line one\nline two " + strings.Repeat("é", 1<<20)
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"status": "error", "errorType": "bad_data", "error": long})
+	}))
+	defer failing.Close()
+	_, err := newClient(t, Config{URL: failing.URL}).Fetch(context.Background(), []Series{apiHandle})
+	if err == nil || len(err.Error()) > 2*maxBackendText+200 || !strings.Contains(err.Error(), "line one line two") || !strings.Contains(err.Error(), "…") {
+		t.Errorf("error of %d bytes: %.300s", len(fmt.Sprint(err)), err)
+	}
+
+	warning := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"status": "success", "warnings": []string{long},
+			"data": map[string]any{"resultType": "vector", "result": []any{}}})
+	}))
+	defer warning.Close()
+	snap, err := newClient(t, Config{URL: warning.URL}).Fetch(context.Background(), []Series{apiHandle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Warnings) != 1 || utf8.RuneCountInString(snap.Warnings[0]) != maxBackendText || !strings.HasSuffix(snap.Warnings[0], "é…") ||
+		!strings.HasPrefix(snap.Warnings[0], "line one line two ") {
+		t.Errorf("warnings = %.300q", snap.Warnings)
 	}
 }

@@ -187,9 +187,10 @@ func (c *Client) acquire(ctx context.Context) error {
 
 func (c *Client) release() { <-c.sem }
 
-// addNotes appends the notes not yet in list.
+// addNotes appends the notes not yet in list, each cut short as snippet does.
 func addNotes(list []string, notes []string) []string {
 	for _, n := range notes {
+		n = snippet(n)
 		seen := false
 		for _, l := range list {
 			if l == n {

@@ -16,6 +16,11 @@ import (
 type querier interface {
 	Query(ctx context.Context, query string, timeout time.Duration) (model.Vector, []string, error)
 	QueryRange(ctx context.Context, query string, r v1.Range, timeout time.Duration) (model.Matrix, []string, error)
+	// Alerts answers /api/v1/alerts: the active (firing and pending) alerts of the rules the
+	// backend evaluates.
+	Alerts(ctx context.Context) ([]v1.Alert, error)
+	// QueryExemplars answers /api/v1/query_exemplars for the selectors of query in [start, end].
+	QueryExemplars(ctx context.Context, query string, start, end time.Time) ([]v1.ExemplarQueryResult, error)
 }
 
 // promAPI is the querier over client_golang's v1 API.
@@ -65,4 +70,16 @@ func serverTimeout(d time.Duration) time.Duration {
 		return d.Truncate(time.Millisecond)
 	}
 	return time.Millisecond
+}
+
+func (p *promAPI) Alerts(ctx context.Context) ([]v1.Alert, error) {
+	res, err := p.api.Alerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return res.Alerts, nil
+}
+
+func (p *promAPI) QueryExemplars(ctx context.Context, query string, start, end time.Time) ([]v1.ExemplarQueryResult, error) {
+	return p.api.QueryExemplars(ctx, query, start, end)
 }

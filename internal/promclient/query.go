@@ -88,6 +88,8 @@ type sourceQueries struct {
 	src    *Source
 	window time.Duration
 	extra  string // the ExtraMatchers as ",m1,m2"
+	// at, when not "", evaluates range selectors at a fixed time: " @ <unix seconds>".
+	at string
 }
 
 // batchQueries holds the queries of one Fetch of one source's series. An empty query is not
@@ -151,7 +153,7 @@ func (q sourceQueries) seriesSelector(s Series) string {
 func (q sourceQueries) sumRate(by string, names []string, m string) string {
 	w := formatWindow(q.window)
 	one := func(name string) string {
-		return `sum by (` + by + `) (rate(` + name + `{` + m + `}[` + w + `]))`
+		return `sum by (` + by + `) (rate(` + name + `{` + m + `}[` + w + `]` + q.at + `))`
 	}
 	out := one(names[0])
 	for _, n := range names[1:] {

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -25,8 +27,13 @@ func newTransport(cfg Config) (*transport, error) {
 		}
 		ht.TLSClientConfig = tc
 	}
+	base, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, urlError(cfg.URL, err.Error())
+	}
 	rt := &transport{
 		base:      ht,
+		origin:    originOf(base),
 		headers:   cfg.Headers,
 		tokenFile: cfg.BearerTokenFile,
 		maxBytes:  defaultMaxBytes,
@@ -65,8 +72,14 @@ const defaultMaxBytes = 8 << 20
 
 // transport adds authentication and headers to requests, turns 401/403 into errors and caps the
 // size of response bodies. It is immutable after newTransport.
+//
+// Credentials and headers go only to the configured origin (scheme, host and port). A request to
+// another origin can only be a redirect the backend answered: with credentials or headers
+// configured it is refused (a *redirectError), so that a proxy that redirects to a login page or
+// another host never receives them; without any it is followed as net/http does.
 type transport struct {
 	base          http.RoundTripper
+	origin        string // scheme://host:port of the configured URL
 	authorization string
 	tokenFile     string // read for every request
 	headers       map[string]string
@@ -116,8 +129,26 @@ func (e *statusError) Error() string { return "HTTP " + e.Status }
 
 var errTooLarge = errors.New("response body too large")
 
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
+// redirectError is a redirect to another origin that was not followed because credentials or
+// headers are configured. To is the target's origin only (its path and query may hold anything).
+type redirectError struct{ To string }
+
+func (e *redirectError) Error() string {
+	return "the backend redirected to another host (" + e.To + "); am-lsp sends credentials and headers only to the configured host, " +
+		"so it does not follow: set the Prometheus URL to the address that answers the query API"
+}
+
+// originOf returns scheme://host:port of u, lower case, with the scheme's default port filled in.
+func originOf(u *url.URL) string {
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// authorize adds the headers and credentials to r.
+func (t *transport) authorize(r *http.Request) error {
 	for k, v := range t.headers {
 		r.Header.Set(k, v)
 	}
@@ -127,9 +158,26 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.tokenFile != "" {
 		tok, err := readToken(t.tokenFile)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		r.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return nil
+}
+
+// sendsSecrets reports whether requests carry credentials or configured headers.
+func (t *transport) sendsSecrets() bool {
+	return t.authorization != "" || t.tokenFile != "" || len(t.headers) > 0
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	if originOf(req.URL) != t.origin {
+		if t.sendsSecrets() {
+			return nil, &redirectError{To: originOf(req.URL)}
+		}
+	} else if err := t.authorize(r); err != nil {
+		return nil, err
 	}
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {

@@ -1,8 +1,9 @@
 -- Test driver for nvim_test.go, run after the user-style init.lua (which put editors/nvim on the
 -- runtimepath and called require("am_lsp").setup{...}). It only does what a user does (open a
 -- file, hover, look at CodeLens, run :AmGrafana/:AmStatus/:checkhealth, apply a code action and
--- :write) and writes what it saw to $AM_OUT as JSON, then quits. Phases: AM_PHASE=telemetry or
--- codeaction. Parameters: AM_FILE, AM_LINE, AM_COL (0-based, LSP), AM_OUT.
+-- :write, press K) and writes what it saw to $AM_OUT as JSON, then quits. Phases: AM_PHASE=telemetry,
+-- codeaction or servers (0.10+, gopls attached too). Parameters: AM_FILE, AM_LINE, AM_COL (0-based,
+-- LSP), AM_OUT.
 local out = assert(os.getenv("AM_OUT"))
 local file = assert(os.getenv("AM_FILE"))
 local line, col = tonumber(os.getenv("AM_LINE")), tonumber(os.getenv("AM_COL"))
@@ -49,6 +50,26 @@ local function open()
   return bufnr, client
 end
 
+-- Asks client for the hover at the cursor until its text contains want (up to 20 s); returns
+-- the last text.
+local function hover_until(client, bufnr, want)
+  local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+  local text = "no hover answer"
+  for _ = 1, 100 do
+    local res = request_sync(client, "textDocument/hover", params, bufnr)
+    if res and res.err then
+      text = "ERROR: " .. vim.inspect(res.err)
+    elseif res and res.result and res.result.contents then
+      text = res.result.contents.value or vim.inspect(res.result.contents)
+    end
+    if text:find(want, 1, true) then
+      break
+    end
+    vim.wait(200)
+  end
+  return text
+end
+
 local function telemetry()
   local bufnr, client = open()
 
@@ -60,21 +81,7 @@ local function telemetry()
     return plugin_refresh(...)
   end
 
-  -- Hover until the card carries numbers.
-  local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
-  result.hover = "no hover answer"
-  for _ = 1, 100 do
-    local res = request_sync(client, "textDocument/hover", params, bufnr)
-    if res and res.err then
-      result.hover = "ERROR: " .. vim.inspect(res.err)
-    elseif res and res.result and res.result.contents then
-      result.hover = res.result.contents.value or vim.inspect(res.result.contents)
-    end
-    if result.hover:find("req/s", 1, true) then
-      break
-    end
-    vim.wait(200)
-  end
+  result.hover = hover_until(client, bufnr, "req/s")
 
   -- CodeLens: the driver never refreshes; the plugin must (on attach, and when the server says
   -- new numbers arrived). Wait for the lens on the function's line to carry numbers.
@@ -181,7 +188,86 @@ local function codeaction()
   finish()
 end
 
-local ok, err = xpcall(os.getenv("AM_PHASE") == "codeaction" and codeaction or telemetry, function(e)
+-- 0.10+, with gopls started for Go buffers by the init too: inlay hints, and K with two servers.
+local function servers()
+  local bufnr, client = open()
+  local gopls
+  vim.wait(60000, function()
+    gopls = vim.lsp.get_clients({ bufnr = bufnr, name = "gopls" })[1]
+    return gopls ~= nil and gopls.initialized == true
+  end, 100)
+  result.clients = {}
+  for _, c in ipairs(vim.lsp.get_clients({ bufnr = bufnr })) do
+    table.insert(result.clients, c.name)
+  end
+  if not gopls then
+    finish()
+    return
+  end
+  -- Both servers know the function: gopls once it loaded the package, am-lsp once it has numbers.
+  result.gopls_hover = hover_until(gopls, bufnr, "Handle")
+  hover_until(client, bufnr, "req/s")
+
+  -- Inlay hints: the plugin enabled them (settings.inlayHints); wait for am-lsp's on the line.
+  result.inlay_enabled = vim.lsp.inlay_hint.is_enabled({ bufnr = bufnr })
+  local function hints()
+    local labels, on_line = {}, nil
+    for _, h in ipairs(vim.lsp.inlay_hint.get({ bufnr = bufnr })) do
+      local label = h.inlay_hint.label
+      if type(label) == "table" then
+        local parts = {}
+        for _, part in ipairs(label) do
+          table.insert(parts, part.value)
+        end
+        label = table.concat(parts)
+      end
+      table.insert(labels, label)
+      if h.client_id == client.id and h.inlay_hint.position.line == line then
+        on_line = label
+      end
+    end
+    return labels, on_line
+  end
+  vim.wait(30000, function()
+    local _, label = hints()
+    return label ~= nil and label:find("req/s", 1, true) ~= nil
+  end, 100)
+  result.inlay_hints, result.inlay_hint = hints()
+
+  -- K, as the user presses it: one float with what both servers answered.
+  result.k_mapping = vim.fn.maparg("K", "n", false, true).desc or vim.fn.maparg("K", "n")
+  vim.api.nvim_feedkeys("K", "mx", false)
+  local float
+  vim.wait(20000, function()
+    for _, win in ipairs(vim.api.nvim_list_wins()) do
+      if vim.api.nvim_win_get_config(win).relative ~= "" then
+        float = win
+        return true
+      end
+    end
+    return false
+  end, 50)
+  if float then
+    result.hover_float = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(float), 0, -1, false)
+  end
+  -- Stop both servers and wait until their processes are gone (gopls writes its cache into the
+  -- test's temporary directory); one that ignores the LSP exit gets SIGTERM.
+  vim.lsp.stop_client(vim.lsp.get_clients())
+  local function gone()
+    return #vim.api.nvim_get_proc_children(vim.fn.getpid()) == 0
+  end
+  if not vim.wait(10000, gone, 50) then
+    result.killed = vim.api.nvim_get_proc_children(vim.fn.getpid())
+    for _, pid in ipairs(result.killed) do
+      vim.uv.kill(pid, "sigterm")
+    end
+    vim.wait(10000, gone, 50)
+  end
+  finish()
+end
+
+local phases = { telemetry = telemetry, codeaction = codeaction, servers = servers }
+local ok, err = xpcall(phases[os.getenv("AM_PHASE")] or telemetry, function(e)
   return debug.traceback(e, 2)
 end)
 if not ok then

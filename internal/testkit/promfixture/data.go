@@ -82,6 +82,11 @@ type Function struct {
 
 	// Labels are added to every series of the function.
 	Labels map[string]string
+
+	// Start and End, when not zero, bound the function's samples to [Start, End): the
+	// process that emits them starts at Start (its counters count from 0 there) and is gone
+	// at End. Two Functions with different Versions and adjacent bounds make a deploy.
+	Start, End time.Time
 }
 
 // Caller is one caller of a Function with its share of the calls.
@@ -96,6 +101,8 @@ type BuildInfo struct {
 	ServiceName, Version, Commit, Branch                  string
 	RepositoryURL, RepositoryProvider, AutometricsVersion string
 	Labels                                                map[string]string
+	// Start and End bound the samples as for Function.
+	Start, End time.Time
 }
 
 // Options says what data to load and how to run the server.
@@ -143,6 +150,13 @@ type Options struct {
 	// remote_read section. Prometheus only.
 	ExtraConfig string
 
+	// AlertingRules are evaluated live by the final Prometheus every second (Prometheus only);
+	// Start returns once each has been evaluated.
+	AlertingRules []AlertRule
+	// Exemplars are served by a scrape target on 127.0.0.1 that Prometheus scrapes every
+	// second with exemplar storage on (Prometheus only); Start returns once all are stored.
+	Exemplars []Exemplar
+
 	// Args are extra command-line flags for the server, e.g. "--query.max-samples=10".
 	Args []string
 
@@ -183,6 +197,9 @@ var (
 // check validates opts (defaults applied).
 func (o *Options) check() error {
 	if _, err := families(*o); err != nil {
+		return err
+	}
+	if err := o.checkIncident(); err != nil {
 		return err
 	}
 	if p := o.RoutePrefix; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#% ")) {
@@ -241,6 +258,9 @@ type series struct {
 	labels [][2]string // sorted by name
 	slope  float64     // per second (0 for gauges)
 	value  float64     // constant part
+	// start and end, when not zero, bound the samples to [start, end); a counter counts
+	// from value at start.
+	start, end time.Time
 }
 
 type family struct {
@@ -273,12 +293,16 @@ func writeData(w io.Writer, opts Options, f format, from, to time.Time, extra bo
 		fmt.Fprintf(bw, "# TYPE %s %s\n", fam.name, fam.typ)
 		for _, s := range fam.series {
 			prefix := seriesText(s)
-			t := first
-			if from.After(first) {
-				t = first.Add((from.Sub(first) + opts.Step - 1) / opts.Step * opts.Step)
+			origin := first
+			if s.start.After(first) {
+				origin = s.start
 			}
-			for ; !t.After(last) && t.Before(to); t = t.Add(opts.Step) {
-				v := s.value + s.slope*t.Sub(first).Seconds()
+			t := first
+			if lo := maxTime(from, s.start); lo.After(first) {
+				t = first.Add((lo.Sub(first) + opts.Step - 1) / opts.Step * opts.Step)
+			}
+			for ; !t.After(last) && t.Before(to) && (s.end.IsZero() || t.Before(s.end)); t = t.Add(opts.Step) {
+				v := s.value + s.slope*t.Sub(origin).Seconds()
 				line = append(line[:0], prefix...)
 				line = append(line, ' ')
 				line = strconv.AppendFloat(line, v, 'g', -1, 64)
@@ -312,6 +336,18 @@ func writeData(w io.Writer, opts Options, f format, from, to time.Time, extra bo
 		bw.WriteString("# EOF\n")
 	}
 	return bw.Flush()
+}
+
+// overlap reports whether the time bounds of a and b intersect (zero bounds are open).
+func overlap(a, b series) bool {
+	return (a.end.IsZero() || b.start.Before(a.end)) && (b.end.IsZero() || a.start.Before(b.end))
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // appendSeconds appends ms/1000 as a decimal without float rounding ("1700000000.015").
@@ -393,14 +429,17 @@ func families(opts Options) ([]family, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
+	seen := map[string][]series{}
+	var start, end time.Time // bounds of the series being added
 	add := func(fam *family, name string, labels map[string]string, slope, value float64) error {
-		s := series{name: name, labels: labelSet(labels), slope: slope, value: value}
+		s := series{name: name, labels: labelSet(labels), slope: slope, value: value, start: start, end: end}
 		key := string(seriesText(s))
-		if seen[key] {
-			return fmt.Errorf("promfixture: duplicate series %s", key)
+		for _, o := range seen[key] {
+			if overlap(o, s) {
+				return fmt.Errorf("promfixture: duplicate series %s (same labels, overlapping Start and End)", key)
+			}
 		}
-		seen[key] = true
+		seen[key] = append(seen[key], s)
 		fam.series = append(fam.series, s)
 		return nil
 	}
@@ -417,6 +456,10 @@ func families(opts Options) ([]family, error) {
 				return nil, fmt.Errorf("promfixture: %s.%s: latency %v is not a finite non-negative number", fn.Module, fn.Function, l)
 			}
 		}
+		if !fn.End.IsZero() && !fn.End.After(fn.Start) {
+			return nil, fmt.Errorf("promfixture: %s.%s: End must be after Start", fn.Module, fn.Function)
+		}
+		start, end = fn.Start, fn.End
 		job, inst := fn.Job, fn.Instance
 		if job == "" {
 			job = "app"
@@ -493,6 +536,10 @@ func families(opts Options) ([]family, error) {
 		}
 	}
 	for _, b := range opts.BuildInfo {
+		if !b.End.IsZero() && !b.End.After(b.Start) {
+			return nil, fmt.Errorf("promfixture: build_info %s: End must be after Start", b.Version)
+		}
+		start, end = b.Start, b.End
 		job, inst := b.Job, b.Instance
 		if job == "" {
 			job = "app"

@@ -56,8 +56,10 @@ type Server struct {
 	api     v1.API
 	// user and pass are the basic auth credentials the server requires, if any.
 	user, pass string
-	stopOnce   sync.Once
-	stopErr    error
+	// exemplarTarget serves Options.Exemplars; nil without.
+	exemplarTarget *http.Server
+	stopOnce       sync.Once
+	stopErr        error
 }
 
 // Start writes the data of opts, turns it into TSDB blocks with promtool and starts prometheus on
@@ -135,11 +137,32 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		extra = append(extra, "--web.config.file="+web)
 	}
-	extra = append(extra, opts.Args...)
-	s, err := launchPrometheus(ctx, promBin, opts, dir, "prometheus", base, extra, true)
+	incidentCfg, incidentArgs, target, err := incidentConfig(opts, dir)
 	if err != nil {
 		return nil, err
 	}
+	if incidentCfg != "" {
+		if err := acceptLiveSamples(tsdb); err != nil {
+			if target != nil {
+				target.Close()
+			}
+			return nil, err
+		}
+		// Only the final server evaluates the alerting rules and scrapes the exemplars.
+		if err := os.WriteFile(cfgFile, []byte(cfg+incidentCfg), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	extra = append(extra, incidentArgs...)
+	extra = append(extra, opts.Args...)
+	s, err := launchPrometheus(ctx, promBin, opts, dir, "prometheus", base, extra, true)
+	if err != nil {
+		if target != nil {
+			target.Close()
+		}
+		return nil, err
+	}
+	s.exemplarTarget = target
 	s.StartupTime = time.Since(began)
 	ok = true
 	return s, nil
@@ -177,6 +200,11 @@ func launchPrometheus(ctx context.Context, bin string, opts Options, dir, name s
 			return nil, err
 		}
 		err = s.waitReady(ctx, "/-/ready", func(ctx context.Context) (bool, error) {
+			if final && opts.hasIncident() {
+				if ok, err := s.incidentReady(ctx, opts); !ok || err != nil {
+					return ok, err
+				}
+			}
 			if len(opts.Functions) == 0 && len(opts.BuildInfo) == 0 {
 				return true, nil
 			}
@@ -547,6 +575,9 @@ func (s *Server) kill() {
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		s.kill()
+		if s.exemplarTarget != nil {
+			s.exemplarTarget.Close()
+		}
 		s.stopErr = os.RemoveAll(s.dir)
 	})
 	return s.stopErr

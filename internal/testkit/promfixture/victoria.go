@@ -26,6 +26,9 @@ func StartVictoriaMetrics(ctx context.Context, opts Options) (*Server, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
+	if opts.hasIncident() {
+		return nil, errNoIncidentOnVictoria
+	}
 	bin, err := lookBinary(opts.VictoriaMetrics, "victoria-metrics")
 	if err != nil {
 		return nil, err

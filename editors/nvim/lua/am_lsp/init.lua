@@ -7,6 +7,7 @@
 --     filetypes = { "go" },                               -- buffers to attach to (default)
 --     root_markers = { "go.mod", ".git" },                -- nearest go.mod wins, then .git
 --     codelens = true,                                    -- keep CodeLens fresh (default)
+--     hover_keymap = true,                                -- 0.10: K shows every server's hover
 --     open_url = function(url) ... return true end,      -- how links open (default: xdg-open/open)
 --     on_attach = function(client, bufnr) end,            -- called after ours
 --     capabilities = {},                                  -- merged over ours
@@ -33,6 +34,7 @@ M.config = {
   filetypes = { "go" },
   root_markers = { "go.mod", ".git" },
   codelens = true,
+  hover_keymap = true,
   open_url = nil,
   on_attach = nil,
   capabilities = {},
@@ -227,6 +229,59 @@ function M.capabilities(extra)
   }, extra or {})
 end
 
+-- Hover -------------------------------------------------------------------------------------
+
+--- Shows every attached server's hover for the cursor position in one float, the servers'
+--- cards separated by a rule (gopls's signature and docs next to am-lsp's numbers). Up to 0.10,
+--- vim.lsp.buf.hover() shows only the first answer when two servers answer; 0.11+ merges them
+--- itself, and there this is vim.lsp.buf.hover().
+function M.hover()
+  if has_011 then
+    return vim.lsp.buf.hover()
+  end
+  local bufnr = api.nvim_get_current_buf()
+  local params = vim.lsp.util.make_position_params()
+  vim.lsp.buf_request_all(bufnr, "textDocument/hover", params, function(results)
+    if api.nvim_get_current_buf() ~= bufnr then
+      return -- the user moved on
+    end
+    local ids = vim.tbl_keys(results)
+    table.sort(ids)
+    local lines = {}
+    for _, id in ipairs(ids) do
+      local res = results[id].result
+      local part = res and res.contents and vim.lsp.util.convert_input_to_markdown_lines(res.contents) or {}
+      if vim.lsp.util.trim_empty_lines then -- up to 0.9
+        part = vim.lsp.util.trim_empty_lines(part)
+      end
+      if #part > 0 then
+        if #lines > 0 then
+          table.insert(lines, "---")
+        end
+        vim.list_extend(lines, part)
+      end
+    end
+    if #lines == 0 then
+      vim.notify("No information available")
+      return
+    end
+    vim.lsp.util.open_floating_preview(lines, "markdown", { focus_id = "textDocument/hover" })
+  end)
+end
+
+-- Maps K in bufnr to M.hover() where Neovim mapped K to its own one-server hover (0.10's default
+-- LSP mapping); a K the user mapped stays theirs.
+local function map_hover(bufnr)
+  if has_011 then
+    return
+  end
+  api.nvim_buf_call(bufnr, function()
+    if vim.fn.maparg("K", "n", false, true).desc == "vim.lsp.buf.hover()" then
+      vim.keymap.set("n", "K", M.hover, { buffer = bufnr, desc = "am-lsp: every server's hover" })
+    end
+  end)
+end
+
 -- Starting and attaching --------------------------------------------------------------------
 
 -- The nearest directory holding the first marker (in order) found above path, else path's dir.
@@ -259,6 +314,9 @@ local function on_attach(client, bufnr)
       end,
     })
     M.refresh_codelens(bufnr)
+  end
+  if M.config.hover_keymap ~= false then
+    map_hover(bufnr)
   end
   local inlay = vim.lsp.inlay_hint
   if wire_settings().inlayHints and inlay and inlay.enable then -- 0.10+; enable(true, filter)

@@ -1,0 +1,80 @@
+-- Test driver for workspace_problems_test.go, run after a user-style init.lua. It opens one file
+-- (AM_FILE) and watches Neovim's diagnostics of the whole workspace, as :lua vim.diagnostic.get()
+-- or the quickfix list shows them:
+--   1. waits until am-lsp diagnostics with code "slo" exist for every file of AM_EXPECT (a
+--      comma-separated list of paths never opened), writes them to AM_OUT .. ".1" and whether
+--      their buffers are loaded;
+--   2. waits for the file AM_GO (the test has restarted Prometheus with healthy data), then
+--      until no "slo" diagnostic is left, and writes the final state to AM_OUT.
+local out = assert(os.getenv("AM_OUT"))
+local file = assert(os.getenv("AM_FILE"))
+local go = assert(os.getenv("AM_GO"))
+local expect = vim.split(assert(os.getenv("AM_EXPECT")), ",", { plain = true })
+local result = {}
+
+local function write(path, value)
+  local f = assert(io.open(path, "w"))
+  f:write(vim.fn.json_encode(value))
+  f:close()
+end
+
+-- The am-lsp "slo" diagnostics of every buffer, loaded or not.
+local function slo_diagnostics()
+  local found = {}
+  for _, d in ipairs(vim.diagnostic.get()) do
+    if d.source == "am-lsp" and (d.code == "slo" or (d.user_data and d.user_data.lsp and d.user_data.lsp.code == "slo")) then
+      table.insert(found, {
+        file = vim.api.nvim_buf_get_name(d.bufnr),
+        loaded = vim.api.nvim_buf_is_loaded(d.bufnr),
+        lnum = d.lnum,
+        severity = d.severity,
+        message = d.message,
+      })
+    end
+  end
+  return found
+end
+
+local function covers(found)
+  for _, want in ipairs(expect) do
+    local seen = false
+    for _, d in ipairs(found) do
+      if d.file == want then
+        seen = true
+      end
+    end
+    if not seen then
+      return false
+    end
+  end
+  return true
+end
+
+local ok, err = pcall(function()
+  vim.cmd("edit " .. vim.fn.fnameescape(file))
+  local found
+  if not vim.wait(90000, function()
+    found = slo_diagnostics()
+    return covers(found)
+  end, 100) then
+    error("no SLO diagnostics for every unopened file within 90 s; got " .. vim.inspect(slo_diagnostics()), 0)
+  end
+  result.burning = found
+  write(out .. ".1", result)
+  if not vim.wait(120000, function()
+    return vim.loop.fs_stat(go) ~= nil
+  end, 100) then
+    error("the test did not restart Prometheus", 0)
+  end
+  if not vim.wait(60000, function()
+    return #slo_diagnostics() == 0
+  end, 100) then
+    error("SLO diagnostics not cleared after recovery: " .. vim.inspect(slo_diagnostics()), 0)
+  end
+  result.after = slo_diagnostics()
+end)
+if not ok then
+  result.error = tostring(err)
+end
+write(out, result)
+vim.cmd("qall!")

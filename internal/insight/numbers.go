@@ -1,0 +1,198 @@
+package insight
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/config"
+	"github.com/am-lsp/am-lsp/internal/promclient"
+)
+
+// numbers owns the backend: the client built from the settings, the background fetches that
+// keep the numbers of every analysed package fresh, and the backend's health as those fetches
+// saw it.
+//
+// Contract: prefetch and the refresh loop are the only paths that start fetches in the
+// background; hovers (forHover) wait at most the hover deadline and fall back to what is cached;
+// lenses read the cache only (backend().client.Cached). mu guards the fields below it and is
+// never held while fetching or calling out.
+//
+// This is where a further telemetry source or incident data plugs in: promclient fetches every
+// source of a batch (SeriesOfPackage) in one Fetch, and data the hover shows but does not wait
+// for (alerts, versions, exemplars) is fetched next to the numbers in prefetch, stored here and
+// read without the network.
+type numbers struct {
+	ctx    context.Context
+	notify *notifier
+
+	mu        sync.Mutex
+	settings  config.Settings
+	client    *promclient.Client   // nil until a configure succeeded
+	links     Links                // jump targets, rebuilt by configure
+	configErr error                // why the last configure failed
+	seen      map[string]time.Time // batch key → FetchedAt of the newest numbers announced
+	health    BackendStatus        // outcome of the newest background fetch
+}
+
+func newNumbers(ctx context.Context, notify *notifier) *numbers {
+	return &numbers{ctx: ctx, notify: notify, seen: map[string]time.Time{}}
+}
+
+// backend is what numbers holds at one moment; client is nil until a configure succeeded.
+type backend struct {
+	client    *promclient.Client
+	links     Links
+	settings  config.Settings
+	configErr error
+}
+
+// backend returns the current client, links and settings.
+func (n *numbers) backend() backend {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return backend{client: n.client, links: n.links, settings: n.settings, configErr: n.configErr}
+}
+
+// configure builds a client from s and makes it current; when that fails the previous client
+// and settings stay and the error is kept for the "not configured" explanations.
+func (n *numbers) configure(s config.Settings) error {
+	client, err := promclient.New(promclient.Config{
+		URL: s.PrometheusURL, Window: s.Window, Timeout: s.QueryTimeout, TTL: s.CacheTTL,
+		BearerToken: s.BearerToken, Username: s.Username, Password: s.Password, Headers: s.Headers,
+		ExtraMatchers: s.LabelMatchers, BearerTokenFile: s.BearerTokenFile,
+		TLSCAFile: s.TLSCAFile, InsecureSkipVerify: s.TLSInsecureSkipVerify,
+	})
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err != nil {
+		n.configErr = err
+		return err
+	}
+	n.configErr = nil
+	n.settings = s
+	n.client = client
+	n.links = Links{Grafana: s.GrafanaURL, GrafanaDatasource: s.GrafanaDatasource, Prom: client}
+	return nil
+}
+
+// refreshLoop fetches the numbers of the packages analysed (as packages tells) again each time
+// they go stale, so CodeLens and inlay hints stay live without the user doing anything. It
+// returns when the workspace closes.
+func (n *numbers) refreshLoop(packages func() []*analysis.Package) {
+	for {
+		period := max(n.backend().settings.CacheTTL, 5*time.Second)
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-time.After(period):
+		}
+		n.prefetch(packages())
+	}
+}
+
+// prefetch starts fetching the numbers and trends of pkgs' instrumented functions, one batch
+// per package, in the background, and tells the observer when numbers newer than those it last
+// heard of arrive. It returns at once.
+func (n *numbers) prefetch(pkgs []*analysis.Package) {
+	b := n.backend()
+	if b.client == nil {
+		return
+	}
+	for _, p := range pkgs {
+		batch := SeriesOfPackage(p)
+		if len(batch) == 0 {
+			continue
+		}
+		b.client.PrefetchTrend(batch)
+		go func() {
+			ctx, cancel := context.WithTimeout(n.ctx, 2*b.settings.QueryTimeout+time.Second)
+			defer cancel()
+			snap, _ := b.client.Fetch(ctx, batch)
+			if snap == nil {
+				return
+			}
+			n.noteHealth(b.client, snap)
+			if n.announce(fmt.Sprint(batch), snap.FetchedAt) {
+				n.notify.observe(func(o Observer) { o.NumbersUpdated() })
+			}
+		}()
+	}
+}
+
+// announce records that the numbers of batch key fetched at at were seen, and reports whether
+// they are newer than the ones seen before.
+func (n *numbers) announce(key string, at time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	isNew := !at.Equal(n.seen[key])
+	n.seen[key] = at
+	return isNew
+}
+
+// hoverNumbers is what a hover shows of a batch: the snapshot and trend (each possibly nil or
+// cached from before) and the error of the fetch that did not finish.
+type hoverNumbers struct {
+	snap     *promclient.Snapshot
+	trend    *promclient.Trend
+	fetchErr error
+}
+
+// forHover fetches the numbers and trend of batch with client, waiting at most deadline, and
+// falls back to the cached ones when the fetch does not finish in time.
+func (n *numbers) forHover(ctx context.Context, client *promclient.Client, batch []promclient.Series, deadline time.Duration) hoverNumbers {
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	var h hoverNumbers
+	h.snap, h.fetchErr = client.Fetch(ctx, batch)
+	if h.snap != nil {
+		n.noteHealth(client, h.snap)
+	} else if cached, ok := client.Cached(batch); ok {
+		h.snap = cached
+	}
+	h.trend, _ = client.FetchTrend(ctx, batch)
+	if h.trend == nil {
+		h.trend, _ = client.CachedTrend(batch)
+	}
+	return h
+}
+
+// BackendStatus says whether the backend answered the newest background fetch.
+type BackendStatus struct {
+	Backend string    `json:"backend"` // URL without credentials
+	OK      bool      `json:"ok"`
+	Reason  string    `json:"reason,omitempty"` // why not, in words a user can act on
+	Checked time.Time `json:"checked,omitzero"` // zero when nothing was fetched yet
+}
+
+// status reports the backend's health as seen by the fetches (no network).
+func (n *numbers) status() BackendStatus {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch {
+	case n.client == nil:
+		return BackendStatus{Reason: fmt.Sprintf("no usable Prometheus URL is configured: %v", n.configErr)}
+	case n.health.Backend != n.client.DisplayURL() || n.health.Checked.IsZero():
+		return BackendStatus{Backend: n.client.DisplayURL(), OK: true, Reason: "no numbers fetched yet: open a Go file with instrumented functions"}
+	}
+	return n.health
+}
+
+// noteHealth records the outcome of a fetch by client for status, unless client is no longer
+// current or a newer outcome is recorded.
+func (n *numbers) noteHealth(client *promclient.Client, snap *promclient.Snapshot) {
+	health := BackendStatus{Backend: client.DisplayURL(), OK: snap.Err == nil, Checked: snap.FetchedAt}
+	if health.Checked.IsZero() {
+		health.Checked = time.Now()
+	}
+	if snap.Err != nil {
+		health.Reason = describeError(snap.Err, health.Backend)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.client == client && !health.Checked.Before(n.health.Checked) {
+		n.health = health
+	}
+}

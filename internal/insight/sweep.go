@@ -1,0 +1,198 @@
+package insight
+
+import (
+	"context"
+	"reflect"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/analysis"
+)
+
+// Sweep keeps the SLO problems (breached or burning objectives, see SLOProblems) of every
+// instrumented function of the workspace's modules, opened in the editor or not, so that the
+// editor's problem list is the incident list. It analyses the workspace roots (./... of each)
+// once and again after files change, fetches the numbers of each package as one batch (shared
+// with the workspace's own fetches through the client's cache) every cacheTtl, and reports the
+// files whose problems changed, a file whose problems are gone with an empty list. It is safe
+// for concurrent use.
+type Sweep struct {
+	w *Workspace
+	// changed hears which files' problems changed (path → its problems now, empty when
+	// cleared). It is called from the sweep's goroutine and must not block.
+	changed func(map[string][]SLOProblem)
+	// minPeriod bounds how often the sweep runs whatever cacheTtl says.
+	minPeriod time.Duration
+
+	mu       sync.Mutex
+	roots    []string
+	pkgs     []*analysis.Package // the last analysis of the roots
+	stale    bool                // files changed since pkgs
+	byFile   map[string][]SLOProblem
+	started  bool
+	wake     chan struct{}
+	lastLoad time.Time
+}
+
+// NewSweep returns a sweep over w's client and settings that reports to changed. It does
+// nothing until SetRoots names the workspace's directories.
+func NewSweep(w *Workspace, changed func(map[string][]SLOProblem)) *Sweep {
+	return &Sweep{w: w, changed: changed, minPeriod: time.Second, byFile: map[string][]SLOProblem{}, wake: make(chan struct{}, 1)}
+}
+
+// SetRoots sets the workspace directories (absolute) and starts sweeping them.
+func (p *Sweep) SetRoots(roots []string) {
+	p.mu.Lock()
+	p.roots = append([]string(nil), roots...)
+	p.stale = true
+	start := !p.started && len(roots) > 0
+	p.started = p.started || start
+	p.mu.Unlock()
+	if start {
+		go p.loop()
+	}
+	p.poke()
+}
+
+// FilesChanged says Go files of the workspace changed (saved, created, deleted): the next sweep
+// analyses the roots again.
+func (p *Sweep) FilesChanged() {
+	p.mu.Lock()
+	p.stale = true
+	p.mu.Unlock()
+}
+
+// Problems returns the current SLO problems of the functions declared in path.
+func (p *Sweep) Problems(path string) []SLOProblem {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.byFile[path]
+}
+
+func (p *Sweep) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Sweep) loop() {
+	for {
+		select {
+		case <-p.w.ctx.Done():
+			return
+		case <-p.wake:
+		}
+		p.once(p.w.ctx)
+		period := p.w.numbers.backend().settings.CacheTTL
+		select {
+		case <-p.w.ctx.Done():
+			return
+		case <-time.After(max(period, p.minPeriod)):
+			p.poke()
+		case <-p.wake:
+			p.poke()
+		}
+	}
+}
+
+// once runs one sweep: analysis of the roots when stale, the numbers of every package, and the
+// report of what changed.
+func (p *Sweep) once(ctx context.Context) {
+	b := p.w.numbers.backend()
+	client, links, settings := b.client, b.links, b.settings
+	if client == nil {
+		return
+	}
+	p.mu.Lock()
+	roots, pkgs, stale := p.roots, p.pkgs, p.stale
+	// An edited file may change the packages' functions; reload at most once per period.
+	reload := pkgs == nil || (stale && time.Since(p.lastLoad) >= max(settings.CacheTTL, p.minPeriod))
+	p.mu.Unlock()
+	if reload {
+		var loaded []*analysis.Package
+		for _, root := range roots {
+			l := &analysis.Loader{Dir: root, Timeout: p.w.analyses.loader.Timeout}
+			got, err := l.LoadPatterns(ctx, []string{"./..."}, nil)
+			if err != nil {
+				p.w.analyses.log.Warn("workspace SLO sweep: analysis failed", "dir", root, "err", err)
+			}
+			loaded = append(loaded, got...)
+		}
+		pkgs = loaded
+		p.mu.Lock()
+		p.pkgs, p.stale, p.lastLoad = loaded, false, time.Now()
+		p.mu.Unlock()
+	}
+
+	next := map[string][]SLOProblem{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, pkg := range pkgs {
+		batch := SeriesOfPackage(pkg)
+		if len(batch) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fctx, cancel := context.WithTimeout(ctx, 2*settings.QueryTimeout+time.Second)
+			defer cancel()
+			snap, err := client.Fetch(fctx, batch)
+			if snap == nil || snap.Err != nil {
+				return // no numbers, no verdict: keep what the last answer said
+			}
+			var views []View
+			for _, fn := range pkg.Instrumented() {
+				views = append(views, Explain(fn, links, snap, err))
+			}
+			problems := SLOProblems(views, settings.BurnRateThreshold)
+			mu.Lock()
+			for _, pr := range problems {
+				f := pr.View.Function.NameSpan.File
+				next[f] = append(next[f], pr)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, list := range next {
+		sort.SliceStable(list, func(i, j int) bool {
+			return list[i].View.Function.NameSpan.Start < list[j].View.Function.NameSpan.Start
+		})
+	}
+
+	p.mu.Lock()
+	changed := map[string][]SLOProblem{}
+	for f, old := range p.byFile {
+		if _, still := next[f]; !still && len(old) > 0 {
+			changed[f] = nil
+		}
+	}
+	for f, list := range next {
+		if !sameProblems(p.byFile[f], list) {
+			changed[f] = list
+		}
+	}
+	p.byFile = next
+	p.mu.Unlock()
+	if len(changed) > 0 && p.changed != nil {
+		p.changed(changed)
+	}
+}
+
+// sameProblems compares what a diagnostic shows: place, state and message.
+func sameProblems(a, b []SLOProblem) bool {
+	key := func(list []SLOProblem) [][3]any {
+		out := make([][3]any, len(list))
+		for i, p := range list {
+			out[i] = [3]any{p.View.Function.NameSpan, p.Breached, p.Message}
+		}
+		return out
+	}
+	return reflect.DeepEqual(key(a), key(b))
+}
+
+// ObjectivesURL returns the link of the Grafana SLO dashboard ("" without Grafana).
+func (w *Workspace) ObjectivesURL() string { return w.numbers.backend().links.ObjectivesURL() }

@@ -1,0 +1,86 @@
+package lsp
+
+import (
+	"context"
+	"os"
+
+	"go.lsp.dev/protocol"
+
+	"github.com/am-lsp/am-lsp/internal/insight"
+	"github.com/am-lsp/am-lsp/internal/textdoc"
+)
+
+// Workspace-wide SLO problems: the sweep (insight.Sweep) finds the breached and burning SLOs of
+// every instrumented function of the workspace folders; files that are not open get them as
+// diagnostics here (open files get theirs from publishDiagnostics, which reads the open text).
+
+// rootsOf returns the workspace directories of initialize: its folders, else rootUri, else
+// rootPath.
+func rootsOf(p *protocol.InitializeParams) []string {
+	var roots []string
+	folders, _ := p.WorkspaceFolders.Get()
+	for _, f := range folders {
+		if path := pathOf(f.URI); path != "" {
+			roots = append(roots, path)
+		}
+	}
+	if len(roots) == 0 && p.RootURI != nil {
+		if path := pathOf(*p.RootURI); path != "" {
+			roots = append(roots, path)
+		}
+	}
+	if rp, ok := p.RootPath.Get(); len(roots) == 0 && ok && rp != "" {
+		roots = append(roots, rp)
+	}
+	return roots
+}
+
+// sloProblemsChanged publishes the changed problems of files that are not open.
+func (s *Server) sloProblemsChanged(changed map[string][]insight.SLOProblem) {
+	for path, list := range changed {
+		if _, open := s.docs.Get(path); open {
+			continue
+		}
+		s.publishSaved(path, list)
+	}
+}
+
+// publishSaved publishes problems as the diagnostics of the file path as saved on disk (not
+// open in the editor); an empty list clears them.
+func (s *Server) publishSaved(path string, problems []insight.SLOProblem) {
+	diags := []diagnosticResult{}
+	if len(problems) > 0 {
+		text, err := os.ReadFile(path)
+		if err != nil {
+			s.log.Debug("workspace SLO problems: file unreadable", "file", path, "err", err)
+			return
+		}
+		doc := &textdoc.Snapshot{Path: path, Text: text}
+		href := s.workspace.ObjectivesURL()
+		for _, p := range problems {
+			diags = append(diags, sloDiagnostic(doc, p.View.Function.NameSpan.Start, p.View.Function.NameSpan.End, p.Breached, p.Message, href))
+		}
+	}
+	_ = s.client.notify(context.Background(), "textDocument/publishDiagnostics", map[string]any{
+		"uri": fileURI(path), "diagnostics": diags,
+	})
+}
+
+// sloDiagnostic is the diagnostic of one SLO problem on a function's name: an error when the
+// objective is breached, a warning when its budget only burns too fast.
+func sloDiagnostic(doc *textdoc.Snapshot, start, end int, breached bool, message, href string) diagnosticResult {
+	d := diagnosticResult{
+		Range:    rangeOf(doc, start, end),
+		Severity: severityWarning,
+		Code:     "slo",
+		Source:   "am-lsp",
+		Message:  message,
+	}
+	if breached {
+		d.Severity = severityError
+	}
+	if href != "" {
+		d.CodeDescription = &codeDescription{Href: href}
+	}
+	return d
+}
