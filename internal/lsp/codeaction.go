@@ -70,7 +70,7 @@ func codeAction(ctx context.Context, s *Server, p *protocol.CodeActionParams) ([
 		}
 		out = append(out, codeActionResult{Title: a.Title, Kind: a.Kind, IsPreferred: a.IsPreferred, Edit: editOf(doc, a.Edits)})
 	}
-	for _, a := range instrument.TraceActions(doc.Path, doc.Text, start, end, traceOptions(doc)) {
+	for _, a := range instrument.TraceActions(doc.Path, lf.Text, start, end, traceOptions(doc)) {
 		if kindWanted(a.Kind, only) {
 			out = append(out, codeActionResult{Title: a.Title, Kind: a.Kind, Edit: editOf(doc, a.Edits)})
 		}
