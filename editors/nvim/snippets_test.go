@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/testkit/cardcheck"
 	"github.com/am-lsp/am-lsp/internal/config"
+	"github.com/am-lsp/am-lsp/internal/testkit/cardcheck"
 	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )

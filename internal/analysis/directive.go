@@ -62,7 +62,20 @@ var LatencyBucketsSeconds = []float64{.005, .0075, .01, .025, .05, .075, .1, .25
 // is skipped), is described in Problems; the directive is returned in every case, with the values
 // read. The Span is left zero: only the caller knows where the line is.
 func ParseDirective(line string) (*Directive, bool) {
-	d, _, ok := parseDirective(line)
+	d, _, ok := parseDirective(line, DirectiveOptions{})
+	return d, ok
+}
+
+// DirectiveOptions are the generator options a directive is checked against.
+type DirectiveOptions struct {
+	// CustomLatency: the generator runs with --custom-latency, so any positive --latency-ms is
+	// valid, not only the default buckets.
+	CustomLatency bool
+}
+
+// ParseDirectiveWith is ParseDirective under the generator options opts.
+func ParseDirectiveWith(line string, opts DirectiveOptions) (*Directive, bool) {
+	d, _, ok := parseDirective(line, opts)
 	return d, ok
 }
 
@@ -89,12 +102,17 @@ type DirectiveIssue struct {
 // word after it, if that is not a flag, as its value: the issue covers the flag and its message
 // mentions the value. It returns nil when line is not a directive or has nothing to report.
 func DirectiveIssues(line string) []DirectiveIssue {
-	_, issues, _ := parseDirective(line)
+	return DirectiveIssuesWith(line, DirectiveOptions{})
+}
+
+// DirectiveIssuesWith is DirectiveIssues under the generator options opts.
+func DirectiveIssuesWith(line string, opts DirectiveOptions) []DirectiveIssue {
+	_, issues, _ := parseDirective(line, opts)
 	return issues
 }
 
 // parseDirective is ParseDirective with the located issues.
-func parseDirective(line string) (*Directive, []DirectiveIssue, bool) {
+func parseDirective(line string, opts DirectiveOptions) (*Directive, []DirectiveIssue, bool) {
 	trimmed := strings.TrimRight(line, " \t\r\n")
 	rest, ok := strings.CutPrefix(trimmed, directivePrefix)
 	if !ok {
@@ -110,7 +128,7 @@ func parseDirective(line string) (*Directive, []DirectiveIssue, bool) {
 	if verb == "" {
 		return nil, nil, false
 	}
-	p := &directiveParser{d: &Directive{Verb: verb}, base: len(trimmed) - len(rest)}
+	p := &directiveParser{d: &Directive{Verb: verb}, base: len(trimmed) - len(rest), opts: opts}
 	words, err := splitWordSpans(rest)
 	if err != nil {
 		at := p.base
@@ -129,7 +147,8 @@ func parseDirective(line string) (*Directive, []DirectiveIssue, bool) {
 type directiveParser struct {
 	d         *Directive
 	issues    []DirectiveIssue
-	base      int             // offset of the arguments' first byte (after the verb) in the line
+	base      int // offset of the arguments' first byte (after the verb) in the line
+	opts      DirectiveOptions
 	flagWords map[string]word // the last word that gave each known flag
 	unknown   []int           // indexes of the words the generator skips
 }
@@ -228,7 +247,11 @@ func (p *directiveParser) setFlag(name, value string, w word) {
 		}
 	case FlagLatencyMs:
 		d.LatencyMs = f
-		if !isLatencyBucket(f / 1000) {
+		if p.opts.CustomLatency {
+			if f <= 0 {
+				p.problemOn(w, "%s %s is not a positive latency threshold", name, value)
+			}
+		} else if !isLatencyBucket(f / 1000) {
 			p.problemOn(w, "%s %s is not a default latency bucket; use one of %s milliseconds (or run the generator with --custom-latency if you configured custom buckets)", name, value, formatList(LatencyBucketsSeconds, 1000))
 		}
 	}

@@ -12,8 +12,10 @@ import (
 //     on a function that is not instrumented; the second carries CommandInstrumentSLO and applies
 //     DefaultSLO;
 //   - "Insert the Autometrics statements for F" on a function with a directive only;
-//   - "Remove Autometrics instrumentation from F" and "Count the errors of F" (refactor.rewrite)
-//     on an instrumented one, when they apply and no quick fix in the range does the same;
+//   - "Remove Autometrics from F (directive and statements)", "Remove the Autometrics statements
+//     from F, keep the directive" (what go generate with --rm-all does) and "Count the errors of
+//     F" (refactor.rewrite) on an instrumented one, when they apply and no quick fix in the range
+//     does the same;
 //   - "Instrument all functions in this file with Autometrics" (source), whenever one is left.
 //
 // Nothing is offered in generated files, no edit in cgo files, and nothing at all when the range
@@ -81,8 +83,12 @@ func Actions(filename string, src []byte, start, end int) []Action {
 				}
 			}
 		}
-		edits, err := f.remove(fn)
-		if a, ok := rewrite("Remove Autometrics instrumentation from "+name, edits, err); ok {
+		edits, err := f.remove(fn, false)
+		if a, ok := rewrite("Remove Autometrics from "+name+" (directive and statements)", edits, err); ok {
+			add(a)
+		}
+		edits, err = f.remove(fn, true)
+		if a, ok := rewrite("Remove the Autometrics statements from "+name+", keep the directive", edits, err); ok {
 			add(a)
 		}
 		edits, err = f.countErrors(fn)

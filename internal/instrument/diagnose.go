@@ -64,11 +64,29 @@ func (f *file) diagnose(fn *function) []Diagnostic {
 	if d != nil {
 		out = append(out, f.directiveDiagnostics(fn, fixable)...)
 	}
+	if diag := f.docMarkersDiagnostic(fn, fixable); diag != nil {
+		out = append(out, *diag)
+	}
 	valid := d != nil && len(d.Problems) == 0
 	sig := readSignature(f, fn.decl.Type, fn.decl.Recv)
+	if sig.errGroup && (info.Instrumentation != analysis.NotInstrumented || f.instrumentsAll()) {
+		out = append(out, Diagnostic{
+			Start: f.off(sig.errField.Pos()), End: f.off(sig.errField.End()), Severity: Error, Code: CodeErrorResultsGrouped,
+			Message: "The" + strings.TrimPrefix(errGroupMessage(name, sig), "the"),
+		})
+	}
 	switch info.Instrumentation {
+	case analysis.NotInstrumented:
+		if f.instrumentsAll() && !f.test {
+			edits, err := f.instrument([]*function{fn}, nil)
+			out = append(out, Diagnostic{
+				Start: info.NameSpan.Start, End: info.NameSpan.End, Severity: Information, Code: CodeStatementsMissing,
+				Message: fmt.Sprintf("%s has no Autometrics statements, but this file runs the generator with --inst-all, which instruments every function: run go generate, or insert them", name),
+				Fix:     fix("Insert the Autometrics statements for "+name, edits, err),
+			})
+		}
 	case analysis.DirectiveOnly:
-		if valid {
+		if valid && !f.removesAll() && !sig.errGroup {
 			edits, err := f.instrument([]*function{fn}, nil)
 			out = append(out, Diagnostic{
 				Start: d.Span.Start, End: d.Span.End, Severity: Information, Code: CodeStatementsMissing,
@@ -84,7 +102,7 @@ func (f *file) diagnose(fn *function) []Diagnostic {
 		start, _ := stmtRange(f, firstStmt(w))
 		_, end := stmtRange(f, w.deferStmt)
 		switch {
-		case valid:
+		case valid || d == nil && f.instrumentsAll():
 			slo := sloOf(d)
 			if diffs := w.differences(slo, sig); len(diffs) > 0 {
 				edits, err := f.rewriteWritten(fn, w, sig, slo)
@@ -94,7 +112,7 @@ func (f *file) diagnose(fn *function) []Diagnostic {
 					Fix:     fix("Update the Autometrics statements of "+name+" to match the directive", edits, err),
 				})
 			}
-		case d == nil && f.runsGenerator():
+		case d == nil && f.runsGenerator() && !f.removesAll():
 			directive := "//autometrics:inst"
 			if slo := w.sloWritten(); slo != nil {
 				directive = slo.Directive()
@@ -122,25 +140,10 @@ func firstStmt(w *written) ast.Stmt {
 	return w.deferStmt
 }
 
-// runsGenerator reports a //go:generate line that runs autometrics.
-func (f *file) runsGenerator() bool {
-	for _, g := range f.ast.Comments {
-		for _, c := range g.List {
-			if rest, ok := strings.CutPrefix(c.Text, "//go:generate "); ok {
-				if fields := strings.Fields(rest); len(fields) > 0 && (fields[0] == "autometrics" || strings.HasSuffix(fields[0], "/autometrics") ||
-					len(fields) > 2 && fields[0] == "go" && fields[1] == "run" && strings.Contains(fields[2], "autometrics-go/cmd/autometrics")) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
 // errorsDiagnostic reports an instrumented function whose error result Instrument does not see.
 func (f *file) errorsDiagnostic(fn *function, sig signature) *Diagnostic {
 	info := fn.info
-	if sig.errField == nil {
+	if sig.errField == nil || sig.errGroup {
 		return nil
 	}
 	var why string
@@ -185,7 +188,7 @@ func (f *file) directiveDiagnostics(fn *function, fixable bool) []Diagnostic {
 	d := fn.info.Directive
 	line := string(f.src[d.Span.Start:d.Span.End])
 	var out []Diagnostic
-	for _, is := range analysis.DirectiveIssues(line) {
+	for _, is := range analysis.DirectiveIssuesWith(line, f.directiveOptions()) {
 		diag := Diagnostic{Start: d.Span.Start + is.Start, End: d.Span.Start + is.End, Message: is.Message}
 		word := line[is.Start:is.End]
 		if is.Skipped {

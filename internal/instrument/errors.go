@@ -11,15 +11,14 @@ import (
 // (Go requires all results named when one is), and a result list without parentheses gets them.
 // An error result named "_" is renamed. No return statement changes: results that were unnamed
 // can only be returned explicitly.
-func nameResults(f *file, ft *ast.FuncType, errField *ast.Field, errName string) []Edit {
+func nameResults(f *file, ft *ast.FuncType, errField *ast.Field, errName string) ([]Edit, error) {
 	var edits editSet
 	results := ft.Results
 	if !results.Opening.IsValid() {
 		start, end := f.off(results.Pos()), f.off(results.End())
 		edits.insert(start, "("+errName+" ")
 		edits.insert(end, ")")
-		r, _ := edits.result()
-		return r
+		return edits.result()
 	}
 	for _, field := range results.List {
 		switch {
@@ -31,8 +30,7 @@ func nameResults(f *file, ft *ast.FuncType, errField *ast.Field, errName string)
 			edits.replace(f.off(field.Names[0].Pos()), f.off(field.Names[0].End()), errName)
 		}
 	}
-	r, _ := edits.result()
-	return r
+	return edits.result()
 }
 
 // errorName picks the name of the error result: "err" unless naming the result so would not
@@ -42,7 +40,7 @@ func nameResults(f *file, ft *ast.FuncType, errField *ast.Field, errName string)
 // top level (the body's top-level scope is the results' scope) with var, const or type, or with a
 // := that would then declare nothing new; or when the body refers to a package-level object of
 // that name, which the result would shadow. It reports false when no name is free.
-func errorName(fn *ast.FuncDecl, sig signature) (string, bool) {
+func errorName(f *file, fn *ast.FuncDecl, sig signature) (string, bool) {
 	ok := func(name string) bool {
 		if sig.names[name] {
 			return false
@@ -64,7 +62,7 @@ func errorName(fn *ast.FuncDecl, sig signature) (string, bool) {
 				ast.Inspect(n.X, visit)
 				return false
 			case *ast.Ident:
-				if n.Name == name && (n.Obj == nil || !within(n.Obj, fn)) {
+				if n.Name == name && f.outside(n) {
 					outer = true
 				}
 			}
@@ -86,12 +84,6 @@ func errorName(fn *ast.FuncDecl, sig signature) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// within reports whether obj is declared inside fn.
-func within(obj *ast.Object, fn *ast.FuncDecl) bool {
-	d, ok := obj.Decl.(ast.Node)
-	return ok && d.Pos() >= fn.Pos() && d.End() <= fn.End()
 }
 
 // topLevelOK checks one top-level statement of the body against a result named name, with

@@ -21,13 +21,16 @@ type file struct {
 	ast  *ast.File
 	// errs are the byte offsets of the syntax errors.
 	errs      []int
-	generated bool // "// Code generated … DO NOT EDIT."
-	cgo       bool // imports "C"
-	test      bool // a _test.go file
+	generated bool            // "// Code generated … DO NOT EDIT."
+	cgo       bool            // imports "C"
+	test      bool            // a _test.go file
+	gen       *generatorFlags // the file's //go:generate autometrics line, or nil
 	imports   fileImports
 	funcs     []*function
 	// identCache memoizes identUsed.
 	identCache map[string]bool
+	// scopes resolves identifiers; computed on first use (see outside).
+	scopes *scopes
 }
 
 // function is one function declaration with a body, and what the analysis detected on it.
@@ -38,12 +41,12 @@ type function struct {
 	clean bool
 }
 
-// parseFile parses src with comments and object resolution (which tells local identifiers from
-// package-level ones) and runs the analysis' syntax-only detection on it. It fails only when the
-// content has no package clause.
+// parseFile parses src with comments and runs the analysis' syntax-only detection on it. It
+// fails only when the content has no package clause. Directives are read under the file's
+// generator options (--custom-latency).
 func parseFile(filename string, src []byte) (*file, error) {
 	f := &file{name: filename, src: src, fset: token.NewFileSet()}
-	astFile, err := parser.ParseFile(f.fset, filename, src, parser.ParseComments|parser.AllErrors)
+	astFile, err := parser.ParseFile(f.fset, filename, src, parser.ParseComments|parser.AllErrors|parser.SkipObjectResolution)
 	if astFile == nil || astFile.Name == nil || astFile.Package == token.NoPos {
 		return nil, fmt.Errorf("%s has no package clause: %w", filename, err)
 	}
@@ -58,7 +61,8 @@ func parseFile(filename string, src []byte) (*file, error) {
 	f.tf = f.fset.File(astFile.FileStart)
 	f.generated = ast.IsGenerated(astFile)
 	f.test = strings.HasSuffix(filename, "_test.go")
-	f.imports = readImports(astFile)
+	f.gen = readGeneratorFlags(astFile)
+	f.imports = readImports(astFile, f.gen)
 	for _, spec := range astFile.Imports {
 		if importPath(spec) == "C" {
 			f.cgo = true
@@ -78,6 +82,10 @@ func parseFile(filename string, src []byte) (*file, error) {
 		info := byName[f.off(fd.Name.Pos())]
 		if info == nil {
 			continue
+		}
+		if d := info.Directive; d != nil && f.directiveOptions() != (analysis.DirectiveOptions{}) {
+			info.Directive, _ = analysis.ParseDirectiveWith(string(src[d.Span.Start:d.Span.End]), f.directiveOptions())
+			info.Directive.Span = d.Span
 		}
 		fn := &function{decl: fd, info: info}
 		fn.clean = !f.errorIn(info.DeclSpan.Start, info.DeclSpan.End) && fd.Body.Rbrace.IsValid() &&

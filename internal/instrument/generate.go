@@ -46,8 +46,14 @@ func (s SLO) Directive() string {
 
 // Validate reports what the autometrics generator would reject in the SLO's directive: an empty
 // name, an objective other than 90, 95, 99 or 99.9, a latency that is not a default bucket, or a
-// latency threshold without its objective (or the reverse).
+// latency threshold without its objective (or the reverse). InstrumentEdits checks the SLO under
+// the file's generator options instead: with --custom-latency any positive threshold is valid.
 func (s SLO) Validate() error {
+	return s.validate(analysis.DirectiveOptions{})
+}
+
+// validate is Validate under the generator options of a file (--custom-latency).
+func (s SLO) validate(opts analysis.DirectiveOptions) error {
 	if strings.TrimSpace(s.Name) == "" {
 		return fmt.Errorf("the SLO needs a name")
 	}
@@ -59,7 +65,7 @@ func (s SLO) Validate() error {
 			return fmt.Errorf("the SLO values must be non-negative numbers")
 		}
 	}
-	d, ok := analysis.ParseDirective(s.Directive())
+	d, ok := analysis.ParseDirectiveWith(s.Directive(), opts)
 	if !ok {
 		return fmt.Errorf("the SLO does not make a directive")
 	}
@@ -107,9 +113,12 @@ func shellQuote(s string) string {
 
 // shape is what the generator's statements depend on.
 type shape struct {
-	ctxArg   string // first argument of NewContext: "nil", "r.Context()" or the context parameter
-	ctxVar   string // variable assigned the context: "amCtx", or the context parameter (shadowed)
-	define   bool   // ":=" (amCtx) rather than "=" (shadowing)
+	ctxArg string // first argument of NewContext: "nil", "r.Context()" or the context parameter
+	ctxVar string // variable assigned the context: "amCtx", or the context parameter (shadowed)
+	define bool   // ":=" (amCtx) rather than "=" (shadowing)
+	// ginVar, when not "", is a gin context parameter: the options carry the trace and span ids
+	// the autometrics gin middleware stored in it.
+	ginVar   string
 	errArg   string // second argument of Instrument: "nil" or "&err"
 	slo      *SLO
 	amQual   string // "autometrics.", "prom.", "" (dot import)
@@ -137,9 +146,16 @@ func (s shape) statements() (ctxStmt, deferStmt string) {
 	lines := []string{
 		fmt.Sprintf("%s %s %sPreInstrument(%sNewContext(", s.ctxVar, tok, q, q),
 		"\t" + s.ctxArg + ",",
-		"\t" + q + "WithConcurrentCalls(true),",
-		"\t" + q + "WithCallerName(true),",
 	}
+	if s.ginVar != "" {
+		lines = append(lines,
+			fmt.Sprintf("\t%sWithTraceID(%sDecodeString(%s.GetString(%q))),", q, q, s.ginVar, ginTraceIDKey),
+			fmt.Sprintf("\t%sWithSpanID(%sDecodeString(%s.GetString(%q))),", q, q, s.ginVar, ginSpanIDKey))
+	}
+	lines = append(lines,
+		"\t"+q+"WithConcurrentCalls(true),",
+		"\t"+q+"WithCallerName(true),",
+	)
 	if s.slo != nil {
 		lines = append(lines, "\t"+q+"WithSloName("+strconv.Quote(s.slo.Name)+"),")
 		if s.slo.LatencyMs != 0 || s.slo.LatencyTarget != 0 {
@@ -175,20 +191,51 @@ const (
 	markerDefer     = "//autometrics:defer"
 )
 
+// Keys under which autometrics-go's middlewares store the trace and span ids in a gin or echo
+// context (autometrics.MiddlewareTraceIDKey and MiddlewareSpanIDKey).
+const (
+	ginTraceIDKey = "autometricsTraceID"
+	ginSpanIDKey  = "autometricsSpanID"
+)
+
 // signature is what a function's signature decides about the statements.
 type signature struct {
 	ctxArg, ctxVar string
 	define         bool
+	// ginVar is the gin context parameter whose trace and span ids the options carry, or "".
+	ginVar string
+	// generatorCtx, when set, is the context the generator itself writes for this signature where
+	// the actions write another one (ctxArg, ctxVar): statements with either are in sync.
+	generatorCtx *ctxForm
 	// errField is the first result whose type is `error` (nil if none); errName its name ("" when
 	// unnamed or "_": the errors are then not counted).
 	errField *ast.Field
 	errName  string
+	// errGroup: errField declares several names, "(a, b error)"; the generator refuses the
+	// function, so the actions make no choice between them.
+	errGroup bool
 	names    map[string]bool // every name the signature declares (receiver, type parameters, parameters, results)
 }
 
+// ctxForm is the context the statements build: NewContext's first argument and the variable
+// PreInstrument's result goes to.
+type ctxForm struct{ arg, variable string }
+
 // readSignature applies the generator's rules: the first parameter (declared alone in its
-// group) that is a context.Context is shadowed; an *http.Request r gives r.Context(); a gin or
-// echo context, or an unnamed request, gives nil (the generator stops there too); otherwise nil.
+// group) that is a context.Context is shadowed; an *http.Request r gives r.Context(); a gin
+// context c gives nil with the trace and span ids read from c (as the generator writes them); an
+// echo context, or an unnamed request or context, gives nil; the search stops at the first of
+// these. Otherwise nil.
+//
+// Where the generator's output would not compile, the actions write something else:
+//   - a buffalo.Context c: the generator shadows c (c = …PreInstrument(…NewContext(c, …)), but
+//     PreInstrument returns a context.Context, which is not a buffalo.Context); the actions pass
+//     c to NewContext and keep the result in amCtx. Both forms count as in sync.
+//   - an echo context c: the generator reads the ids with c.Get(…), an interface{} that
+//     DecodeString does not take; the actions write no trace or span option.
+//   - an unnamed context.Context: the generator writes "_ = …(…NewContext(_, …"; the actions
+//     pass nil.
+//
 // Unlike the generator, parameters of other types never stop the search (the generator fails on
 // slice, map, function and other composite parameter types).
 func readSignature(f *file, ft *ast.FuncType, recv *ast.FieldList) signature {
@@ -205,7 +252,7 @@ func readSignature(f *file, ft *ast.FuncType, recv *ast.FieldList) signature {
 	}
 	ctxNames := f.imports.names(contextPath)
 	httpNames := f.imports.names(httpPath)
-	ginNames, echoNames := f.imports.names(ginPath), f.imports.names(echoPath)
+	ginNames, echoNames, buffaloNames := f.imports.names(ginPath), f.imports.names(echoPath), f.imports.names(buffaloPath)
 	is := func(t ast.Expr, names map[string]bool, typ string) bool {
 		switch t := t.(type) {
 		case *ast.Ident:
@@ -238,7 +285,18 @@ params:
 				sig.ctxArg = name + ".Context()"
 			}
 			break params
-		case is(t, ginNames, "Context") || is(t, echoNames, "Context"):
+		case is(t, ginNames, "Context"):
+			if name != "_" {
+				sig.ginVar = name
+			}
+			break params
+		case !pointer && is(t, buffaloNames, "Context"):
+			if name != "_" {
+				sig.ctxArg = name
+				sig.generatorCtx = &ctxForm{arg: name, variable: name}
+			}
+			break params
+		case is(t, echoNames, "Context"):
 			break params
 		}
 	}
@@ -246,7 +304,10 @@ params:
 		for _, field := range ft.Results.List {
 			if id, ok := field.Type.(*ast.Ident); ok && id.Name == "error" {
 				sig.errField = field
-				if len(field.Names) > 0 && field.Names[0].Name != "_" {
+				switch {
+				case len(field.Names) > 1:
+					sig.errGroup = true
+				case len(field.Names) == 1 && field.Names[0].Name != "_":
 					sig.errName = field.Names[0].Name
 				}
 				break
@@ -254,6 +315,23 @@ params:
 		}
 	}
 	return sig
+}
+
+// errGroupMessage says why the generator refuses a function whose error results are grouped
+// (as an error, not capitalised).
+func errGroupMessage(name string, sig signature) string {
+	var names []string
+	for _, n := range sig.errField.Names {
+		names = append(names, n.Name)
+	}
+	return fmt.Sprintf("the autometrics generator refuses %s: its error results %s are declared together, so it cannot tell which one Instrument should count; declare the one to count first and apart, e.g. (%s error, %s error)",
+		name, strings.Join(names, ", "), names[0], strings.Join(names[1:], ", "))
+}
+
+// shape is what the actions write for this signature, with slo and the names of plan.
+func (sig signature) shape(slo *SLO, plan importPlan) shape {
+	return shape{ctxArg: sig.ctxArg, ctxVar: sig.ctxVar, define: sig.define, ginVar: sig.ginVar, errArg: sig.errArg(),
+		slo: slo, amQual: plan.amQual, timeQual: plan.timeQual}
 }
 
 // errArg is the second argument of Instrument.

@@ -26,12 +26,14 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 //
 // The archive comment holds "key: value" lines:
 //
-//	op: instrument NAME | remove NAME | count-errors NAME | instrument-all | fix CODE NAME
+//	op: instrument NAME | remove NAME | remove-statements NAME | count-errors NAME | instrument-all | fix CODE NAME
 //	slo: NAME SUCCESS LATENCY_MS LATENCY_TARGET   (with op instrument)
 //	file: NAME.go                                 (the file name given to the package; default p.go)
 //	build: no                                     (out.go is not expected to compile or be gofmt-clean)
+//	error: TEXT                                   (op must fail with an error that contains TEXT)
 //
-// Sections: "in.go" (the content), "out.go" (the content after op; absent: op must fail),
+// Sections: "in.go" (the content), "out.go" (the content after op; absent: op must fail, and
+// the comment must say with which error),
 // "diagnostics" (Diagnose of in.go) and "actions NAME" (the actions with the cursor on NAME), each
 // compared when present. NAME is a qualified name: F, T.M or (*T).M.
 const goldenDir = "../../testdata/instrument"
@@ -144,6 +146,8 @@ func runOp(t *testing.T, c *goldenCase, src []byte) ([]Edit, error) {
 		return InstrumentEdits(c.file, src, offsetOf(t, c.file, src, op[1]), slo)
 	case "remove":
 		return RemoveEdits(c.file, src, offsetOf(t, c.file, src, op[1]))
+	case "remove-statements":
+		return RemoveStatementsEdits(c.file, src, offsetOf(t, c.file, src, op[1]))
 	case "count-errors":
 		return CountErrorsEdits(c.file, src, offsetOf(t, c.file, src, op[1]))
 	case "instrument-all":
@@ -226,6 +230,10 @@ func TestGolden(t *testing.T) {
 			if c.keys["op"] != "" {
 				edits, err := runOp(t, c, c.in)
 				want, hasOut := c.section("out.go")
+				wantErr, mustFail := c.keys["error"]
+				if hasOut == mustFail {
+					t.Fatalf("a case has either an out.go section or an error: line, not both nor neither")
+				}
 				var got []byte
 				if err == nil {
 					checkEdits(t, c.in, edits)
@@ -233,17 +241,19 @@ func TestGolden(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+				// -update rewrites the out.go of a case that has one; it never gives one to a
+				// must-fail case, whose error line is written by hand.
 				switch {
-				case *update && err == nil:
-					c.setSection("out.go", got)
 				case err != nil && hasOut:
 					t.Errorf("%s failed: %v", c.keys["op"], err)
-				case err == nil && !hasOut:
-					t.Errorf("%s succeeded, want it to fail; got\n%s", c.keys["op"], got)
+				case err == nil && mustFail:
+					t.Errorf("%s succeeded, want it to fail with %q; got\n%s", c.keys["op"], wantErr, got)
+				case err != nil && !strings.Contains(err.Error(), wantErr):
+					t.Errorf("%s failed with %q, want an error containing %q", c.keys["op"], err, wantErr)
+				case *update && err == nil:
+					c.setSection("out.go", got)
 				case err == nil && !bytes.Equal(got, want):
 					t.Errorf("%s: got\n%s\nwant\n%s", c.keys["op"], got, want)
-				case err != nil:
-					t.Logf("%s fails as expected: %v", c.keys["op"], err)
 				}
 				if _, ok := c.section("edits"); ok && err == nil {
 					got := formatEdits(c.in, edits)
@@ -326,7 +336,17 @@ func TestGoldenOutputsBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	gomod := "module example.com/golden\n\ngo 1.22\n\nrequire github.com/autometrics-dev/autometrics-go v1.1.0\n\nreplace github.com/autometrics-dev/autometrics-go => " + stub + "\n"
+	web, err := filepath.Abs("../../testdata/webstubs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod := "module example.com/golden\n\ngo 1.22\n\nrequire (\n" +
+		"\tgithub.com/autometrics-dev/autometrics-go v1.1.0\n\tgithub.com/gin-gonic/gin v1.9.1\n" +
+		"\tgithub.com/labstack/echo/v4 v4.11.0\n\tgithub.com/gobuffalo/buffalo v1.1.0\n)\n\n" +
+		"replace github.com/autometrics-dev/autometrics-go => " + stub + "\n\n" +
+		"replace github.com/gin-gonic/gin => " + filepath.Join(web, "gin") + "\n\n" +
+		"replace github.com/labstack/echo/v4 => " + filepath.Join(web, "echo") + "\n\n" +
+		"replace github.com/gobuffalo/buffalo => " + filepath.Join(web, "buffalo") + "\n"
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
 		t.Fatal(err)
 	}

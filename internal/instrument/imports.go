@@ -20,6 +20,7 @@ const (
 	httpPath    = "net/http"
 	ginPath     = "github.com/gin-gonic/gin"
 	echoPath    = "github.com/labstack/echo/v4"
+	buffaloPath = "github.com/gobuffalo/buffalo"
 )
 
 // defaultAMName is the name of the autometrics package, and of its import when the actions add it.
@@ -27,9 +28,14 @@ const defaultAMName = "autometrics"
 
 // fileImports is what the actions need to know about a file's imports, from the import specs.
 type fileImports struct {
-	am     *ast.ImportSpec // the Prometheus (preferred) or OpenTelemetry backend, if imported
-	amName string          // its local name: the alias, "autometrics", "." or "_"
-	time   *ast.ImportSpec
+	// amSpec is the import of the autometrics backend the statements use, if imported: the one
+	// the file's generator runs with (OpenTelemetry with --otel, else Prometheus), or without a
+	// //go:generate line the Prometheus (preferred) or OpenTelemetry one.
+	amSpec *ast.ImportSpec
+	amName string // its local name: the alias, "autometrics", "." or "_"
+	// amPath is the backend to import when amSpec is nil.
+	amPath   string
+	timeSpec *ast.ImportSpec
 	// timeName is the local name of "time" when imported ("." for a dot import).
 	timeName string
 	// byName maps every local name (alias, or the package name guessed from the path) to the
@@ -63,17 +69,21 @@ func localName(spec *ast.ImportSpec) string {
 	return strings.TrimPrefix(base, "go-")
 }
 
-func readImports(f *ast.File) fileImports {
-	imp := fileImports{byName: map[string]string{}}
+// readImports reads the import specs; gen is the file's generator invocation (nil without one).
+func readImports(f *ast.File, gen *generatorFlags) fileImports {
+	imp := fileImports{byName: map[string]string{}, amPath: promPath}
+	if gen != nil && gen.otel {
+		imp.amPath = otelPath
+	}
 	for _, spec := range f.Imports {
 		p, name := importPath(spec), localName(spec)
 		imp.byName[name] = p
 		switch {
-		case p == promPath && (imp.am == nil || importPath(imp.am) != promPath || imp.amName == "_"),
-			p == otelPath && (imp.am == nil || imp.amName == "_"):
-			imp.am, imp.amName = spec, name
-		case p == timePath && (imp.time == nil || imp.timeName == "_"):
-			imp.time, imp.timeName = spec, name
+		case p == imp.amPath && (imp.amSpec == nil || importPath(imp.amSpec) != imp.amPath || imp.amName == "_"),
+			gen == nil && p == otelPath && (imp.amSpec == nil || imp.amName == "_"):
+			imp.amSpec, imp.amName = spec, name
+		case p == timePath && (imp.timeSpec == nil || imp.timeName == "_"):
+			imp.timeSpec, imp.timeName = spec, name
 		}
 	}
 	return imp
@@ -102,13 +112,13 @@ func qualifier(name string) string {
 // importPlan is how the code written by an action refers to the packages it needs, and the
 // import edits that make those names valid.
 type importPlan struct {
-	am    string // qualifier of the autometrics package: "autometrics.", "prom.", or "" (dot import)
-	time  string // qualifier of package time, when needTime
-	edits []Edit
+	amQual   string // qualifier of the autometrics package: "autometrics.", "prom.", or "" (dot import)
+	timeQual string // qualifier of package time, when needTime
+	edits    []Edit
 }
 
-// planImports reuses the file's autometrics import (either backend, with its alias) or adds the
-// Prometheus one, and when needTime also reuses or adds "time". New imports get their default
+// planImports reuses the file's autometrics import (fileImports.amSpec, with its alias) or adds
+// the backend the generator runs with (fileImports.amPath), and when needTime also reuses or adds "time". New imports get their default
 // name unless it is taken (inUse), then an alias. It never adds an import twice; a blank
 // autometrics import is given a name instead.
 func planImports(f *file, needTime bool, inUse func(string) bool) (importPlan, error) {
@@ -119,12 +129,12 @@ func planImports(f *file, needTime bool, inUse func(string) bool) (importPlan, e
 		return imported || inUse(name)
 	}
 	switch {
-	case f.imports.am != nil && f.imports.amName != "_":
-		plan.am = qualifier(f.imports.amName)
-	case f.imports.am != nil: // a blank import: name it
+	case f.imports.amSpec != nil && f.imports.amName != "_":
+		plan.amQual = qualifier(f.imports.amName)
+	case f.imports.amSpec != nil: // a blank import: name it
 		name := freeName(defaultAMName, []string{"am", "amprom"}, taken)
-		plan.am = name + "."
-		spec := f.imports.am
+		plan.amQual = name + "."
+		spec := f.imports.amSpec
 		if name == defaultAMName { // drop the "_ "
 			plan.edits = append(plan.edits, Edit{Start: f.off(spec.Name.Pos()), End: f.off(spec.Path.Pos())})
 		} else {
@@ -132,27 +142,27 @@ func planImports(f *file, needTime bool, inUse func(string) bool) (importPlan, e
 		}
 	default:
 		name := freeName(defaultAMName, []string{"am", "amprom"}, taken)
-		plan.am = name + "."
+		plan.amQual = name + "."
 		alias := ""
 		if name != defaultAMName {
 			alias = name
 		}
-		added = append(added, newSpec{path: promPath, name: alias})
+		added = append(added, newSpec{path: f.imports.amPath, name: alias})
 	}
 	if needTime {
 		switch {
-		case f.imports.time != nil && f.imports.timeName != "_":
-			plan.time = qualifier(f.imports.timeName)
-		case f.imports.time != nil:
-			plan.time = "time."
-			spec := f.imports.time
+		case f.imports.timeSpec != nil && f.imports.timeName != "_":
+			plan.timeQual = qualifier(f.imports.timeName)
+		case f.imports.timeSpec != nil:
+			plan.timeQual = "time."
+			spec := f.imports.timeSpec
 			if taken("time") {
 				return plan, fmt.Errorf("%w: the name time is taken and \"time\" is imported as _", ErrUnsafe)
 			}
 			plan.edits = append(plan.edits, Edit{Start: f.off(spec.Name.Pos()), End: f.off(spec.Path.Pos())})
 		default:
 			name := freeName("time", []string{"stdtime"}, taken)
-			plan.time = name + "."
+			plan.timeQual = name + "."
 			alias := ""
 			if name != "time" {
 				alias = name
@@ -161,7 +171,10 @@ func planImports(f *file, needTime bool, inUse func(string) bool) (importPlan, e
 		}
 	}
 	if len(added) > 0 {
-		edits := addImports(f, added)
+		edits, err := addImports(f, added)
+		if err != nil {
+			return plan, err
+		}
 		for _, e := range edits {
 			if f.inComment(e.Start) {
 				return plan, fmt.Errorf("%w: a comment spans the place of the new import", ErrUnsafe)
@@ -213,7 +226,7 @@ func std(p string) bool {
 // packages, others into the last group holding non-standard ones, each at its sorted place; a
 // new group when there is none), else as a new declaration after the first one-line import, else
 // after the package clause.
-func addImports(f *file, specs []newSpec) []Edit {
+func addImports(f *file, specs []newSpec) ([]Edit, error) {
 	// Standard packages first, then by path: the order of new groups, and at an offset where
 	// two insertions meet, the standard group comes first.
 	sort.Slice(specs, func(i, j int) bool {
@@ -238,9 +251,9 @@ func addImports(f *file, specs []newSpec) []Edit {
 	}
 	switch {
 	case target == nil:
-		return []Edit{newImportDecl(f, specs)}
+		return []Edit{newImportDecl(f, specs)}, nil
 	case !target.Lparen.IsValid():
-		return []Edit{importAfter(f, target, specs)}
+		return []Edit{importAfter(f, target, specs)}, nil
 	}
 	return insertIntoBlock(f, target, specs)
 }
@@ -316,10 +329,10 @@ func importGroups(f *file, gd *ast.GenDecl) [][]*ast.ImportSpec {
 }
 
 // insertIntoBlock adds specs to a parenthesised import declaration.
-func insertIntoBlock(f *file, gd *ast.GenDecl, specs []newSpec) []Edit {
+func insertIntoBlock(f *file, gd *ast.GenDecl, specs []newSpec) ([]Edit, error) {
 	groups := importGroups(f, gd)
 	if len(groups) == 0 {
-		return []Edit{minimalEdit(f.src, f.off(gd.Lparen)+1, f.off(gd.Rparen), "\n"+groupLines(specs))}
+		return []Edit{minimalEdit(f.src, f.off(gd.Lparen)+1, f.off(gd.Rparen), "\n"+groupLines(specs))}, nil
 	}
 	// Where each spec goes; insertions at one offset are ordered: a new first group, then the
 	// specs joining a group (by path, so the group stays sorted), then a new last group.
@@ -389,8 +402,7 @@ func insertIntoBlock(f *file, gd *ast.GenDecl, specs []newSpec) []Edit {
 	for _, in := range ins {
 		edits.insert(in.at, in.text)
 	}
-	out, _ := edits.result() // insertions only: they cannot overlap
-	return out
+	return edits.result()
 }
 
 // specLineStart is where a line inserted before spec goes: the start of its line, or of its
@@ -412,7 +424,7 @@ func usesOf(f *file, name string, skip [][2]int) int {
 			return true
 		}
 		id, ok := sel.X.(*ast.Ident)
-		if !ok || id.Name != name || id.Obj != nil {
+		if !ok || id.Name != name || !f.outside(id) {
 			return true
 		}
 		at := f.off(id.Pos())
@@ -429,7 +441,7 @@ func usesOf(f *file, name string, skip [][2]int) int {
 
 // removeImports deletes the import specs, and their declaration when nothing is left of it. A
 // spec alone in its group takes an adjacent blank line with it.
-func removeImports(f *file, specs []*ast.ImportSpec) []Edit {
+func removeImports(f *file, specs []*ast.ImportSpec) ([]Edit, error) {
 	remove := map[*ast.ImportSpec]bool{}
 	for _, s := range specs {
 		remove[s] = true
@@ -483,11 +495,7 @@ func removeImports(f *file, specs []*ast.ImportSpec) []Edit {
 			}
 		}
 	}
-	out, err := edits.result()
-	if err != nil {
-		return nil
-	}
-	return out
+	return edits.result()
 }
 
 // removeDecl deletes a whole import declaration with the white space before it, keeping its

@@ -13,13 +13,27 @@
 //
 // On gofmt-clean input the output is gofmt-clean (gofmt's alignment of trailing comments on
 // neighbouring lines aside), and the inserted statements are the generator's (v0.9+) token for
-// token, except that the gin/echo trace and span id options are never written. Instrument then
-// Remove restores the content byte for byte, except where Instrument had to reformat or Remove
-// cleans up more than Instrument added: a body written on one line, an empty body written as
-// "{\n}" (Remove leaves "{}"), a declaration on the line right after the package clause or the
-// imports (Instrument adds the blank line gofmt wants before a doc comment or after imports),
-// an autometrics import the file does not use (Remove deletes it) and the generator's fenced
-// documentation block (Remove deletes it with the directive).
+// token, gin's trace and span id options included, where the generator's own would compile (see
+// readSignature for buffalo and echo handlers and unnamed contexts). The file's
+// //go:generate autometrics line is read and followed: --otel picks the backend imported,
+// --custom-latency accepts any positive latency threshold, --inst-all expects every function
+// instrumented (and writes no directive without an SLO), --rm-all expects none.
+//
+// What differs from the generator's output, and why: no documentation block of Prometheus links
+// (the hover card carries those links, live, where the block's URLs are frozen when it is
+// written; with --no-doc the generator writes none either); "time" is imported when a latency
+// objective needs it (the generator writes time.Nanosecond without the import, which does not
+// compile); a new import goes where goimports would put it, standard library and other packages
+// in separate groups (the generator inserts it into the first import block, groups aside); a blank autometrics
+// import is given a name (the generator writes unqualified calls, which do not compile); removing
+// the statements and keeping the directive also removes imports nothing uses any more.
+//
+// Instrument then Remove restores the content byte for byte, except where Instrument had to
+// reformat or Remove cleans up more than Instrument added: a body written on one line, an empty
+// body written as "{\n}" (Remove leaves "{}"), a declaration on the line right after the package
+// clause or the imports (Instrument adds the blank line gofmt wants before a doc comment or after
+// imports), an autometrics import the file does not use (Remove deletes it) and the generator's
+// fenced documentation block (Remove deletes it with the directive).
 package instrument
 
 import (
@@ -72,6 +86,10 @@ const (
 	CodeOutOfSync         = "statements-outdated" // statements disagree with the directive or signature (Warning)
 	CodeDirectiveMissing  = "directive-missing"   // statements without directive in a go:generate file (Warning)
 	CodeErrorsNotCounted  = "errors-not-counted"  // the deferred Instrument does not see the error result (Hint)
+	// the generator refuses a function whose error results are declared together, (a, b error) (Error)
+	CodeErrorResultsGrouped = "error-results-grouped"
+	// unmatched or misordered autometrics:doc-start / doc-end markers make the generator fail (Error)
+	CodeDocMarkers = "doc-markers"
 )
 
 // Diagnostic is one finding on the file, with the byte range [Start, End) it is about.

@@ -22,12 +22,12 @@ import (
 // be nil. It returns ErrNotApplicable for a function instrumented already, ErrNoFunction and
 // ErrUnsafe as documented there.
 func InstrumentEdits(filename string, src []byte, offset int, slo *SLO) ([]Edit, error) {
-	if slo != nil {
-		if err := slo.Validate(); err != nil {
-			return nil, fmt.Errorf("invalid SLO: %w", err)
-		}
-	}
 	return editsAt(filename, src, offset, func(f *file, fn *function) (change, error) {
+		if slo != nil {
+			if err := slo.validate(f.directiveOptions()); err != nil {
+				return change{}, fmt.Errorf("invalid SLO: %w", err)
+			}
+		}
 		return f.instrument([]*function{fn}, slo)
 	})
 }
@@ -75,7 +75,8 @@ func (f *file) instrumentAll() (change, error) {
 	}
 	var fns []*function
 	for _, fn := range f.funcs {
-		if fn.clean && fn.decl.Name.Name != "init" && f.instrumentable(fn) == nil {
+		// init functions are left alone, unless the generator instruments them anyway.
+		if fn.clean && (fn.decl.Name.Name != "init" || f.instrumentsAll()) && f.instrumentable(fn) == nil {
 			fns = append(fns, fn)
 		}
 	}
@@ -151,22 +152,26 @@ func (f *file) instrument(fns []*function, slo *SLO) (change, error) {
 	}
 	edits.add(plan.edits...)
 	out, err := edits.result()
+	if err != nil {
+		return change{}, err
+	}
 	out = f.oneBlankLine(out)
+	instrumentsAll := f.instrumentsAll() // (g may be a window of the file, without the go:generate line)
 	check := func(g *file, fns []*function) error {
 		for _, fn := range fns {
-			if info := fn.info; info.Instrumentation != analysis.Generated || info.Directive == nil {
+			if info := fn.info; info.Instrumentation != analysis.Generated || info.Directive == nil && !instrumentsAll {
 				return fmt.Errorf("%s is %v after instrumenting it", info.QualifiedName(), info.Instrumentation)
 			}
 		}
-		if err := g.imported(plan.am, isAutometricsPath); err != nil {
+		if err := g.imported(plan.amQual, isAutometricsPath); err != nil {
 			return err
 		}
 		if needTime {
-			return g.imported(plan.time, func(p string) bool { return p == timePath })
+			return g.imported(plan.timeQual, func(p string) bool { return p == timePath })
 		}
 		return nil
 	}
-	return change{out, done, check}, err
+	return change{out, done, check}, nil
 }
 
 // oneBlankLine drops the blank line an insertion opens with when the insertion on the line
@@ -198,20 +203,10 @@ func (f *file) imported(qualifier string, ok func(string) bool) error {
 	return fmt.Errorf("nothing is imported as %s", name)
 }
 
-// index returns the position of fn among the file's functions.
-func (f *file) index(fn *function) int {
-	for i, g := range f.funcs {
-		if g == fn {
-			return i
-		}
-	}
-	return -1
-}
-
 // instrumentOne returns the directive and statement edits of one function.
 func (f *file) instrumentOne(fn *function, sig signature, slo *SLO, plan importPlan) ([]Edit, error) {
 	name := fn.info.QualifiedName()
-	for _, q := range []string{plan.am, plan.time} {
+	for _, q := range []string{plan.amQual, plan.timeQual} {
 		if q != "" && sig.names[strings.TrimSuffix(q, ".")] {
 			return nil, fmt.Errorf("%w: a parameter or result of %s is named %s, like the package the statements need", ErrUnsafe, name, strings.TrimSuffix(q, "."))
 		}
@@ -219,9 +214,14 @@ func (f *file) instrumentOne(fn *function, sig signature, slo *SLO, plan importP
 	if sig.define && sig.names[sig.ctxVar] {
 		return nil, fmt.Errorf("%w: a parameter or result of %s is named %s, the generator's context variable", ErrUnsafe, name, sig.ctxVar)
 	}
-	sh := shape{ctxArg: sig.ctxArg, ctxVar: sig.ctxVar, define: sig.define, errArg: sig.errArg(), slo: slo, amQual: plan.am, timeQual: plan.time}
+	if sig.errGroup {
+		return nil, fmt.Errorf("%w: %s", ErrNotApplicable, errGroupMessage(name, sig))
+	}
+	sh := sig.shape(slo, plan)
 	var edits []Edit
-	if fn.info.Directive == nil {
+	// With --inst-all the generator instruments the function without a directive: only an SLO
+	// needs one.
+	if fn.info.Directive == nil && (slo != nil || !f.instrumentsAll()) {
 		directive := "//autometrics:" + analysis.VerbInst
 		if slo != nil {
 			directive = slo.Directive()
@@ -254,7 +254,7 @@ func (f *file) identUsed(name string) bool {
 		case *ast.ImportSpec:
 			return false
 		case *ast.Ident:
-			used = used || n.Name == name && (n.Obj == nil || !f.local(n.Obj))
+			used = used || n.Name == name && f.outside(n)
 		}
 		return !used
 	}
@@ -266,20 +266,6 @@ func (f *file) identUsed(name string) bool {
 	return used
 }
 
-// local reports whether obj is declared inside a function.
-func (f *file) local(obj *ast.Object) bool {
-	d, ok := obj.Decl.(ast.Node)
-	if !ok {
-		return false
-	}
-	for _, decl := range f.ast.Decls {
-		if fd, ok := decl.(*ast.FuncDecl); ok && d.Pos() >= fd.Pos() && d.End() <= fd.End() {
-			return true
-		}
-	}
-	return false
-}
-
 // RemoveEdits removes the Autometrics instrumentation of the function whose declaration encloses
 // offset: the directive line (with the generator's documentation block), the generated
 // statements (v0.9 pair or legacy single defer) with their marker comments, the autometrics
@@ -288,22 +274,37 @@ func (f *file) local(obj *ast.Object) bool {
 // without directive or statements, and for middleware instrumentation (remove the
 // midhttp.Autometrics call instead).
 func RemoveEdits(filename string, src []byte, offset int) ([]Edit, error) {
-	return editsAt(filename, src, offset, (*file).remove)
+	return editsAt(filename, src, offset, func(f *file, fn *function) (change, error) { return f.remove(fn, false) })
 }
 
-// remove returns the edits of RemoveEdits; its check wants the function not instrumented.
-func (f *file) remove(fn *function) (change, error) {
+// RemoveStatementsEdits removes what go generate wrote for the function whose declaration
+// encloses offset and keeps its directive, as the generator's --rm-all does: the statements with
+// their marker comments, the generator's documentation block, and the imports only they used
+// (unlike --rm-all, which leaves them unused and the file not compiling). It returns
+// ErrNotApplicable for a function without both a directive and statements.
+func RemoveStatementsEdits(filename string, src []byte, offset int) ([]Edit, error) {
+	return editsAt(filename, src, offset, func(f *file, fn *function) (change, error) { return f.remove(fn, true) })
+}
+
+// remove returns the edits of RemoveEdits, or with keepDirective of RemoveStatementsEdits; its
+// check wants the function not instrumented, or with its directive only.
+func (f *file) remove(fn *function, keepDirective bool) (change, error) {
 	info := fn.info
-	switch info.Instrumentation {
-	case analysis.DirectiveOnly, analysis.Generated, analysis.LegacyDefer:
-	case analysis.Middleware:
+	switch {
+	case info.Instrumentation == analysis.Middleware:
 		return change{}, fmt.Errorf("%w: %s is instrumented by a midhttp.Autometrics call; remove that call", ErrNotApplicable, info.QualifiedName())
-	default:
+	case keepDirective && (info.Directive == nil || len(info.InstrumentationSpans) == 0):
+		return change{}, fmt.Errorf("%w: %s has no directive and statements to keep the one of", ErrNotApplicable, info.QualifiedName())
+	case info.Instrumentation == analysis.NotInstrumented:
 		return change{}, fmt.Errorf("%w: %s is not instrumented", ErrNotApplicable, info.QualifiedName())
+	}
+	want := analysis.NotInstrumented
+	if keepDirective {
+		want = analysis.DirectiveOnly
 	}
 	var edits editSet
 	if c := directiveComment(f, fn); c != nil {
-		edits.add(removeDirective(f, fn.decl, c)...)
+		edits.add(removeDirective(f, fn.decl, c, keepDirective)...)
 	}
 	if len(info.InstrumentationSpans) > 0 {
 		removed := removeStatements(f, fn.decl.Body, info.InstrumentationSpans)
@@ -321,15 +322,22 @@ func (f *file) remove(fn *function) (change, error) {
 				}
 			}
 		}
-		edits.add(removeImports(f, specs)...)
+		imports, err := removeImports(f, specs)
+		if err != nil {
+			return change{}, err
+		}
+		edits.add(imports...)
 	}
 	out, err := edits.result()
+	if err != nil {
+		return change{}, err
+	}
 	return change{out, []*function{fn}, func(g *file, fns []*function) error {
-		if info := fns[0].info; info.Instrumentation != analysis.NotInstrumented {
-			return fmt.Errorf("%s is still %v", info.QualifiedName(), info.Instrumentation)
+		if info := fns[0].info; info.Instrumentation != want {
+			return fmt.Errorf("%s is %v, not %v", info.QualifiedName(), info.Instrumentation, want)
 		}
 		return nil
-	}}, err
+	}}, nil
 }
 
 // isAutometricsPath reports an import path of an autometrics-go instrumentation package.
@@ -351,7 +359,7 @@ func qualifiersIn(f *file, fn *function, spans []analysis.Span) map[string]bool 
 		}
 		ast.Inspect(stmt, func(n ast.Node) bool {
 			if sel, ok := n.(*ast.SelectorExpr); ok {
-				if id, ok := sel.X.(*ast.Ident); ok && id.Obj == nil {
+				if id, ok := sel.X.(*ast.Ident); ok && f.outside(id) {
 					names[id.Name] = true
 				}
 			}
@@ -397,14 +405,21 @@ func (f *file) countErrors(fn *function) (change, error) {
 	if sig.errField == nil {
 		return change{}, fmt.Errorf("%w: %s returns no error", ErrNotApplicable, info.QualifiedName())
 	}
+	if sig.errGroup {
+		return change{}, fmt.Errorf("%w: %s", ErrNotApplicable, errGroupMessage(info.QualifiedName(), sig))
+	}
 	var edits editSet
 	name := sig.errName
 	if name == "" {
 		var free bool
-		if name, free = errorName(fn.decl, sig); !free {
+		if name, free = errorName(f, fn.decl, sig); !free {
 			return change{}, fmt.Errorf("%w: no free name for the error result of %s", ErrUnsafe, info.QualifiedName())
 		}
-		edits.add(nameResults(f, fn.decl.Type, sig.errField, name)...)
+		named, err := nameResults(f, fn.decl.Type, sig.errField, name)
+		if err != nil {
+			return change{}, err
+		}
+		edits.add(named...)
 	}
 	if call := instrumentCall(f, fn); call != nil && len(call.Args) >= 2 {
 		arg := call.Args[len(call.Args)-1]
@@ -413,7 +428,10 @@ func (f *file) countErrors(fn *function) (change, error) {
 		}
 	}
 	out, err := edits.result()
-	if err == nil && len(out) == 0 {
+	if err != nil {
+		return change{}, err
+	}
+	if len(out) == 0 {
 		return change{}, fmt.Errorf("%w: %s counts its errors already", ErrNotApplicable, info.QualifiedName())
 	}
 	return change{out, []*function{fn}, func(g *file, fns []*function) error {
@@ -424,7 +442,7 @@ func (f *file) countErrors(fn *function) (change, error) {
 			return fmt.Errorf("the errors of %s are still not counted", info.QualifiedName())
 		}
 		return nil
-	}}, err
+	}}, nil
 }
 
 // instrumentCall returns the deferred Instrument call of fn's statements, or nil.
@@ -481,9 +499,13 @@ func (f *file) verified(c change) ([]Edit, error) {
 		return nil, fmt.Errorf("%w: the edits would change the functions of the file", ErrUnsafe)
 	}
 	if c.check != nil {
+		index := make(map[*function]int, len(f.funcs))
+		for i, fn := range f.funcs {
+			index[fn] = i
+		}
 		fns := make([]*function, len(c.fns))
 		for i, fn := range c.fns {
-			fns[i] = g.funcs[f.index(fn)]
+			fns[i] = g.funcs[index[fn]]
 		}
 		if err := c.check(g, fns); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUnsafe, err)

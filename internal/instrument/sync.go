@@ -21,6 +21,8 @@ type written struct {
 	sloName   *string  // WithSloName's literal, nil when absent
 	latency   *latencyOption
 	success   *float64
+	// traceIDs: WithTraceID and WithSpanID are both among the options.
+	traceIDs bool
 	// unknown is set when an option's arguments are not literals: the values cannot be compared.
 	unknown bool
 }
@@ -78,6 +80,7 @@ func readWritten(f *file, fn *function) *written {
 	if !ok {
 		return nil
 	}
+	traceID, spanID := false, false
 	for i, arg := range newCtx.Args {
 		name := calledName(arg)
 		if !strings.HasPrefix(name, "With") {
@@ -88,6 +91,10 @@ func readWritten(f *file, fn *function) *written {
 		}
 		args := ast.Unparen(arg).(*ast.CallExpr).Args
 		switch name {
+		case "WithTraceID":
+			traceID = true
+		case "WithSpanID":
+			spanID = true
 		case "WithSloName":
 			if s, ok := stringLit(args); ok {
 				w.sloName = &s
@@ -114,6 +121,7 @@ func readWritten(f *file, fn *function) *written {
 			w.unknown = true
 		}
 	}
+	w.traceIDs = traceID && spanID
 	return w
 }
 
@@ -220,10 +228,18 @@ func (w *written) differences(slo *SLO, sig signature) []string {
 			diffs = append(diffs, fmt.Sprintf("WithAlertSuccess(%s) but --success-target %s", formatNumber(*w.success), formatNumber(slo.SuccessTarget)))
 		}
 	}
-	if w.ctxArg != "" && strings.Join(strings.Fields(w.ctxArg), "") != sig.ctxArg {
+	generators := sig.generatorCtx != nil && w.ctxArg == sig.generatorCtx.arg && (w.ctxStmt == nil || w.ctxVar == sig.generatorCtx.variable)
+	switch {
+	case generators: // what the generator writes for this signature, where the actions write another form
+	case w.ctxArg != "" && strings.Join(strings.Fields(w.ctxArg), "") != sig.ctxArg:
 		diffs = append(diffs, fmt.Sprintf("NewContext(%s, …) but the generator passes %s for this signature", w.ctxArg, sig.ctxArg))
-	} else if w.ctxStmt != nil && w.ctxVar != sig.ctxVar {
+	case w.ctxStmt != nil && w.ctxVar != sig.ctxVar && sig.define:
+		diffs = append(diffs, fmt.Sprintf("the context goes to %s but the statements keep it in %s", w.ctxVar, sig.ctxVar))
+	case w.ctxStmt != nil && w.ctxVar != sig.ctxVar:
 		diffs = append(diffs, fmt.Sprintf("the context goes to %s but the generator shadows %s", w.ctxVar, sig.ctxVar))
+	}
+	if sig.ginVar != "" && !w.traceIDs && !w.unknown {
+		diffs = append(diffs, fmt.Sprintf("no WithTraceID and WithSpanID, which the generator reads from the gin context %s", sig.ginVar))
 	}
 	return diffs
 }
@@ -261,17 +277,20 @@ func stmtRange(f *file, stmt ast.Stmt) (int, int) {
 // rewriteWritten returns the edits that replace the written statements with the generator's
 // for sig and slo, keeping what already matches (the edits are minimal).
 func (f *file) rewriteWritten(fn *function, w *written, sig signature, slo *SLO) (change, error) {
+	if sig.errGroup {
+		return change{}, fmt.Errorf("%w: %s", ErrNotApplicable, errGroupMessage(fn.info.QualifiedName(), sig))
+	}
 	sh := shape{slo: slo}
 	plan, err := planImports(f, sh.needsTime(), f.identUsed)
 	if err != nil {
 		return change{}, err
 	}
-	for _, q := range []string{plan.am, plan.time} {
+	for _, q := range []string{plan.amQual, plan.timeQual} {
 		if q != "" && sig.names[strings.TrimSuffix(q, ".")] {
 			return change{}, fmt.Errorf("%w: a parameter or result is named %s", ErrUnsafe, strings.TrimSuffix(q, "."))
 		}
 	}
-	sh = shape{ctxArg: sig.ctxArg, ctxVar: sig.ctxVar, define: sig.define, errArg: sig.errArg(), slo: slo, amQual: plan.am, timeQual: plan.time}
+	sh = sig.shape(slo, plan)
 	ctxStmt, deferStmt := sh.statements()
 	var edits editSet
 	edits.add(plan.edits...)
@@ -285,6 +304,9 @@ func (f *file) rewriteWritten(fn *function, w *written, sig signature, slo *SLO)
 		edits.add(minimalEdit(f.src, s, e, ctxStmt+"\n"+bodyIndent+deferStmt))
 	}
 	out, err := edits.result()
+	if err != nil {
+		return change{}, err
+	}
 	return change{out, []*function{fn}, func(g *file, fns []*function) error {
 		gw := readWritten(g, fns[0])
 		if gw == nil || fns[0].info.Instrumentation != analysis.Generated {
@@ -294,5 +316,5 @@ func (f *file) rewriteWritten(fn *function, w *written, sig signature, slo *SLO)
 			return fmt.Errorf("the rewritten statements still differ: %s", strings.Join(diffs, "; "))
 		}
 		return nil
-	}}, err
+	}}, nil
 }

@@ -211,12 +211,16 @@ func (f *file) trace(fn *function, opts TraceOptions) (change, error) {
 	if sig.errField != nil {
 		errName := sig.errName
 		if errName == "" {
-			name, ok := errorName(decl, sig)
+			name, ok := errorName(f, decl, sig)
 			if !ok {
 				return change{}, fmt.Errorf("%w: no free name for the error result", ErrUnsafe)
 			}
 			errName = name
-			edits.add(nameResults(f, decl.Type, sig.errField, errName)...)
+			named, err := nameResults(f, decl.Type, sig.errField, errName)
+			if err != nil {
+				return change{}, err
+			}
+			edits.add(named...)
 		}
 		codesName := need(otelCodesPath, "codes")
 		lines = append(lines,
@@ -238,7 +242,11 @@ func (f *file) trace(fn *function, opts TraceOptions) (change, error) {
 	}
 	edits.add(body...)
 	if len(specs) > 0 {
-		edits.add(addImports(f, specs)...)
+		imports, err := addImports(f, specs)
+		if err != nil {
+			return change{}, err
+		}
+		edits.add(imports...)
 	}
 	out, err := edits.result()
 	if err != nil {
@@ -412,10 +420,10 @@ func (f *file) removeSpan(fn *function, opts TraceOptions) (change, error) {
 		if !ok || isRemoved(id) || id == spanID || id == ctxID {
 			return true
 		}
-		if id.Name == spanID.Name && id.Obj != nil && id.Obj == spanID.Obj {
+		if id.Name == spanID.Name && f.sameObject(id, spanID) {
 			usedSpan = true
 		}
-		if definesCtx && id.Name == ctxID.Name && id.Obj != nil && id.Obj == ctxID.Obj {
+		if definesCtx && id.Name == ctxID.Name && f.sameObject(id, ctxID) {
 			usedCtx = true
 		}
 		return true
@@ -450,7 +458,11 @@ func (f *file) removeSpan(fn *function, opts TraceOptions) (change, error) {
 		}
 	}
 	if len(unused) > 0 {
-		edits.add(removeImports(f, unused)...)
+		imports, err := removeImports(f, unused)
+		if err != nil {
+			return change{}, err
+		}
+		edits.add(imports...)
 	}
 	out, err := edits.result()
 	if err != nil {

@@ -140,8 +140,9 @@ type instrumentArg struct {
 	SLO      *instrument.SLO    `json:"slo,omitempty"`
 }
 
-// runInstrument instruments the function at the position (with an SLO when given) and asks
-// the editor to apply the edit with workspace/applyEdit.
+// runInstrument instruments the function at the position (with an SLO when given, checked
+// under the file's generator options) and asks the editor to apply the edit with
+// workspace/applyEdit.
 func (s *Server) runInstrument(ctx context.Context, arg instrumentArg) (any, error) {
 	if arg.URI == "" || arg.Position == nil {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "am-lsp.instrument takes {uri, position, slo?}")
@@ -152,11 +153,6 @@ func (s *Server) runInstrument(ctx context.Context, arg instrumentArg) (any, err
 	}
 	if insight.IsLarge(len(doc.Text)) {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s is larger than %d MiB: am-lsp offers no code actions in it", arg.URI, insight.MaxAnalysedBytes>>20)
-	}
-	if arg.SLO != nil {
-		if err := arg.SLO.Validate(); err != nil {
-			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "invalid SLO: %v", err)
-		}
 	}
 	offset, err := doc.Offset(textdoc.Position{Line: arg.Position.Line, Character: arg.Position.Character})
 	if err != nil {

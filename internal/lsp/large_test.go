@@ -95,7 +95,7 @@ func TestLargeDocumentServesHoversAndLenses(t *testing.T) {
 	if want := strings.Count(src, "//autometrics:inst"); len(lenses) != want {
 		t.Errorf("%d CodeLenses, want %d", len(lenses), want)
 	}
-	if got := codeActionsAt(t, s, file, lastLine, 6); len(got) != 0 {
+	if got := codeActionsAt(t, ctx, s, file, lastLine, 6); len(got) != 0 {
 		t.Errorf("code actions in a large file: %+v", got)
 	}
 	m, err := s.client.WaitNotification(ctx, "textDocument/publishDiagnostics", "large.go")

@@ -25,21 +25,6 @@ func lspLine(t *testing.T, text, marker string) int {
 	return strings.Count(before, "\n") + strings.Count(before, "\r")
 }
 
-// codeActionsAt asks for the code actions at line:character of file.
-func codeActionsAt(t *testing.T, s *testSession, file string, line, char int) []codeActionResult {
-	t.Helper()
-	var got []codeActionResult
-	err := s.client.Call(ctxFor(t, 30*time.Second), "textDocument/codeAction", map[string]any{
-		"textDocument": map[string]any{"uri": lspclient.FileURI(file)},
-		"range":        map[string]any{"start": map[string]any{"line": line, "character": char}, "end": map[string]any{"line": line, "character": char}},
-		"context":      map[string]any{"diagnostics": []any{}},
-	}, &got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
-}
-
 func actionTitled(t *testing.T, actions []codeActionResult, title string) codeActionResult {
 	t.Helper()
 	for _, a := range actions {
@@ -122,7 +107,7 @@ func TestCRLFInstrumentThenRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := lspLine(t, src, "func Plain")
-	add := actionTitled(t, codeActionsAt(t, s, file, line, 6), "Instrument Plain with Autometrics")
+	add := actionTitled(t, codeActionsAt(t, ctx, s, file, line, 6), "Instrument Plain with Autometrics")
 	edited := applyEdit(t, src, add.Edit.Changes[lspclient.FileURI(file)])
 	if strings.Count(edited, "\n") != strings.Count(edited, "\r\n") || strings.Count(edited, "\r") != strings.Count(edited, "\r\n") {
 		t.Fatalf("instrumenting mixed line ends into a CRLF file:\n%q", edited)
@@ -138,7 +123,7 @@ func TestCRLFInstrumentThenRemove(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	remove := actionTitled(t, codeActionsAt(t, s, file, lspLine(t, edited, "func Plain"), 6), "Remove Autometrics instrumentation from Plain")
+	remove := actionTitled(t, codeActionsAt(t, ctx, s, file, lspLine(t, edited, "func Plain"), 6), "Remove Autometrics instrumentation from Plain")
 	if restored := applyEdit(t, edited, remove.Edit.Changes[lspclient.FileURI(file)]); restored != src {
 		t.Errorf("Remove after Instrument in a CRLF file:\n%q\nwant\n%q", restored, src)
 	}

@@ -24,11 +24,14 @@ func rootsOf(p *protocol.InitializeParams) []string {
 			roots = append(roots, path)
 		}
 	}
+	//lint:ignore SA1019 clients without workspace folders send only rootUri (or rootPath)
 	if len(roots) == 0 && p.RootURI != nil {
+		//lint:ignore SA1019 see above
 		if path := pathOf(*p.RootURI); path != "" {
 			roots = append(roots, path)
 		}
 	}
+	//lint:ignore SA1019 see above
 	if rp, ok := p.RootPath.Get(); len(roots) == 0 && ok && rp != "" {
 		roots = append(roots, rp)
 	}
