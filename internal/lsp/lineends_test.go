@@ -25,10 +25,11 @@ func lspLine(t *testing.T, text, marker string) int {
 	return strings.Count(before, "\n") + strings.Count(before, "\r")
 }
 
+// actionTitled returns the action whose title starts with title.
 func actionTitled(t *testing.T, actions []codeActionResult, title string) codeActionResult {
 	t.Helper()
 	for _, a := range actions {
-		if a.Title == title {
+		if strings.HasPrefix(a.Title, title) {
 			return a
 		}
 	}
@@ -123,7 +124,7 @@ func TestCRLFInstrumentThenRemove(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	remove := actionTitled(t, codeActionsAt(t, ctx, s, file, lspLine(t, edited, "func Plain"), 6), "Remove Autometrics instrumentation from Plain")
+	remove := actionTitled(t, codeActionsAt(t, ctx, s, file, lspLine(t, edited, "func Plain"), 6), "Remove Autometrics from Plain")
 	if restored := applyEdit(t, edited, remove.Edit.Changes[lspclient.FileURI(file)]); restored != src {
 		t.Errorf("Remove after Instrument in a CRLF file:\n%q\nwant\n%q", restored, src)
 	}
