@@ -152,6 +152,9 @@ func TestBrokenBackends(t *testing.T) {
 			if !strings.Contains(card, c.want) {
 				t.Fatalf("card does not say %q:\n%s", c.want, card)
 			}
+			if worst > 400*time.Millisecond+lspclient.HoverMargin {
+				t.Errorf("slowest hover %s, want at most the 400ms deadline + %s", worst, lspclient.HoverMargin)
+			}
 			var after runtime.MemStats
 			runtime.ReadMemStats(&after)
 			// Bodies are capped (8 MiB) so a fetch allocates tens of MiB at most, whatever the backend
@@ -280,8 +283,8 @@ func TestGoCommandFailingOrHanging(t *testing.T) {
 			if !strings.Contains(card, `function="Wait", module="example.com/hang"`) {
 				t.Fatalf("card while the go command hangs:\n%s", card)
 			}
-			if took := time.Since(start); took > 5*time.Second {
-				t.Errorf("hover %d took %s while the go command hangs", i, took)
+			if took := time.Since(start); took > 300*time.Millisecond+lspclient.HoverMargin {
+				t.Errorf("hover %d took %s while the go command hangs, want at most the 300ms deadline + %s", i, took, lspclient.HoverMargin)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

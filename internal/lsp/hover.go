@@ -10,6 +10,7 @@ import (
 
 // hover resolves the position and asks insight for the function's card. It returns nil (no
 // hover) for positions that are not on an instrumented function, so gopls's hover stands alone.
+// The range is the declaration's name when the cursor is on it, and absent otherwise (on a call).
 func hover(ctx context.Context, s *Server, p *protocol.HoverParams) (*protocol.Hover, error) {
 	path := pathOf(p.TextDocument.URI)
 	doc, ok := s.docs.Get(path)
@@ -24,12 +25,13 @@ func hover(ctx context.Context, s *Server, p *protocol.HoverParams) (*protocol.H
 	if !ok {
 		return nil, nil
 	}
-	start, end := doc.PositionOf(card.Span.Start), doc.PositionOf(card.Span.End)
-	return &protocol.Hover{
-		Contents: &protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: card.Markdown},
-		Range: &protocol.Range{
+	h := &protocol.Hover{Contents: &protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: card.Markdown}}
+	if card.Span.File != "" {
+		start, end := doc.PositionOf(card.Span.Start), doc.PositionOf(card.Span.End)
+		h.Range = &protocol.Range{
 			Start: protocol.Position{Line: start.Line, Character: start.Character},
 			End:   protocol.Position{Line: end.Line, Character: end.Character},
-		},
-	}, nil
+		}
+	}
+	return h, nil
 }

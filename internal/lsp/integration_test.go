@@ -11,6 +11,7 @@ import (
 
 	"github.com/am-lsp/am-lsp/internal/testkit/cardcheck"
 	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
+	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
@@ -194,6 +195,28 @@ func TestHoverOnACallShowsTheCallee(t *testing.T) {
 	for _, p := range problems {
 		t.Error(p)
 	}
+
+	// The call is not the declaration: no range (not a 0:0–0:0 one). On the declaration's
+	// name the range is the name.
+	rangeOf := func(file string, line, char int) *struct{ Start, End struct{ Line, Character int } } {
+		var h struct {
+			Range *struct{ Start, End struct{ Line, Character int } } `json:"range"`
+		}
+		if err := s.client.Call(ctx, "textDocument/hover", map[string]any{
+			"textDocument": map[string]any{"uri": lspclient.FileURI(file)},
+			"position":     map[string]any{"line": line, "character": char},
+		}, &h); err != nil {
+			t.Fatal(err)
+		}
+		return h.Range
+	}
+	if r := rangeOf(mainFile, line, char); r != nil {
+		t.Errorf("hover on a call has range %+v, want none", *r)
+	}
+	declLine, declChar := openAt(t, s, callee.NameSpan.File, callee.NameSpan.Start)
+	if r := rangeOf(callee.NameSpan.File, declLine, declChar); r == nil || r.Start.Line != declLine || r.Start.Character != declChar || r.End.Character != declChar+len("Handle") {
+		t.Errorf("hover on the declaration's name has range %+v, want the name at %d:%d", r, declLine, declChar)
+	}
 }
 
 // TestQueriesPerFileAndPerHover counts the queries Prometheus itself served: opening a file with
@@ -313,7 +336,9 @@ func TestHoverExplainsMissingNumbers(t *testing.T) {
 				held = append(held, c)
 			}
 		}()
-		s := startInitialized(t, "http://"+ln.Addr().String(), map[string]any{"hoverDeadline": "300ms", "queryTimeout": "2s"})
+		// The query timeout is far above deadline + margin: a hover that waited for the
+		// backend rather than the deadline fails.
+		s := startInitialized(t, "http://"+ln.Addr().String(), map[string]any{"hoverDeadline": "300ms", "queryTimeout": "10s"})
 		line, char := openAt(t, s, handleFile, at("Handle"))
 		for i := 0; i < 6; i++ { // straight after opening, while the background analysis runs
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -327,7 +352,9 @@ func TestHoverExplainsMissingNumbers(t *testing.T) {
 			if !strings.Contains(card, "Loading") && !strings.Contains(card, "did not answer in time") {
 				t.Errorf("card while Prometheus hangs:\n%s", card)
 			}
-			t.Logf("hover %d while Prometheus hangs answered in %s", i, took)
+			if took > 300*time.Millisecond+lspclient.HoverMargin {
+				t.Errorf("hover %d while Prometheus hangs answered in %s, want at most the 300ms deadline + %s", i, took, lspclient.HoverMargin)
+			}
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // FileURI returns the file:// URI of an absolute path.
@@ -57,6 +58,11 @@ func (c *Client) Change(path string, version int, startLine, startChar, endLine,
 		}},
 	})
 }
+
+// HoverMargin is what a test allows a hover beyond the server's hover deadline: scheduling, the
+// syntax-only reading and rendering on a busy shared machine. Tests set query timeouts well above
+// deadline + margin, so that a hover that waits for the backend rather than the deadline fails.
+const HoverMargin = 1200 * time.Millisecond
 
 // Hover requests a hover and returns its markdown ("" for a null hover).
 func (c *Client) Hover(ctx context.Context, path string, line, character int) (string, error) {

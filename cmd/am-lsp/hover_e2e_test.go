@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
+)
+
+// The built binary, driven over stdio as an editor would, answers a hover within its hover
+// deadline (plus lspclient.HoverMargin) while the backend accepts connections and never
+// answers; the query timeout is far longer, so a hover that waited for the backend fails.
+func TestBinaryHoverWithinDeadline(t *testing.T) {
+	bin := buildBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accept and never answer
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+
+	dir := t.TempDir()
+	src := "package hang\n\n//autometrics:inst\nfunc Wait() {}\n"
+	for name, text := range map[string]string{"go.mod": "module example.com/hang\n\ngo 1.22\n", "wait.go": src} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "AM_PROMETHEUS_URL=")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}()
+	client := lspclient.New(stdout, stdin, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const deadline = 300 * time.Millisecond
+	if _, err := client.Initialize(ctx, dir, nil, map[string]any{
+		"prometheusUrl": "http://" + ln.Addr().String(), "hoverDeadline": deadline.String(), "queryTimeout": "20s",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "wait.go")
+	if err := client.Open(file, src); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		start := time.Now()
+		card, err := client.Hover(ctx, file, 3, 6)
+		took := time.Since(start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(card, `function="Wait", module="example.com/hang"`) ||
+			(!strings.Contains(card, "Loading") && !strings.Contains(card, "did not answer in time")) {
+			t.Fatalf("hover %d while the backend hangs:\n%s", i, card)
+		}
+		if took > deadline+lspclient.HoverMargin {
+			t.Errorf("hover %d took %s, want at most the %s deadline + %s", i, took, deadline, lspclient.HoverMargin)
+		}
+	}
+	if err := client.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+}
