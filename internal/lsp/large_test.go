@@ -3,7 +3,6 @@ package lsp
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,19 +14,8 @@ import (
 // TestRapidEditsPublishFewDiagnostics: 10 000 didChange in a burst publish the diagnostics of
 // the last version, not one set per change.
 func TestRapidEditsPublishFewDiagnostics(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/burst\n\ngo 1.22\n")
 	src := "package burst\n\n//autometrics:inst --bogus\nfunc Handle() {}\n\n// \n"
-	file := filepath.Join(dir, "burst.go")
-	writeFile(t, file, src)
-	s := startSession(t, nil, nil)
-	ctx := ctxFor(t, 2*time.Minute)
-	if _, err := s.client.Initialize(ctx, dir, nil, map[string]any{"prometheusUrl": closedPortURL}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.client.Open(file, src); err != nil {
-		t.Fatal(err)
-	}
+	s, _, ctx, file := openForActions(t, "example.com/burst", "burst.go", src)
 	const edits = 10000
 	for v := 2; v <= edits+1; v++ {
 		// Type one character at the end of the last comment line.
@@ -68,19 +56,8 @@ func largeSource(size int) (string, int) {
 // TestLargeDocumentServesHoversAndLenses: a file beyond insight.MaxAnalysedBytes gets hovers and
 // CodeLenses, a notice saying what is skipped, and no code diagnostics or actions.
 func TestLargeDocumentServesHoversAndLenses(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/large\n\ngo 1.22\n")
 	src, lastLine := largeSource(insight.MaxAnalysedBytes + 1)
-	file := filepath.Join(dir, "large.go")
-	writeFile(t, file, src)
-	s := startSession(t, nil, nil)
-	ctx := ctxFor(t, 2*time.Minute)
-	if _, err := s.client.Initialize(ctx, dir, nil, map[string]any{"prometheusUrl": closedPortURL}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.client.Open(file, src); err != nil {
-		t.Fatal(err)
-	}
+	s, _, ctx, file := openForActions(t, "example.com/large", "large.go", src)
 	if _, err := s.client.WaitNotification(ctx, "window/showMessage", "larger than 1 MiB"); err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,8 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
 )
@@ -40,20 +38,8 @@ func actionTitled(t *testing.T, actions []codeActionResult, title string) codeAc
 // TestLoneCarriageReturn: text pasted with a lone "\r" ends a line for the editor; the hover on
 // a function after it finds the function, and Instrument writes its statements inside the body.
 func TestLoneCarriageReturn(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/cr\n\ngo 1.22\n")
 	src := "package cr\n\n// Handle was pasted with a lone CR:\r// this is the next line for the editor.\n//\n//autometrics:inst\nfunc Handle() error {\n\treturn nil\n}\n\n// Plain is not instrumented.\r// Another pasted line.\nfunc Plain() error {\n\treturn nil\n}\n"
-	file := filepath.Join(dir, "cr.go")
-	writeFile(t, file, src)
-	rec := &recorder{}
-	s := startSession(t, nil, rec.handle)
-	ctx := ctxFor(t, time.Minute)
-	if _, err := s.client.Initialize(ctx, dir, nil, map[string]any{"prometheusUrl": closedPortURL}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.client.Open(file, src); err != nil {
-		t.Fatal(err)
-	}
+	s, rec, ctx, file := openForActions(t, "example.com/cr", "cr.go", src)
 	md, err := s.client.Hover(ctx, file, lspLine(t, src, "func Handle"), len("func Ha"))
 	if err != nil || !strings.Contains(md, `function="Handle"`) {
 		t.Fatalf("hover on Handle after a lone CR: %v\n%q", err, md)
@@ -94,19 +80,8 @@ func TestLoneCarriageReturn(t *testing.T) {
 // TestCRLFInstrumentThenRemove: in a CRLF file the inserted lines end in "\r\n", and Remove
 // restores the file byte for byte.
 func TestCRLFInstrumentThenRemove(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/crlf\n\ngo 1.22\n")
 	src := strings.ReplaceAll("package crlf\n\nimport \"fmt\"\n\n// Plain prints.\nfunc Plain(name string) error {\n\tfmt.Println(name)\n\treturn nil\n}\n", "\n", "\r\n")
-	file := filepath.Join(dir, "crlf.go")
-	writeFile(t, file, src)
-	s := startSession(t, nil, nil)
-	ctx := ctxFor(t, time.Minute)
-	if _, err := s.client.Initialize(ctx, dir, nil, map[string]any{"prometheusUrl": closedPortURL}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.client.Open(file, src); err != nil {
-		t.Fatal(err)
-	}
+	s, _, ctx, file := openForActions(t, "example.com/crlf", "crlf.go", src)
 	line := lspLine(t, src, "func Plain")
 	add := actionTitled(t, codeActionsAt(t, ctx, s, file, line, 6), "Instrument Plain with Autometrics")
 	edited := applyEdit(t, src, add.Edit.Changes[lspclient.FileURI(file)])

@@ -5,11 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/childproc"
 )
 
 // TestDemoStopsEverythingOnSignals runs `bash scripts/demo` as a user does, interrupts it once
@@ -44,7 +45,7 @@ func TestDemoStopsEverythingOnSignals(t *testing.T) {
 				t.Fatal(err)
 			}
 			pid := cmd.Process.Pid
-			t.Cleanup(func() { killAll(t, pid, tmp) })
+			t.Cleanup(func() { killAll(pid, tmp) })
 			ready := make(chan struct{})
 			go func() {
 				sc := bufio.NewScanner(stdout)
@@ -95,30 +96,14 @@ func TestDemoStopsEverythingOnSignals(t *testing.T) {
 	}
 }
 
-// processesUsing returns "pid: command line" of the processes whose command line mentions dir
-// (Prometheus's storage path is in it).
-func processesUsing(dir string) []string {
-	var out []string
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		if _, err := strconv.Atoi(p.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
-		if err != nil || !strings.Contains(string(b), dir) {
-			continue
-		}
-		out = append(out, p.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
-	}
-	return out
+// processesUsing returns the processes whose command line mentions dir (Prometheus's storage
+// path is in it).
+func processesUsing(dir string) []childproc.Process {
+	return childproc.Find(func(p childproc.Process) bool { return strings.Contains(p.Cmdline, dir) })
 }
 
 // killAll stops whatever the test's demo left: its process group and any process using tmp.
-func killAll(t *testing.T, pid int, tmp string) {
+func killAll(pid int, tmp string) {
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	for _, p := range processesUsing(tmp) {
-		if n, err := strconv.Atoi(strings.SplitN(p, ":", 2)[0]); err == nil {
-			_ = syscall.Kill(n, syscall.SIGKILL)
-		}
-	}
+	childproc.Kill(processesUsing(tmp))
 }

@@ -4,11 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/childproc"
 )
 
 // TestTestRunsLeaveNothingBehind runs tests that start Emacs, am-lsp and the go command, with a
@@ -28,7 +28,7 @@ func TestTestRunsLeaveNothingBehind(t *testing.T) {
 	} {
 		t.Run(c.pkg, func(t *testing.T) {
 			tmp := t.TempDir()
-			t.Cleanup(func() { killInheriting(tmp) })
+			t.Cleanup(func() { childproc.Kill(inheriting(tmp)) })
 			cmd := exec.Command("go", "test", "-count=1", "-run", c.run, c.pkg)
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
@@ -40,7 +40,7 @@ func TestTestRunsLeaveNothingBehind(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 			if left := inheriting(tmp); len(left) > 0 {
-				t.Errorf("processes started by the tests still run after go test exited:\n%s", strings.Join(left, "\n"))
+				t.Errorf("processes started by the tests still run after go test exited: %+v", left)
 			}
 			entries, _ := os.ReadDir(tmp)
 			for _, e := range entries {
@@ -50,29 +50,7 @@ func TestTestRunsLeaveNothingBehind(t *testing.T) {
 	}
 }
 
-// inheriting returns "pid: command line" of the processes whose environment has TMPDIR=tmp.
-func inheriting(tmp string) []string {
-	var out []string
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		if _, err := strconv.Atoi(p.Name()); err != nil {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", p.Name(), "environ"))
-		if err != nil || !strings.Contains("\x00"+string(env)+"\x00", "\x00TMPDIR="+tmp+"\x00") {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
-		out = append(out, p.Name()+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
-	}
-	return out
-}
-
-// killInheriting kills what inheriting finds: only processes this test's go test started.
-func killInheriting(tmp string) {
-	for _, p := range inheriting(tmp) {
-		if pid, err := strconv.Atoi(strings.SplitN(p, ":", 2)[0]); err == nil {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
+// inheriting returns the processes whose environment has TMPDIR=tmp.
+func inheriting(tmp string) []childproc.Process {
+	return childproc.Find(func(p childproc.Process) bool { return strings.Contains(p.Environ, "\x00TMPDIR="+tmp+"\x00") })
 }
