@@ -44,3 +44,15 @@ func (p *Package) Instrumented() []*Function {
 	}
 	return out
 }
+
+// Measured returns the functions that are instrumented with Autometrics or traced with an
+// OpenTelemetry span, in file order, then source order.
+func (p *Package) Measured() []*Function {
+	var out []*Function
+	for _, f := range p.Functions {
+		if f.Measured() {
+			out = append(out, f)
+		}
+	}
+	return out
+}

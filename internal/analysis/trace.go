@@ -80,6 +80,10 @@ func (t *Trace) NameKnown() bool {
 // Traced reports whether the function is measured by an OpenTelemetry span.
 func (f *Function) Traced() bool { return f.Trace != nil }
 
+// Measured reports whether the function is instrumented with Autometrics (a directive counts)
+// or traced.
+func (f *Function) Measured() bool { return f.Instrumentation != NotInstrumented || f.Traced() }
+
 // traceScope is what trace detection knows about the whole package from syntax: the names of
 // package-level tracer variables, struct fields of type trace.Tracer, and string constants.
 type traceScope struct {

@@ -172,3 +172,13 @@ func readFile(t *testing.T, name string) string {
 	}
 	return string(data)
 }
+
+func TestServiceNames(t *testing.T) {
+	got := ServiceNames(testdata(t, "otelapp", "shop"))
+	if len(got) != 1 || got[0].Name != "shop" || filepath.Base(got[0].File) != "main.go" || !strings.Contains(got[0].File, "shopd") {
+		t.Errorf("service names of testdata/otelapp: %+v", got)
+	}
+	if got := ServiceNames(testdata(t, "demo")); len(got) != 0 {
+		t.Errorf("the Autometrics demo names services: %+v", got)
+	}
+}

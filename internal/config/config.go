@@ -69,6 +69,13 @@ type Settings struct {
 	// TLSInsecureSkipVerify (tlsInsecureSkipVerify) turns off certificate verification: an
 	// explicit opt-in, never a default.
 	TLSInsecureSkipVerify bool
+
+	// ServiceName (serviceName) keeps OpenTelemetry span metrics to one service; empty means
+	// OTEL_SERVICE_NAME, else the service.name the code sets, else all services.
+	ServiceName string
+	// SpanMetrics (spanMetrics) forces the naming of span metrics: collector,
+	// collector-seconds, collector-otel-status, legacy or tempo; empty means discovered.
+	SpanMetrics string
 }
 
 // DefaultCodeLensFormat is the CodeLens template when none is set.
@@ -120,6 +127,8 @@ type wire struct {
 	Headers               *map[string]string `json:"headers"`
 	TLSCAFile             *string            `json:"tlsCaFile"`
 	TLSInsecureSkipVerify *bool              `json:"tlsInsecureSkipVerify"`
+	ServiceName           *string            `json:"serviceName"`
+	SpanMetrics           *string            `json:"spanMetrics"`
 }
 
 // Merge returns base updated with the fields present in raw, a JSON object (null or empty means
@@ -174,7 +183,7 @@ func Merge(base Settings, raw []byte) (Settings, error) {
 	}{
 		{w.GrafanaDatasource, &out.GrafanaDatasource}, {w.BearerToken, &out.BearerToken},
 		{w.BearerTokenFile, &out.BearerTokenFile}, {w.Username, &out.Username}, {w.Password, &out.Password},
-		{w.TLSCAFile, &out.TLSCAFile},
+		{w.TLSCAFile, &out.TLSCAFile}, {w.ServiceName, &out.ServiceName}, {w.SpanMetrics, &out.SpanMetrics},
 	}
 	for _, f := range strs {
 		if f.val != nil {

@@ -89,6 +89,21 @@ func TestMergeEditorSurfaceAndAuthSettings(t *testing.T) {
 	}
 }
 
+func TestMergeOpenTelemetrySettings(t *testing.T) {
+	base := Defaults(nil)
+	got, err := Merge(base, []byte(`{"serviceName": "shop", "spanMetrics": "tempo"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ServiceName != "shop" || got.SpanMetrics != "tempo" {
+		t.Errorf("got %+v", got)
+	}
+	again, err := Merge(got, []byte(`{"serviceName": ""}`))
+	if err != nil || again.ServiceName != "" || again.SpanMetrics != "tempo" {
+		t.Errorf("clearing serviceName: %+v %v", again, err)
+	}
+}
+
 // A password with "/", "#" or "?" written into the URL is accepted and never shown.
 func TestURLPasswordWithDelimiters(t *testing.T) {
 	got, err := Merge(Defaults(nil), []byte(`{"prometheusUrl":"http://alice:p/w#s?x@prom:9090","grafanaUrl":"http://bob:g/r#f@grafana:3000"}`))

@@ -15,14 +15,22 @@ import (
 // only links in the card are the ones am-lsp builds.
 func Card(v View) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Autometrics** · %s", code(v.Function.QualifiedName(), maxLabelText))
+	if v.Span {
+		b.WriteString(spanTitle(v))
+	} else {
+		fmt.Fprintf(&b, "**Autometrics** · %s", code(v.Function.QualifiedName(), maxLabelText))
+	}
 	if v.Status == StatusOK && (v.Stats.ServiceName != "" || v.Stats.Version != "") {
 		b.WriteString(" · ")
 		b.WriteString(text(strings.Trim(strings.Join([]string{v.Stats.ServiceName, v.Stats.Version}, " "), " "), maxLabelText))
 	}
 	b.WriteString("\n\n")
-	fmt.Fprintf(&b, "Series %s from %s\n\n",
-		code(fmt.Sprintf("function=%q, module=%q", v.Series.Function, v.Series.Module), 2*maxProseText), code(v.Backend, maxProseText))
+	if v.Span {
+		b.WriteString(spanSeriesLine(v) + "\n\n")
+	} else {
+		fmt.Fprintf(&b, "Series %s from %s\n\n",
+			code(fmt.Sprintf("function=%q, module=%q", v.Series.Function, v.Series.Module), 2*maxProseText), code(v.Backend, maxProseText))
+	}
 	if v.Status == StatusOK {
 		rows := []struct {
 			label string
@@ -36,6 +44,9 @@ func Card(v View) string {
 			{"Concurrent calls", FormatCount(v.Stats.Concurrent), promclient.Concurrent},
 		}
 		fmt.Fprintf(&b, "| over %s | |\n|---|---|\n", formatWindow(v.Window))
+		if v.Span {
+			rows = rows[:4] // span metrics have no gauge of calls in progress
+		}
 		for _, r := range rows {
 			fmt.Fprintf(&b, "| %s | %s |\n", r.label, link(r.value, v.Links[r.kind]))
 		}
@@ -62,7 +73,9 @@ func Card(v View) string {
 		}
 	} else {
 		fmt.Fprintf(&b, "**%s** — %s\n\n", statusTitle(v.Status), text(v.Reason, maxProseText))
-		fmt.Fprintf(&b, "%s\n\n", link("Open the request-rate query in Prometheus", v.Links[promclient.RequestRate]))
+		if v.Links[promclient.RequestRate] != "" {
+			fmt.Fprintf(&b, "%s\n\n", link("Open the request-rate query in Prometheus", v.Links[promclient.RequestRate]))
+		}
 	}
 	var jumps []string
 	for _, j := range []struct {
@@ -82,10 +95,21 @@ func Card(v View) string {
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 
+// Cards renders the Views of one function (Autometrics, then its span) as one hover card,
+// separated by a rule.
+func Cards(views []View) string {
+	parts := make([]string, len(views))
+	for i, v := range views {
+		parts[i] = Card(v)
+	}
+	return strings.Join(parts, "\n---\n\n")
+}
+
 // NotConfiguredCard is the hover card of fn's qualified name when no backend client could be
-// built from the settings; why is the reason.
-func NotConfiguredCard(qualifiedName string, why error) string {
-	return fmt.Sprintf("**Autometrics** · %s\n\n**Not configured** — %s\n", code(qualifiedName, maxLabelText), text(fmt.Sprint(why), maxProseText))
+// built from the settings; title names the source ("Autometrics", "OpenTelemetry span") and
+// why is the reason.
+func NotConfiguredCard(title, qualifiedName string, why error) string {
+	return fmt.Sprintf("**%s** · %s\n\n**Not configured** — %s\n", title, code(qualifiedName, maxLabelText), text(fmt.Sprint(why), maxProseText))
 }
 
 func statusTitle(s Status) string {

@@ -19,6 +19,7 @@ type cardKey struct {
 	links     Links
 	degraded  string // why the package was read from syntax alone, "" when typed
 	fetchErr  bool
+	trace     analysis.Trace // the span the function starts; zero when not traced
 }
 
 // directiveKey is what a card shows of the function's //autometrics directive: its SLO. The zero
@@ -33,6 +34,9 @@ func newCardKey(fn *analysis.Function, links Links, h hoverNumbers, degraded str
 	k := cardKey{
 		labels: fn.Labels, name: fn.QualifiedName(), inst: fn.Instrumentation,
 		snap: h.snap, trend: h.trend, links: links, degraded: degraded, fetchErr: h.fetchErr != nil,
+	}
+	if fn.Trace != nil {
+		k.trace = *fn.Trace
 	}
 	if d := fn.Directive; d != nil {
 		k.directive = directiveKey{present: true, slo: d.SLO, successTarget: d.SuccessTarget, latencyMs: d.LatencyMs, latencyTarget: d.LatencyTarget}

@@ -2,6 +2,7 @@ package insight
 
 import (
 	"context"
+	"path/filepath"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/promclient"
@@ -13,12 +14,21 @@ import (
 // function is there.
 func (w *Workspace) Hover(ctx context.Context, path string, version int32, offset int) (HoverCard, bool) {
 	fn, pkg := w.analyses.functionAt(ctx, path, version, offset)
-	if fn == nil || fn.Instrumentation == analysis.NotInstrumented {
+	if fn == nil || !fn.Measured() {
 		return HoverCard{}, false
+	}
+	if fn.Traced() {
+		// The span metrics' service may come from the code: read it (once) before the first
+		// span card, so that no card shows all services and the next one service.
+		w.numbers.scopeFromDir(filepath.Dir(fn.NameSpan.File))
 	}
 	b := w.numbers.backend()
 	if b.client == nil {
-		return HoverCard{Markdown: NotConfiguredCard(fn.QualifiedName(), b.configErr)}, true
+		title := "Autometrics"
+		if fn.Instrumentation == analysis.NotInstrumented {
+			title = "OpenTelemetry span"
+		}
+		return HoverCard{Markdown: NotConfiguredCard(title, fn.QualifiedName(), b.configErr)}, true
 	}
 	h := w.numbers.forHover(ctx, b.client, w.batchFor(fn, pkg), b.settings.HoverDeadline)
 
@@ -29,11 +39,15 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	key := newCardKey(fn, b.links, h, degraded)
 	markdown, cached := w.cards.get(key)
 	if !cached {
-		view := Explain(fn, b.links, h.snap, h.fetchErr).WithTrend(h.trend)
-		if degraded != "" {
-			view.Notes = append(view.Notes, "Type information is unavailable ("+degraded+"): am-lsp reads this package from syntax alone, so calls into other packages are not resolved.")
+		views := Views(fn, b.links, h.snap, h.fetchErr)
+		for i := range views {
+			views[i] = views[i].WithTrend(h.trend)
 		}
-		markdown = Card(view)
+		if degraded != "" {
+			last := &views[len(views)-1]
+			last.Notes = append(last.Notes, "Type information is unavailable ("+degraded+"): am-lsp reads this package from syntax alone, so calls into other packages are not resolved.")
+		}
+		markdown = Cards(views)
 		w.cards.put(key, markdown)
 	}
 	card := HoverCard{Markdown: markdown}
@@ -57,5 +71,5 @@ func (w *Workspace) batchFor(fn *analysis.Function, from *analysis.Package) []pr
 			return batch
 		}
 	}
-	return []promclient.Series{SeriesOf(fn)}
+	return seriesOfFunction(fn)
 }

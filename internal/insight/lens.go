@@ -34,12 +34,18 @@ func (w *Workspace) Lenses(path string, version int32) []Lens {
 		jump = TargetGrafana
 	}
 	var out []Lens
-	for _, fn := range pkg.Instrumented() {
+	for _, fn := range pkg.Measured() {
 		if fn.NameSpan.File != path {
 			continue
 		}
-		v := Explain(fn, links, snap, nil)
-		out = append(out, Lens{Function: fn, Series: v.Series, Title: LensTitle(v, format), Jump: jump, View: v})
+		views := Views(fn, links, snap, nil)
+		for _, v := range views {
+			title := LensTitle(v, format)
+			if v.Span && len(views) > 1 && v.Status == StatusOK {
+				title = spanLensPrefix + title
+			}
+			out = append(out, Lens{Function: fn, Series: v.Series, Title: title, Jump: jump, View: v})
+		}
 	}
 	return out
 }
@@ -57,15 +63,26 @@ func LensTitle(v View, format string) string {
 			"{concurrent}", FormatCount(v.Stats.Concurrent),
 		).Replace(format)
 	case StatusLoading:
-		return "Autometrics: loading…"
+		return sourceLabel(v) + ": loading…"
 	case StatusNoSeries:
+		if v.Span {
+			return "OpenTelemetry span: no data (" + firstSentence(v.Reason) + ")"
+		}
 		if v.Reason == statementsMissing {
 			return "Autometrics: no data (instrumentation statements missing: run go generate)"
 		}
 		return "Autometrics: no data for these labels"
 	default:
-		return "Autometrics: no data (" + shortError(v.Reason) + ")"
+		return sourceLabel(v) + ": no data (" + shortError(v.Reason) + ")"
 	}
+}
+
+// sourceLabel names where a View's numbers come from, for one-line titles.
+func sourceLabel(v View) string {
+	if v.Span {
+		return "OpenTelemetry span"
+	}
+	return "Autometrics"
 }
 
 // shortError keeps the gist of a backend error reason for a one-line title.

@@ -29,6 +29,8 @@ type Links struct {
 	Grafana           string // base URL without trailing slash; credentials are stripped
 	GrafanaDatasource string // datasource uid for Explore
 	Prom              *promclient.Client
+	// Spans is the service span metrics are kept to (the client's SpanService) and why.
+	Spans ServiceScope
 }
 
 // URL returns the link for target, falling back to Prometheus when Grafana is not configured.

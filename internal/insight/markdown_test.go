@@ -62,7 +62,7 @@ func TestCardsEscapeRepositoryAndBackendText(t *testing.T) {
 		"numbers":        Card(Explain(fn, links, ok, nil)),
 		"no series":      Card(Explain(fn, links, empty, nil)),
 		"backend error":  Card(Explain(fn, links, failed, nil)),
-		"not configured": NotConfiguredCard(fn.QualifiedName(), errors.New(`prometheus URL "http://h/[x](https://evil.example)": `+autolink)),
+		"not configured": NotConfiguredCard("Autometrics", fn.QualifiedName(), errors.New(`prometheus URL "http://h/[x](https://evil.example)": `+autolink)),
 	}
 	for name, md := range cards {
 		t.Run(name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package insight
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -35,10 +36,15 @@ type numbers struct {
 	configErr error                // why the last configure failed
 	seen      map[string]time.Time // batch key → FetchedAt of the newest numbers announced
 	health    BackendStatus        // outcome of the newest background fetch
+	// scope is the service span metrics are kept to; codeScanned reports that the code was
+	// read for a service.name (once per configuration, from the first traced package).
+	scope       ServiceScope
+	codeScanned bool
+	getenv      func(string) string
 }
 
 func newNumbers(ctx context.Context, notify *notifier) *numbers {
-	return &numbers{ctx: ctx, notify: notify, seen: map[string]time.Time{}}
+	return &numbers{ctx: ctx, notify: notify, seen: map[string]time.Time{}, getenv: os.Getenv}
 }
 
 // backend is what numbers holds at one moment; client is nil until a configure succeeded.
@@ -58,13 +64,12 @@ func (n *numbers) backend() backend {
 
 // configure builds a client from s and makes it current; when that fails the previous client
 // and settings stay and the error is kept for the "not configured" explanations.
+//
+// The service span metrics are kept to comes from the settings (serviceName, OTEL_SERVICE_NAME);
+// without one, prefetch may find it in the code later (scopeFromCode).
 func (n *numbers) configure(s config.Settings) error {
-	client, err := promclient.New(promclient.Config{
-		URL: s.PrometheusURL, Window: s.Window, Timeout: s.QueryTimeout, TTL: s.CacheTTL,
-		BearerToken: s.BearerToken, Username: s.Username, Password: s.Password, Headers: s.Headers,
-		ExtraMatchers: s.LabelMatchers, BearerTokenFile: s.BearerTokenFile,
-		TLSCAFile: s.TLSCAFile, InsecureSkipVerify: s.TLSInsecureSkipVerify,
-	})
+	scope, fromSettings := settingsScope(s, n.getenv)
+	client, err := newClient(s, scope)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if err != nil {
@@ -73,9 +78,77 @@ func (n *numbers) configure(s config.Settings) error {
 	}
 	n.configErr = nil
 	n.settings = s
+	n.scope, n.codeScanned = scope, fromSettings
 	n.client = client
-	n.links = Links{Grafana: s.GrafanaURL, GrafanaDatasource: s.GrafanaDatasource, Prom: client}
+	n.links = Links{Grafana: s.GrafanaURL, GrafanaDatasource: s.GrafanaDatasource, Prom: client, Spans: scope}
 	return nil
+}
+
+// newClient builds the backend client of settings s, span metrics kept to scope's service.
+func newClient(s config.Settings, scope ServiceScope) (*promclient.Client, error) {
+	return promclient.New(promclient.Config{
+		URL: s.PrometheusURL, Window: s.Window, Timeout: s.QueryTimeout, TTL: s.CacheTTL,
+		BearerToken: s.BearerToken, Username: s.Username, Password: s.Password, Headers: s.Headers,
+		ExtraMatchers: s.LabelMatchers, BearerTokenFile: s.BearerTokenFile,
+		TLSCAFile: s.TLSCAFile, InsecureSkipVerify: s.TLSInsecureSkipVerify,
+		SpanMetrics: s.SpanMetrics, SpanService: scope.Service,
+	})
+}
+
+// scopeFromCode reads, once per configuration, the service.name of the module of the first
+// package with traced functions among pkgs, and when it names one service keeps span metrics to
+// it (a new client; the settings named none).
+func (n *numbers) scopeFromCode(pkgs []*analysis.Package) {
+	n.mu.Lock()
+	scanned := n.codeScanned
+	n.mu.Unlock()
+	if scanned {
+		return
+	}
+	var dir string
+	for _, p := range pkgs {
+		for _, fn := range p.Functions {
+			if fn.Traced() {
+				dir = p.Dir
+				break
+			}
+		}
+		if dir != "" {
+			break
+		}
+	}
+	n.scopeFromDir(dir)
+}
+
+// scopeFromDir is scopeFromCode for the module containing dir ("" does nothing).
+func (n *numbers) scopeFromDir(dir string) {
+	n.mu.Lock()
+	scanned, settings := n.codeScanned, n.settings
+	n.mu.Unlock()
+	if scanned || dir == "" {
+		return
+	}
+	scope := codeScope(dir)
+	var client *promclient.Client
+	if scope.Service != "" {
+		c, err := newClient(settings, scope)
+		if err != nil {
+			return
+		}
+		client = c
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.codeScanned || n.client == nil {
+		return // configured again meanwhile
+	}
+	n.codeScanned = true
+	n.scope = scope
+	if client != nil {
+		n.client = client
+		n.links.Prom = client
+	}
+	n.links.Spans = scope
 }
 
 // refreshLoop fetches the numbers of the packages analysed (as packages tells) again each time
@@ -97,6 +170,7 @@ func (n *numbers) refreshLoop(packages func() []*analysis.Package) {
 // per package, in the background, and tells the observer when numbers newer than those it last
 // heard of arrive. It returns at once.
 func (n *numbers) prefetch(pkgs []*analysis.Package) {
+	n.scopeFromCode(pkgs)
 	b := n.backend()
 	if b.client == nil {
 		return

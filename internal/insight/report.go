@@ -13,11 +13,12 @@ import (
 
 // Report analyses the packages matching patterns (go list patterns, relative to loader.Dir) and
 // fetches the numbers of their instrumented functions, one batch per package, exactly as the
-// editor does. It returns a View per instrumented function. The error is non-nil, with one line
-// per problem, when the backend failed for any package (the views then carry the reason, the
-// error says it once), when the patterns match no package (mistyped, outside a module), when
-// the go command could not load a package (a broken go.mod: the views then come from syntax
-// alone), or when nothing instrumented was found and "./..." skipped nested modules.
+// editor does. It returns a View per instrumented function and one per traced function (both,
+// for a function that is both). The error is non-nil, with one line per problem, when the
+// backend failed for any package (the views then carry the reason, the error says it once),
+// when the patterns match no package (mistyped, outside a module), when the go command could
+// not load a package (a broken go.mod: the views then come from syntax alone), or when nothing
+// measured was found and "./..." skipped nested modules.
 func Report(ctx context.Context, loader *analysis.Loader, links Links, patterns []string) ([]View, error) {
 	pkgs, err := loader.LoadPatterns(ctx, patterns, nil)
 	if err != nil && len(pkgs) == 0 {
@@ -47,13 +48,13 @@ func Report(ctx context.Context, loader *analysis.Loader, links Links, patterns 
 		if ferr != nil && backendErr == nil {
 			backendErr = ferr
 		}
-		for _, fn := range p.Instrumented() {
-			views = append(views, Explain(fn, links, snap, ferr))
+		for _, fn := range p.Measured() {
+			views = append(views, Views(fn, links, snap, ferr)...)
 		}
 	}
 	if len(views) == 0 {
 		if hint := nestedHint(loader.Dir, patterns); hint != "" {
-			problems = append(problems, fmt.Errorf("no instrumented functions in %s%s", strings.Join(patterns, " "), hint))
+			problems = append(problems, fmt.Errorf("no instrumented or traced functions in %s%s", strings.Join(patterns, " "), hint))
 		}
 	}
 	if backendErr != nil {

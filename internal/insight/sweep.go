@@ -130,7 +130,7 @@ func (p *Sweep) once(ctx context.Context) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for _, pkg := range pkgs {
-		batch := SeriesOfPackage(pkg)
+		batch := sloSeriesOfPackage(pkg)
 		if len(batch) == 0 {
 			continue
 		}

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/am-lsp/am-lsp/internal/promclient"
 )
 
 // WriteTable prints views as an aligned table, one row per function: the same numbers and
@@ -25,27 +27,36 @@ func WriteTable(w io.Writer, views []View) error {
 			rate = strings.TrimSuffix(FormatRate(v.Stats.RequestRate), " req/s")
 			errs, p95, p99 = FormatRatio(v.Stats.ErrorRatio), FormatLatency(v.Stats.P95), FormatLatency(v.Stats.P99)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Function.QualifiedName(), v.Series.Module, rate, errs, p95, p99, status)
+		name, module := v.Function.QualifiedName(), v.Series.Module
+		if v.Span {
+			name += " [span]"
+			module = spanModuleColumn(v)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, module, rate, errs, p95, p99, status)
 	}
 	return tw.Flush()
 }
 
 // reportRow is the JSON shape of one function in `am-lsp report --json`. Missing numbers are null.
 type reportRow struct {
-	Function        string   `json:"function"`
-	Module          string   `json:"module"`
-	Name            string   `json:"name"`
-	File            string   `json:"file"`
-	Instrumentation string   `json:"instrumentation"`
-	Status          string   `json:"status"`
-	Reason          string   `json:"reason,omitempty"`
-	RequestRate     *float64 `json:"requestRate"`
-	ErrorRatio      *float64 `json:"errorRatio"`
-	P95Seconds      *float64 `json:"p95Seconds"`
-	P99Seconds      *float64 `json:"p99Seconds"`
-	Concurrent      *float64 `json:"concurrent"`
-	Notes           []string `json:"notes,omitempty"`
-	WindowSeconds   float64  `json:"windowSeconds,omitempty"`
+	Function        string `json:"function"`
+	Module          string `json:"module"`
+	Name            string `json:"name"`
+	File            string `json:"file"`
+	Instrumentation string `json:"instrumentation"`
+	// Source is "autometrics", or "opentelemetry" for a span's row, which names the span.
+	Source        string   `json:"source"`
+	SpanName      string   `json:"spanName,omitempty"`
+	SpanKind      string   `json:"spanKind,omitempty"`
+	Status        string   `json:"status"`
+	Reason        string   `json:"reason,omitempty"`
+	RequestRate   *float64 `json:"requestRate"`
+	ErrorRatio    *float64 `json:"errorRatio"`
+	P95Seconds    *float64 `json:"p95Seconds"`
+	P99Seconds    *float64 `json:"p99Seconds"`
+	Concurrent    *float64 `json:"concurrent"`
+	Notes         []string `json:"notes,omitempty"`
+	WindowSeconds float64  `json:"windowSeconds,omitempty"`
 }
 
 // WriteJSON prints views as a JSON array of rows.
@@ -56,6 +67,13 @@ func WriteJSON(w io.Writer, views []View) error {
 			Function: v.Series.Function, Module: v.Series.Module, Name: v.Function.QualifiedName(),
 			File: v.Function.NameSpan.File, Instrumentation: v.Function.Instrumentation.String(),
 			Status: v.Status.String(), Reason: v.Reason, Notes: v.Notes, WindowSeconds: v.Window.Seconds(),
+			Source: "autometrics",
+		}
+		if v.Span {
+			r.Source, r.Function, r.Module = "opentelemetry", "", ""
+			if t := v.Function.Trace; t != nil {
+				r.SpanName, r.SpanKind = t.SpanName, t.Kind
+			}
 		}
 		if v.Status == StatusOK {
 			r.RequestRate, r.ErrorRatio = number(v.Stats.RequestRate), number(v.Stats.ErrorRatio)
@@ -80,4 +98,15 @@ func firstSentence(s string) string {
 		return s[:i]
 	}
 	return strings.TrimSuffix(s, ".")
+}
+
+// spanModuleColumn is what the table's MODULE column shows for a span: its name and kind.
+func spanModuleColumn(v View) string {
+	if v.Series.Source == promclient.SpanAutoByFunction {
+		return "code_function_name=" + v.Series.Function
+	}
+	if v.Series.Function == "" {
+		return "span name not known statically"
+	}
+	return v.Series.Function + " (" + strings.ToLower(strings.TrimPrefix(v.Series.Module, "SPAN_KIND_")) + ")"
 }

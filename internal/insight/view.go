@@ -50,13 +50,19 @@ func (s Status) String() string {
 	return "unknown"
 }
 
-// View is everything the user is told about one instrumented function. All its text (Reason,
-// Notes, names, labels) is plain text, never Markdown: it may come from the repository or the
-// backend, and each rendering (Card, LensTitle, the report) escapes it for its medium.
+// View is everything the user is told about one instrumented or traced function, from one
+// source: its Autometrics series, or (Span) the span metrics of the span that measures it. All
+// its text (Reason, Notes, names, labels) is plain text, never Markdown: it may come from the
+// repository or the backend, and each rendering (Card, LensTitle, the report) escapes it for its
+// medium.
 type View struct {
 	Function *analysis.Function
 	Series   promclient.Series
-	Status   Status
+	// Span marks the View of the function's OpenTelemetry span; Scope is then the service the
+	// span metrics are kept to.
+	Span   bool
+	Scope  ServiceScope
+	Status Status
 	// Reason explains a Status other than OK in words the user can act on. Empty for OK.
 	Reason string
 	// Notes are further facts the user should know even with numbers: missing instrumentation
@@ -84,18 +90,21 @@ const statementsMissing = "The //autometrics directive is there but the instrume
 // (fetchErr is then the caller's context error) and may be stale (a cached snapshot shown while
 // a refresh is under way).
 func Explain(fn *analysis.Function, links Links, snap *promclient.Snapshot, fetchErr error) View {
-	v := explainNumbers(fn, links, snap, fetchErr)
+	v := explainNumbers(fn, SeriesOf(fn), links, snap, fetchErr)
 	if fn.Instrumentation == analysis.DirectiveOnly && v.Reason != statementsMissing {
 		v.Notes = append([]string{statementsMissing}, v.Notes...)
 	}
 	return v
 }
 
-func explainNumbers(fn *analysis.Function, links Links, snap *promclient.Snapshot, fetchErr error) View {
-	series := SeriesOf(fn)
+// explainNumbers builds the View of fn's series (its Autometrics series, or its span's).
+func explainNumbers(fn *analysis.Function, series promclient.Series, links Links, snap *promclient.Snapshot, fetchErr error) View {
 	client := links.Prom
 	v := View{Function: fn, Series: series, Backend: client.DisplayURL(), Links: map[promclient.Kind]string{}, Jumps: map[Target]string{}}
 	for _, t := range []Target{TargetGrafana, TargetExplore, TargetPrometheus} {
+		if t == TargetGrafana && series.IsSpan() {
+			continue // the Function Explorer dashboard reads Autometrics metrics
+		}
 		if links.Grafana != "" || t == TargetPrometheus {
 			v.Jumps[t] = links.URL(t, series)
 		}
@@ -129,6 +138,9 @@ func explainNumbers(fn *analysis.Function, links Links, snap *promclient.Snapsho
 	case ok:
 		v.Status = StatusOK
 		v.Stats = stats
+		if series.IsSpan() {
+			break // the directive's objectives are the Autometrics series'
+		}
 		for _, o := range objectivesOf(fn, stats) {
 			v.SLOs = append(v.SLOs, client.SLO(snap, series, o))
 		}
@@ -149,16 +161,18 @@ func SeriesOf(fn *analysis.Function) promclient.Series {
 	return promclient.Series{Function: fn.Labels.Function, Module: fn.Labels.Module}
 }
 
-// SeriesOfPackage returns the series of every function of pkg that is instrumented, in order,
-// without duplicates: the batch am-lsp asks the backend for in one go.
+// SeriesOfPackage returns the series of every function of pkg that is instrumented or traced
+// (Autometrics series and span placeholders), in order, without duplicates: the batch am-lsp
+// asks the backend for in one go.
 func SeriesOfPackage(pkg *analysis.Package) []promclient.Series {
 	seen := map[promclient.Series]bool{}
 	var out []promclient.Series
-	for _, fn := range pkg.Instrumented() {
-		s := SeriesOf(fn)
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
+	for _, fn := range pkg.Measured() {
+		for _, s := range seriesOfFunction(fn) {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
 		}
 	}
 	return out

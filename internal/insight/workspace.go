@@ -116,11 +116,11 @@ func (w *Workspace) Closed(path string) { w.analyses.closed(path) }
 // Analysed reports whether the typed analysis of the open document path covers its current text.
 func (w *Workspace) Analysed(path string) bool { return w.analyses.analysed(path) }
 
-// Function returns the instrumented function declared or called at offset of the open document
-// path at version, or nil.
+// Function returns the instrumented or traced function declared or called at offset of the open
+// document path at version, or nil.
 func (w *Workspace) Function(ctx context.Context, path string, version int32, offset int) *analysis.Function {
 	fn, _ := w.analyses.functionAt(ctx, path, version, offset)
-	if fn == nil || fn.Instrumentation == analysis.NotInstrumented {
+	if fn == nil || !fn.Measured() {
 		return nil
 	}
 	return fn

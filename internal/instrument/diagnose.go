@@ -17,12 +17,18 @@ import (
 //   - words of a directive the generator silently skips (Warning), with the closest valid flag
 //     as a quick fix when there is one ("--success-rate" → "--success-target");
 //   - comments that look like a directive but are not one (Warning): "// autometrics:inst";
+//   - unmatched or misordered autometrics:doc-start / doc-end markers (Error, on the marker): the
+//     generator fails on the file; the fix removes the markers and the lines only it writes;
+//   - error results declared together, (a, b error), on an instrumented function (Error): the
+//     generator refuses it; no fix, the user picks the result to count;
 //   - a valid directive without the generated statements (Information, on the directive): go
-//     generate was not run; the fix inserts them;
+//     generate was not run; the fix inserts them (not in a file whose generator runs with
+//     --rm-all); with --inst-all, any function without them (on its name);
 //   - statements that disagree with the directive or the signature (Warning, on the statements):
 //     the fix rewrites them as the generator would;
-//   - statements without a directive in a file that runs the generator (Warning): go generate
-//     would remove them; the fix adds the directive that matches them;
+//   - statements without a directive in a file that runs the generator without --inst-all or
+//     --rm-all (Warning): go generate would remove them; the fix adds the directive that matches
+//     them;
 //   - an instrumented function whose errors are not counted (Hint, on the error result): the fix
 //     names the results and passes &err.
 //

@@ -234,10 +234,10 @@ type ctxForm struct{ arg, variable string }
 //   - an echo context c: the generator reads the ids with c.Get(…), an interface{} that
 //     DecodeString does not take; the actions write no trace or span option.
 //   - an unnamed context.Context: the generator writes "_ = …(…NewContext(_, …"; the actions
-//     pass nil.
+//     pass nil. Both forms count as in sync.
 //
-// Unlike the generator, parameters of other types never stop the search (the generator fails on
-// slice, map, function and other composite parameter types).
+// Parameters of other types are skipped, as the generator (v1.1) skips them; so are unnamed
+// parameters, on which the generator stops with an index-out-of-range panic.
 func readSignature(f *file, ft *ast.FuncType, recv *ast.FieldList) signature {
 	sig := signature{ctxArg: "nil", ctxVar: "amCtx", define: true, names: map[string]bool{}}
 	for _, list := range []*ast.FieldList{recv, ft.TypeParams, ft.Params, ft.Results} {
@@ -278,6 +278,8 @@ params:
 		case !pointer && is(t, ctxNames, "Context"):
 			if name != "_" {
 				sig.ctxArg, sig.ctxVar, sig.define = name, name, false
+			} else {
+				sig.generatorCtx = &ctxForm{arg: "_", variable: "_"}
 			}
 			break params
 		case is(t, httpNames, "Request"):

@@ -10,6 +10,7 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
+	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/insight"
 	"github.com/am-lsp/am-lsp/internal/instrument"
 	"github.com/am-lsp/am-lsp/internal/promclient"
@@ -131,6 +132,11 @@ func (s *Server) resolveFunction(ctx context.Context, arg functionArg) (promclie
 	fn := s.workspace.Function(ctx, doc.Path, doc.Version, offset)
 	if fn == nil {
 		return promclient.Series{}, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "no instrumented function at %s:%d:%d", arg.URI, arg.Position.Line+1, arg.Position.Character+1)
+	}
+	if fn.Instrumentation == analysis.NotInstrumented {
+		if s, ok := insight.SpanSeriesOf(fn); ok {
+			return s, nil
+		}
 	}
 	return insight.SeriesOf(fn), nil
 }

@@ -259,14 +259,7 @@ func TestQueriesPerFileAndPerHover(t *testing.T) {
 			t.Fatalf("hover on %s:\n%s", f.Name, card)
 		}
 	}
-	afterHovers, err := prom.QueryCount(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := afterHovers - afterOpen; n != 0 {
-		t.Errorf("50 hovers with a fresh cache cost %d queries, want 0", n)
-	}
-	t.Logf("queries: open %d, 50 hovers %d", afterOpen-before, afterHovers-afterOpen)
+	checkHoversFree(ctx, t, prom, before, afterOpen)
 }
 
 // TestHoverExplainsMissingNumbers covers the cards without numbers: no series, directive without

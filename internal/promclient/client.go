@@ -94,6 +94,12 @@ type Config struct {
 	// verification off: an explicit opt-in, never a default.
 	TLSCAFile          string
 	InsecureSkipVerify bool
+
+	// SpanMetrics forces the naming of OpenTelemetry span metrics (a key of SpanFamilies);
+	// empty means DiscoverSpans asks the backend. SpanService, when not empty, restricts span
+	// metrics to that service (the naming's service label); empty means all services.
+	SpanMetrics string
+	SpanService string
 }
 
 // Defaults of the trend.
@@ -124,6 +130,9 @@ type Client struct {
 	alerts    *batchCache[*Alerts]
 	history   *batchCache[*versionHistory]
 	incidents *batchCache[*Incident]
+	// spans is the cached span-metrics discovery (spans.go), discoveries the queries it sent.
+	spans       *spanDiscoveryEntry
+	discoveries int
 }
 
 // New checks cfg and returns a client. It does not contact the backend; it reads the TLS CA
@@ -132,6 +141,9 @@ func New(cfg Config) (*Client, error) {
 	cfg, base, err := checkConfig(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := SpanFamilies[cfg.SpanMetrics]; cfg.SpanMetrics != "" && !ok {
+		return nil, fmt.Errorf("spanMetrics %q is not one of %s", cfg.SpanMetrics, strings.Join(SpanFamilyNames(), ", "))
 	}
 	extra, err := parseMatchers(cfg.ExtraMatchers)
 	if err != nil {

@@ -29,6 +29,16 @@ var spanLabels = []string{"span_id", "spanID", "spanId", "SpanID"}
 // now, and keeps the slowest MaxExemplars of each series (one per trace). The note says why
 // there are none at all ("" when the backend answered).
 func (c *Client) exemplars(ctx context.Context, series []Series) (map[Series][]Exemplar, string) {
+	resolved, back, _, err := c.resolveSpans(ctx, series)
+	if err != nil {
+		return map[Series][]Exemplar{}, c.classify(err).Error()
+	}
+	out, note := c.exemplarsResolved(ctx, resolved)
+	return rekey(out, back), note
+}
+
+// exemplarsResolved is exemplars for series without span placeholders.
+func (c *Client) exemplarsResolved(ctx context.Context, series []Series) (map[Series][]Exemplar, string) {
 	out := map[Series][]Exemplar{}
 	want := setOf(series)
 	var notes []string

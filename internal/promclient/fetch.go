@@ -57,6 +57,10 @@ type Snapshot struct {
 	FetchedAt time.Time
 	Window    time.Duration
 
+	// Spans is what the backend holds of span metrics, when the batch asked for span
+	// placeholders (SpanAuto): the explanation of span series without numbers.
+	Spans *SpanDiscovery
+
 	// For SLO: the bucket rates of each series (all objective labels added up) by upper
 	// bound, ascending, +Inf last; and the SLO recording rules of the objectives of the batch.
 	buckets map[Series][]bucket
@@ -236,7 +240,21 @@ func (a *batchAnswers) notes(list []string) []string {
 
 // fetch runs the queries of one batch (those of every source of its series at once) and builds
 // its snapshot. When the numbers of any source fail, the snapshot has only the failure.
+//
+// Span placeholders (SpanAuto) are first resolved to the backend's naming (spans.go).
 func (c *Client) fetch(ctx context.Context, series []Series) answer[*Snapshot] {
+	resolved, back, spans, err := c.resolveSpans(ctx, series)
+	if err != nil {
+		snap := &Snapshot{Stats: map[Series]Stats{}, Queried: series, Window: c.cfg.Window, Err: c.classify(err), FetchedAt: c.now()}
+		return answer[*Snapshot]{val: snap, at: snap.FetchedAt, failed: true}
+	}
+	a := c.fetchResolved(ctx, resolved)
+	restoreSnapshot(a.val, series, back, spans)
+	return a
+}
+
+// fetchResolved is fetch for series without placeholders.
+func (c *Client) fetchResolved(ctx context.Context, series []Series) answer[*Snapshot] {
 	groups := bySource(series)
 	answers := make([]batchAnswers, len(groups))
 	var jobs []queryJob

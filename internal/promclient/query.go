@@ -62,6 +62,9 @@ const (
 // and matching every metric name of the series' source (current and older autometrics-go). It
 // answers one series whose value is the number Fetch reports, "" when the source has no such
 // number. Meant for links and tests; Fetch batches its own queries.
+//
+// A span placeholder (SpanAuto) is written in the naming the cached discovery found, else the
+// Collector's.
 func (c *Client) QueryFor(kind Kind, s Series) string {
 	return c.queries(s.Source).numberOf(kind, s)
 }
@@ -76,10 +79,17 @@ func (c *Client) extraSuffix() string {
 
 // queries returns the query builder of source id with the client's window and matchers.
 func (c *Client) queries(id SourceID) sourceQueries {
+	if id == SpanAuto || id == SpanAutoByFunction {
+		id = c.cachedSpanEntry(id) // callers resolve placeholders first; this only keeps them safe
+	}
 	if int(id) >= len(c.sources) || c.sources[id] == nil {
 		panic(fmt.Sprintf("promclient: unknown source %d", int(id))) // a programming error
 	}
-	return sourceQueries{src: c.sources[id], window: c.cfg.Window, extra: c.extraSuffix()}
+	extra := c.extraSuffix()
+	if src := c.sources[id]; IsSpanSource(id) && c.cfg.SpanService != "" && src.ServiceLabel != "" {
+		extra += "," + src.ServiceLabel + "=" + quote(c.cfg.SpanService)
+	}
+	return sourceQueries{src: c.sources[id], window: c.cfg.Window, extra: extra}
 }
 
 // sourceQueries builds the PromQL of one source: every query the client sends is made here,

@@ -13,6 +13,14 @@ type SourceID uint8
 // Sources. Add one by adding its ID here and its description to the sources table.
 const (
 	Autometrics SourceID = iota
+	// OpenTelemetry span metrics (spans.go): subjects are span name and kind, or
+	// code_function_name for the ByFunction entries.
+	SpanCollector
+	SpanCollectorByFunction
+	SpanCollectorSeconds
+	SpanCollectorOtelStatus
+	SpanLegacy
+	SpanTempo
 )
 
 func (id SourceID) String() string {
@@ -96,6 +104,12 @@ var sources = []*Source{
 		Objectives:     true,
 		BuildInfo:      "build_info",
 	},
+	SpanCollector:           spanCollector,
+	SpanCollectorByFunction: spanCollectorByFunction,
+	SpanCollectorSeconds:    spanCollectorSeconds,
+	SpanCollectorOtelStatus: spanCollectorOtelStatus,
+	SpanLegacy:              spanLegacy,
+	SpanTempo:               spanTempo,
 }
 
 // Series names the series of one subject: the source whose naming they follow and the values

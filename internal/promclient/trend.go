@@ -107,6 +107,20 @@ func subsetTrend(tr *Trend, series []Series) *Trend {
 // fetchTrend runs the range query of each source of series and builds the trend. When any
 // fails, the trend has only the failure.
 func (c *Client) fetchTrend(ctx context.Context, series []Series) answer[*Trend] {
+	resolved, back, _, err := c.resolveSpans(ctx, series)
+	if err != nil {
+		tr := c.emptyTrend()
+		tr.Queried, tr.Err, tr.FetchedAt = series, c.classify(err), c.now()
+		return answer[*Trend]{val: tr, at: tr.FetchedAt, failed: true}
+	}
+	a := c.fetchTrendResolved(ctx, resolved)
+	a.val.Queried = series
+	a.val.Series = rekey(a.val.Series, back)
+	return a
+}
+
+// fetchTrendResolved is fetchTrend for series without span placeholders.
+func (c *Client) fetchTrendResolved(ctx context.Context, series []Series) answer[*Trend] {
 	tr := c.emptyTrend()
 	tr.Queried = series
 	r := v1.Range{Start: tr.Start, End: tr.Start.Add(time.Duration(tr.Points-1) * tr.Step), Step: tr.Step}

@@ -22,7 +22,8 @@ end
 local function slo_diagnostics()
   local found = {}
   for _, d in ipairs(vim.diagnostic.get()) do
-    if d.source == "am-lsp" and (d.code == "slo" or (d.user_data and d.user_data.lsp and d.user_data.lsp.code == "slo")) then
+    local lsp_code = d.user_data and d.user_data.lsp and d.user_data.lsp.code
+    if d.source == "am-lsp" and (d.code == "slo" or lsp_code == "slo") then
       table.insert(found, {
         file = vim.api.nvim_buf_get_name(d.bufnr),
         loaded = vim.api.nvim_buf_is_loaded(d.bufnr),

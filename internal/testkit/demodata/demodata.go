@@ -7,6 +7,7 @@ package demodata
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
@@ -15,12 +16,19 @@ import (
 // Function pairs an analysed function with the series written for it.
 type Function struct {
 	*analysis.Function
-	Data promfixture.Function
+	// Labels are the labels Data was written under (they shadow the analysed function's own,
+	// which stay in Function.Labels): for the demo module those of DemoLabels, spelled out
+	// independently of analysis, so that a test comparing a card, a report row or analysis
+	// itself with them checks analysis.
+	Labels analysis.Labels
+	Data   promfixture.Function
 }
 
 // Build analyses the module in dir (./...) and returns fixture options with series for every
 // instrumented function that emits metrics (directive-only functions get none, as in
-// production), plus the pairing.
+// production), plus the pairing. For the demo module (DemoModule) the series carry the labels of
+// DemoLabels, and analysis must find exactly its functions; for another module (the demo command
+// pointed elsewhere) they carry the labels analysis computes.
 func Build(ctx context.Context, dir string) (promfixture.Options, []Function, error) {
 	pkgs, err := (&analysis.Loader{Dir: dir}).LoadPatterns(ctx, []string{"./..."}, nil)
 	if err != nil && len(pkgs) == 0 {
@@ -28,14 +36,35 @@ func Build(ctx context.Context, dir string) (promfixture.Options, []Function, er
 	}
 	var out []Function
 	var opts promfixture.Options
+	demo, missing := false, map[Decl]bool{}
+	for _, p := range pkgs {
+		if p.Path == DemoModule || strings.HasPrefix(p.Path, DemoModule+"/") {
+			demo = true
+		}
+	}
+	if demo {
+		for d := range DemoLabels {
+			missing[d] = true
+		}
+	}
 	i := 0
 	for _, p := range pkgs {
 		for _, fn := range p.Instrumented() {
 			if !fn.Instrumentation.EmitsMetrics() {
 				continue
 			}
-			d := Series(i, fn.Labels.Function, fn.Labels.Module)
-			switch fn.Labels {
+			labels := fn.Labels
+			if demo {
+				d := Decl{fn.PkgPath, fn.QualifiedName()}
+				l, ok := DemoLabels[d]
+				if !ok {
+					return promfixture.Options{}, nil, fmt.Errorf("%s: analysis finds %s in package %s, which DemoLabels lacks", dir, d.Name, d.PkgPath)
+				}
+				labels = l
+				delete(missing, d)
+			}
+			d := Series(i, labels.Function, labels.Module)
+			switch labels {
 			case analysis.Labels{Function: "Handle", Module: "example.com/demo/api"}:
 				// Called from package main: three quarters by Serve, the rest by (*App).Start.
 				d.Callers = []promfixture.Caller{
@@ -47,10 +76,13 @@ func Build(ctx context.Context, dir string) (promfixture.Options, []Function, er
 				// A success objective carried by the series' own labels.
 				d.ObjectiveName, d.ObjectivePercentile = "API", "99"
 			}
-			out = append(out, Function{Function: fn, Data: d})
+			out = append(out, Function{Function: fn, Labels: labels, Data: d})
 			opts.Functions = append(opts.Functions, d)
 			i++
 		}
+	}
+	for d := range missing {
+		return promfixture.Options{}, nil, fmt.Errorf("%s: analysis does not find %s in package %s (DemoLabels has it)", dir, d.Name, d.PkgPath)
 	}
 	opts.BuildInfo = []promfixture.BuildInfo{{ServiceName: "demo", Version: "v1.4.2", Commit: "4f2a9c1", Branch: "main"}}
 	return opts, out, nil

@@ -326,6 +326,22 @@ func (p *Pipeline) WaitValue(ctx context.Context, query string, want float64) (f
 	}
 }
 
+// StopCollector stops the collector, so that Prometheus scrapes no new samples: rates over a
+// window that holds all the samples then stay the same from one query to the next, and a
+// number shown to a user can be compared with Prometheus's own answer a moment later.
+func (p *Pipeline) StopCollector() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
 // Stop stops the collector and Prometheus and removes their files.
 func (p *Pipeline) Stop() error {
 	var err error
@@ -333,15 +349,7 @@ func (p *Pipeline) Stop() error {
 		if p.Prometheus != nil {
 			err = p.Prometheus.Stop()
 		}
-		if p.cmd != nil && p.cmd.Process != nil {
-			_ = p.cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-p.exited:
-			case <-time.After(10 * time.Second):
-				_ = p.cmd.Process.Kill()
-				<-p.exited
-			}
-		}
+		p.StopCollector()
 		os.RemoveAll(p.dir)
 	})
 	return err

@@ -1,0 +1,133 @@
+package lsp
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
+	"github.com/am-lsp/am-lsp/internal/textdoc"
+)
+
+// manySpansBackend starts Prometheus with span metrics for the fifty traced functions of
+// testdata/otelapp/many and returns it with that file.
+func manySpansBackend(t testing.TB) (*promfixture.Server, string) {
+	t.Helper()
+	opts := promfixture.Options{Now: time.Now(), Before: 30 * time.Minute, After: 90 * time.Minute}
+	var spans []promfixture.Span
+	for i := 0; i < 50; i++ {
+		spans = append(spans, promfixture.Span{Service: "shop", Name: fmt.Sprintf("many.F%02d", i), Kind: "SPAN_KIND_INTERNAL",
+			CallsPerSec: 0.5 + float64(i), ErrorsPerSec: float64(i%4) / 8, Latencies: []float64{0.001 * float64(i+1), 0.05}})
+	}
+	om, err := promfixture.SpanOpenMetrics(opts, promfixture.CollectorNaming, spans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.ExtraOpenMetrics = om
+	file, err := filepath.Abs("../../testdata/otelapp/many/many.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return promfixture.StartT(t, opts), file
+}
+
+// startOtelapp starts a session on testdata/otelapp against promURL.
+func startOtelapp(t testing.TB, promURL string) *testSession {
+	t.Helper()
+	app, err := filepath.Abs("../../testdata/otelapp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSession(t, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.client.Initialize(ctx, app, nil, map[string]any{"prometheusUrl": promURL, "cacheTtl": "10m"}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Opening a file with fifty traced functions costs a handful of queries (the discovery and one
+// batch for the package), and hovering all fifty while the numbers are fresh costs none.
+func TestQueriesForFiftyTracedFunctions(t *testing.T) {
+	prom, file := manySpansBackend(t)
+	s := startOtelapp(t, prom.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	before, err := prom.QueryCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(i int) (int, int) {
+		off := strings.Index(string(text), fmt.Sprintf("func F%02d", i)) + len("func ")
+		pos := textdoc.PositionOf(text, off)
+		return int(pos.Line), int(pos.Character)
+	}
+	line, char := openAt(t, s, file, strings.Index(string(text), "func F00")+len("func "))
+	hoverUntilNumbers(t, s, file, line, char)
+	s.waitAnalysed(t, file)
+	hoverUntilNumbers(t, s, file, line, char)
+	afterOpen, err := prom.QueryCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := afterOpen - before; n == 0 || n > 12 {
+		t.Errorf("opening a file with 50 traced functions cost %d queries, want 1..12", n)
+	}
+	for i := 0; i < 50; i++ {
+		line, char := at(i)
+		card, err := s.client.Hover(ctx, file, line, char)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(card, fmt.Sprintf("`many.F%02d`", i)) || !strings.Contains(card, "req/s") {
+			t.Fatalf("hover on F%02d:\n%s", i, card)
+		}
+	}
+	checkHoversFree(ctx, t, prom, before, afterOpen)
+}
+
+// checkHoversFree checks that the hovers since afterOpen (the query count after opening the
+// file, before the count before) sent no query, and logs both costs.
+func checkHoversFree(ctx context.Context, t *testing.T, prom *promfixture.Server, before, afterOpen int) {
+	t.Helper()
+	afterHovers, err := prom.QueryCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := afterHovers - afterOpen; n != 0 {
+		t.Errorf("50 hovers with a fresh cache cost %d queries, want 0", n)
+	}
+	t.Logf("queries: open %d, 50 hovers %d", afterOpen-before, afterHovers-afterOpen)
+}
+
+// BenchmarkWarmHoverTraced is BenchmarkWarmHover on a traced function: numbers cached, card
+// cached, no network.
+func BenchmarkWarmHoverTraced(b *testing.B) {
+	prom, file := manySpansBackend(b)
+	s := startOtelapp(b, prom.URL)
+	text, err := os.ReadFile(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, char := openAt(b, s, file, strings.Index(string(text), "func F07")+len("func "))
+	hoverUntilNumbers(b, s, file, line, char)
+	s.waitAnalysed(b, file)
+	hoverUntilNumbers(b, s, file, line, char)
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		card, err := s.client.Hover(ctx, file, line, char)
+		if err != nil || !strings.Contains(card, "req/s") {
+			b.Fatalf("hover: %v\n%s", err, card)
+		}
+	}
+}
