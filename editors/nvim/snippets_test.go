@@ -361,7 +361,7 @@ func TestEmacsEglotHover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, emacs, "--batch", "-l", driver)
-	cmd.Env = append(os.Environ(), "HOME="+dir, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+	cmd.Env = append(append(os.Environ(), goEnvOutside(t, dir)...), "HOME="+dir, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"AM_SNIPPET="+snippetFile, "AM_FILE="+target.NameSpan.File,
 		"AM_LINE="+strconv.Itoa(int(pos.Line)), "AM_COL="+strconv.Itoa(int(pos.Character)+1))
 	var stdout, stderr bytes.Buffer
@@ -385,4 +385,28 @@ func TestEmacsEglotHover(t *testing.T) {
 	for _, p := range problems {
 		t.Error(p)
 	}
+}
+
+// goEnvOutside returns the environment that keeps the go command, run by a server under a
+// test's HOME, out of that directory: the developer's module and build caches (read-only module
+// files would make the directory impossible to remove, and a cold build cache is slow), and Go
+// telemetry off in home's config dir (no counters written, no uploader left running).
+func goEnvOutside(t *testing.T, home string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOPATH", "GOMODCACHE", "GOCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	vals := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(vals) != 3 {
+		t.Fatalf("go env printed %q", out)
+	}
+	mode := filepath.Join(home, ".config", "go", "telemetry", "mode")
+	if err := os.MkdirAll(filepath.Dir(mode), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mode, []byte("off"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"GOPATH=" + vals[0], "GOMODCACHE=" + vals[1], "GOCACHE=" + vals[2]}
 }
