@@ -360,8 +360,14 @@ func TestEmacsEglotHover(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// Caches (am-lsp's type cache, the go command's build cache) stay where they are: the server
+	// may still write them when Emacs exits, and the temporary HOME is removed then.
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.CommandContext(ctx, emacs, "--batch", "-l", driver)
-	cmd.Env = append(append(os.Environ(), goEnvOutside(t, dir)...), "HOME="+dir, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+	cmd.Env = append(append(os.Environ(), goEnvOutside(t, dir)...), "HOME="+dir, "XDG_CACHE_HOME="+cache, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"AM_SNIPPET="+snippetFile, "AM_FILE="+target.NameSpan.File,
 		"AM_LINE="+strconv.Itoa(int(pos.Line)), "AM_COL="+strconv.Itoa(int(pos.Character)+1))
 	var stdout, stderr bytes.Buffer

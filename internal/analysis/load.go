@@ -3,9 +3,7 @@ package analysis
 import (
 	"context"
 	"fmt"
-	"go/ast"
 	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,30 +11,38 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/tools/go/packages"
 )
 
 // DefaultTimeout bounds one Load when Loader.Timeout is zero.
 const DefaultTimeout = 30 * time.Second
 
-// Loader loads packages with go/packages and detects their functions. The zero value is ready
-// to use; a Loader must not be copied after first use. It is safe for concurrent use.
+// Loader loads and type-checks packages and detects their functions (see typecheck.go for how
+// types are obtained without compiling). The zero value is ready to use; a Loader must not be
+// copied after first use. It is safe for concurrent use, and concurrent loads of the same
+// packages share their work: one go list run per module at a time (requests arriving meanwhile
+// are batched into the next), one type check per package content.
 type Loader struct {
 	// Dir is the workspace directory: where LoadPatterns runs the go command, and the fallback
 	// for files outside any module. "" means the current directory.
 	Dir string
 	// Timeout bounds each Load or LoadPatterns call, go command included (DefaultTimeout if 0).
-	// When it expires the call returns syntax-only results; the go command is left to finish
-	// warming the build cache in the background (see goPackages).
+	// When it expires the call returns syntax-only results; the work goes on in the background
+	// to fill the type cache (see typed).
 	Timeout time.Duration
 	// Env holds extra KEY=VALUE settings for the go command, added to the process environment.
+	// Whatever they say, the go command never modifies go.mod or go.sum and never downloads a
+	// toolchain (see goEnv).
 	Env []string
+	// CacheDir holds the export data of type-checked dependencies between runs. "" means
+	// am-lsp/types in the user's cache directory; "off" keeps it in memory only.
+	CacheDir string
 
 	cache fileCache // syntax-only detections of files in other packages, for FunctionAt
 
 	mu      sync.Mutex
-	warming map[string]bool // directories where an abandoned go command still runs
+	warming map[string]chan struct{} // module roots where an abandoned load still runs → closed when it ends
+	graphs  map[string]*moduleGraph  // module root → package graph
+	types   *typeCache
 }
 
 // parseMode is how every file is parsed, by go/packages and by the syntax-only fallback.
@@ -58,22 +64,6 @@ func (l *Loader) dir() string {
 	}
 	wd, _ := os.Getwd()
 	return wd
-}
-
-// config is the one go/packages configuration the analysis uses.
-func (l *Loader) config(ctx context.Context, dir string, overlay map[string][]byte) *packages.Config {
-	return &packages.Config{
-		Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
-			packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedModule,
-		Context: ctx,
-		Dir:     dir,
-		Env:     append(os.Environ(), l.Env...),
-		Overlay: overlay,
-		Tests:   false,
-		ParseFile: func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
-			return parser.ParseFile(fset, filename, src, parseMode)
-		},
-	}
 }
 
 // Load type-checks the packages that contain files (absolute paths; relative ones are taken from
@@ -128,17 +118,18 @@ func (l *Loader) Load(ctx context.Context, files []string, overlay map[string][]
 		if runDir == "" {
 			runDir = l.dir()
 		}
-		pkgs, reason := l.goPackages(ctx, deadline, runDir, g.dirs, overlay)
+		loaded, reason, settled := l.typed(ctx, deadline, runDir, g.dirs, false, overlay)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if reason != "" {
 			for _, dir := range g.dirs {
-				out = append(out, l.syntaxPackage(dir, nil, overlay, reason))
+				p := l.syntaxPackage(dir, nil, overlay, reason)
+				p.Settled = settled
+				out = append(out, p)
 			}
 			continue
 		}
-		loaded := l.convert(pkgs, overlay)
 		covered := map[string]bool{}
 		for _, p := range loaded {
 			for _, f := range p.Files {
@@ -160,12 +151,15 @@ func (l *Loader) Load(ctx context.Context, files []string, overlay map[string][]
 }
 
 // LoadPatterns is Load for go list patterns such as "./..." (relative to Dir), used by the
-// `am-lsp report` command. If the go command fails or times out, directory patterns ("./x",
+// `am-lsp report` command and the workspace sweep. Its packages carry their functions only
+// (FunctionAt finds nothing in them), and its type checks wait while a Load's are waiting, so
+// that a sweep of a whole module neither holds every package's type information nor delays the
+// analysis of the files being edited. If the go command fails or times out, directory patterns ("./x",
 // "./x/...", absolute directories, import paths inside Dir's module) are expanded by walking
 // the file system, skipping testdata, vendor, hidden directories and nested modules.
 func (l *Loader) LoadPatterns(ctx context.Context, patterns []string, overlay map[string][]byte) ([]*Package, error) {
 	overlay = cleanOverlay(overlay, l.dir())
-	pkgs, reason := l.goPackages(ctx, time.Now().Add(l.timeout()), l.dir(), patterns, overlay)
+	loaded, reason, _ := l.typed(ctx, time.Now().Add(l.timeout()), l.dir(), patterns, true, overlay)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -177,7 +171,7 @@ func (l *Loader) LoadPatterns(ctx context.Context, patterns []string, overlay ma
 			}
 		}
 	} else {
-		out = l.convert(pkgs, overlay)
+		out = loaded
 	}
 	linkMiddleware(out)
 	return out, nil
@@ -204,18 +198,19 @@ func (l *Loader) LoadSyntax(files []string, overlay map[string][]byte) []*Packag
 	return out
 }
 
-// goPackages runs go/packages in dir. It returns the root packages, or a user-readable reason
-// why the go command gave nothing usable. It returns by deadline even if the go command has not
-// exited yet.
+// typed lists (go list, metadata only) and type-checks the packages of dirs, or of go list
+// patterns when patterns is set, in dir. It returns the checked packages, or a user-readable
+// reason why the go command gave nothing usable. It returns by deadline even if the work has not
+// finished.
 //
-// The go command is killed when ctx is cancelled, but not at deadline: it may be building export
-// data of dependencies for the first time (seconds for net/http on a cold build cache), and
-// killing it would make every later load time out too. It is left running, up to warmupLimit,
-// to fill the build cache, and until it exits further loads in dir come from syntax alone
-// rather than queue more go commands behind it.
-func (l *Loader) goPackages(ctx context.Context, deadline time.Time, dir string, patterns []string, overlay map[string][]byte) ([]*packages.Package, string) {
-	if l.busy(dir) {
-		return nil, "the go command is still busy with an earlier load of this module (a first build of the dependencies?); results come from syntax alone until it finishes"
+// The work is cancelled when ctx is (the go command's whole process group is killed), but not at
+// deadline: a first load of a large module type-checks its dependencies once, and abandoning it
+// would make every later load time out too. It is left running, up to warmupLimit, to fill the
+// type cache, and until it ends further loads in dir come from syntax alone rather than queue
+// more work behind it.
+func (l *Loader) typed(ctx context.Context, deadline time.Time, dir string, dirs []string, patterns bool, overlay map[string][]byte) ([]*Package, string, <-chan struct{}) {
+	if settled := l.busy(dir); settled != nil {
+		return nil, "the go command is still busy with an earlier load of this module (a first type check of the dependencies?); results come from syntax alone until it finishes", settled
 	}
 	runCtx, cancelRun := context.WithTimeout(context.WithoutCancel(ctx), max(warmupLimit, 4*l.timeout()))
 	stopCancelOnCaller := context.AfterFunc(ctx, cancelRun)
@@ -224,12 +219,12 @@ func (l *Loader) goPackages(ctx context.Context, deadline time.Time, dir string,
 		cancelRun()
 	}
 	type result struct {
-		pkgs []*packages.Package
+		pkgs []*Package
 		err  error
 	}
 	done := make(chan result, 1)
 	go func() {
-		pkgs, err := packages.Load(l.config(runCtx, dir, overlay), patterns...)
+		pkgs, err := l.check(runCtx, dir, dirs, patterns, overlay)
 		done <- result{pkgs, err}
 	}()
 	timer := time.NewTimer(time.Until(deadline))
@@ -239,44 +234,153 @@ func (l *Loader) goPackages(ctx context.Context, deadline time.Time, dir string,
 		release()
 		if r.err != nil {
 			if ctx.Err() != nil {
-				return nil, "the load was cancelled"
+				return nil, "the load was cancelled", nil
 			}
-			return nil, "the go command failed (" + summarizeGoError(r.err) + "); results come from syntax alone"
+			return nil, "the go command failed (" + summarizeGoError(r.err) + "); results come from syntax alone", nil
 		}
-		return r.pkgs, ""
+		return r.pkgs, "", nil
 	case <-ctx.Done():
 		release()
-		return nil, "the load was cancelled"
+		return nil, "the load was cancelled", nil
 	case <-timer.C:
-		l.setBusy(dir, true)
+		settled, finished := l.setBusy(dir)
 		go func() {
 			<-done
 			release()
-			l.setBusy(dir, false)
+			finished()
 		}()
-		return nil, fmt.Sprintf("the go command did not finish within %v; results come from syntax alone", l.timeout())
+		return nil, fmt.Sprintf("the go command did not finish within %v; results come from syntax alone", l.timeout()), settled
 	}
+}
+
+// check gets the metadata of dirs (or patterns) in dir and type-checks their packages.
+func (l *Loader) check(ctx context.Context, dir string, dirs []string, patterns bool, overlay map[string][]byte) ([]*Package, error) {
+	var (
+		metas map[string]*pkgMeta
+		roots []*pkgMeta
+	)
+	if patterns {
+		list, err := l.goList(ctx, dir, dirs, overlay)
+		if err != nil {
+			return nil, err
+		}
+		metas = map[string]*pkgMeta{}
+		for _, m := range list {
+			metas[m.ImportPath] = m
+			if !m.DepOnly {
+				roots = append(roots, m)
+			}
+		}
+	} else {
+		g := l.graph(dir)
+		var err error
+		if metas, err = g.packages(ctx, l, dirs, overlay); err != nil {
+			return nil, err
+		}
+		g.mu.Lock()
+		for _, d := range dirs {
+			if m := g.byDir[d]; m != nil && metas[m.ImportPath] == m {
+				roots = append(roots, m)
+			}
+		}
+		g.mu.Unlock()
+	}
+	s := &checkSession{ctx: ctx, cache: l.typeCache(), metas: metas, overlay: overlay, roots: map[string]bool{}, std: map[string]bool{}, background: patterns}
+	for path, m := range metas {
+		if m.Standard {
+			s.std[path] = true
+		}
+	}
+	for _, m := range roots {
+		s.roots[m.ImportPath] = true
+	}
+	out := make([]*Package, len(roots))
+	var wg sync.WaitGroup
+	for i, m := range roots {
+		if len(m.GoFiles)+len(m.CgoFiles) == 0 {
+			continue // no files the build compiles: uncoveredPackages explains why
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = s.checkRoot(l, m)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var pkgs []*Package
+	for _, p := range out {
+		if p != nil {
+			pkgs = append(pkgs, p)
+		}
+	}
+	return pkgs, nil
+}
+
+func (l *Loader) graph(dir string) *moduleGraph {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.graphs == nil {
+		l.graphs = map[string]*moduleGraph{}
+	}
+	g := l.graphs[dir]
+	if g == nil {
+		g = newModuleGraph(dir)
+		l.graphs[dir] = g
+	}
+	return g
+}
+
+func (l *Loader) typeCache() *typeCache {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.types == nil {
+		c := &typeCache{}
+		c.init()
+		switch l.CacheDir {
+		case "off":
+		case "":
+			if base, err := os.UserCacheDir(); err == nil {
+				c.dir = filepath.Join(base, "am-lsp", "types")
+			}
+		default:
+			c.dir = l.CacheDir
+		}
+		c.prune()
+		l.types = c
+	}
+	return l.types
 }
 
 // warmupLimit bounds how long a go command may run after its Load gave up waiting.
 const warmupLimit = 5 * time.Minute
 
-func (l *Loader) busy(dir string) bool {
+// busy returns a channel closed when the abandoned load in dir ends, or nil when none runs.
+func (l *Loader) busy(dir string) <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.warming[dir]
+	if ch, ok := l.warming[dir]; ok {
+		return ch
+	}
+	return nil
 }
 
-func (l *Loader) setBusy(dir string, busy bool) {
+// setBusy marks dir busy until the returned function is called.
+func (l *Loader) setBusy(dir string) (settled <-chan struct{}, done func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.warming == nil {
-		l.warming = map[string]bool{}
+		l.warming = map[string]chan struct{}{}
 	}
-	if busy {
-		l.warming[dir] = true
-	} else {
+	ch := make(chan struct{})
+	l.warming[dir] = ch
+	return ch, func() {
+		l.mu.Lock()
 		delete(l.warming, dir)
+		l.mu.Unlock()
+		close(ch)
 	}
 }
 
@@ -308,79 +412,6 @@ func summarizeGoError(err error) string {
 	return msg
 }
 
-// convert turns go/packages results into Packages. A package without syntax (the go command
-// could not list it) is analysed from syntax alone when its directory is known.
-func (l *Loader) convert(pkgs []*packages.Package, overlay map[string][]byte) []*Package {
-	var out []*Package
-	for _, lp := range pkgs {
-		if len(lp.Syntax) == 0 || lp.Fset == nil {
-			dir := lp.Dir
-			if dir == "" && len(lp.GoFiles) > 0 {
-				dir = filepath.Dir(lp.GoFiles[0])
-			}
-			if dir != "" {
-				reason := "the go command could not load this package"
-				if len(lp.Errors) > 0 {
-					reason += " (" + lp.Errors[0].Msg + ")"
-				}
-				if p := l.syntaxPackage(dir, nil, overlay, reason+"; results come from syntax alone"); len(p.Files) > 0 {
-					out = append(out, p)
-				}
-			}
-			continue
-		}
-		p := &Package{
-			Path:    lp.PkgPath,
-			Name:    lp.Name,
-			Dir:     lp.Dir,
-			fset:    lp.Fset,
-			syntax:  map[string]*ast.File{},
-			info:    lp.TypesInfo,
-			types:   lp.Types,
-			overlay: overlay,
-			loader:  l,
-		}
-		for _, f := range lp.Syntax {
-			if tf := lp.Fset.File(f.FileStart); tf != nil {
-				name := filepath.Clean(tf.Name())
-				p.Files = append(p.Files, name)
-				p.syntax[name] = f
-			}
-		}
-		if p.Dir == "" && len(p.Files) > 0 {
-			p.Dir = filepath.Dir(p.Files[0])
-		}
-		p.module = findModule(p.Dir, overlay)
-		for _, e := range lp.Errors {
-			p.Errors = append(p.Errors, e.Error())
-		}
-		p.Degraded = degradedReason(lp)
-		p.Functions, p.refs, p.otelRefs = detectPackage(p.fset, lp.Syntax, p.Path, p.Name, p.info)
-		out = append(out, p)
-	}
-	return out
-}
-
-// degradedReason says why a type-checked package's type information is incomplete, or "" when
-// it is complete enough (ordinary type errors such as an undefined name mid-edit do not count).
-func degradedReason(lp *packages.Package) string {
-	for _, e := range lp.Errors {
-		if e.Kind == packages.ListError {
-			return "the go command reports a problem with this package (" + e.Msg + "); type information is incomplete"
-		}
-	}
-	for _, e := range lp.Errors {
-		if e.Kind != packages.TypeError {
-			continue
-		}
-		if rest, ok := strings.CutPrefix(e.Msg, "could not import "); ok {
-			imported, _, _ := strings.Cut(rest, " ")
-			return fmt.Sprintf("cannot import %s (is it required in go.mod and downloaded?); type information is incomplete, instrumentation is detected from syntax", imported)
-		}
-	}
-	return ""
-}
-
 // uncoveredPackages analyses from syntax alone the requested files no loaded package contains,
 // one package per directory.
 func (l *Loader) uncoveredPackages(files []string, overlay map[string][]byte) []*Package {
@@ -398,10 +429,22 @@ func (l *Loader) uncoveredPackages(files []string, overlay map[string][]byte) []
 		reason := "the build leaves this file out (a _test.go file or build constraints); results come from syntax alone"
 		if _, err := os.Stat(dir); err != nil && !hasOverlayIn(overlay, dir) {
 			reason = "the directory does not exist; results come from syntax alone"
+		} else if usesCgo(byDir[dir], overlay) {
+			reason = "this file uses cgo (import \"C\") and cgo is off for the go command (CGO_ENABLED=0, or no C compiler found), so the build leaves it out; results come from syntax alone"
 		}
 		out = append(out, l.syntaxPackage(dir, byDir[dir], overlay, reason))
 	}
 	return out
+}
+
+// usesCgo reports whether one of files imports "C".
+func usesCgo(files []string, overlay map[string][]byte) bool {
+	for _, f := range files {
+		if src, err := readSource(f, overlay); err == nil && slices.Contains(importsOf(src), "C") {
+			return true
+		}
+	}
+	return false
 }
 
 // linkMiddleware applies every package's midhttp.Autometrics calls to the functions of all the

@@ -20,6 +20,10 @@ type Package struct {
 	// resolves fewer references.
 	Degraded string   `json:"degraded,omitempty"`
 	Errors   []string `json:"errors,omitempty"` // parse and type errors, informational
+	// Settled, when not nil, is closed once the work this syntax-only result stopped waiting for
+	// (a load past Loader.Timeout, e.g. a first type check of a large module's dependencies) has
+	// ended: loading again then gives the typed result, from the warm cache.
+	Settled <-chan struct{} `json:"-"`
 
 	fset   *token.FileSet
 	syntax map[string]*ast.File // absolute file name → syntax
@@ -31,6 +35,13 @@ type Package struct {
 	otelRefs []otelhttpRef
 	overlay  map[string][]byte
 	loader   *Loader
+	// standard holds the import paths of the standard library packages (nil without type
+	// information); shared by the packages checked together.
+	standard map[string]bool
+	// sources holds the content each file was analysed from, and edits the changes Rebased
+	// accepted since (FunctionAt maps offsets through them); typed packages only.
+	sources map[string][]byte
+	edits   []edit
 }
 
 // Instrumented returns the functions whose Instrumentation is not NotInstrumented, in file

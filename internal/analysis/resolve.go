@@ -23,8 +23,7 @@ import (
 // A function of another package is found from the position type information gives for it
 // (export data records it): that file is parsed and detected from syntax alone (cached by path
 // and modification time), so its Instrumentation says nothing about midhttp wrapping done
-// elsewhere. Standard library functions resolve to nothing: their export data records
-// "$GOROOT/..." file names, and they are never instrumented. Without type information, functions
+// elsewhere. Standard library functions resolve to nothing: they are never instrumented. Without type information, functions
 // of other packages are found only inside the same module.
 //
 // FunctionAt returns nil, false when nothing resolves. The returned Function must not be modified.
@@ -35,7 +34,8 @@ func (p *Package) FunctionAt(file string, offset int) (*Function, bool) {
 		return nil, false
 	}
 	tf := p.fset.File(af.FileStart)
-	if tf == nil || offset < 0 || offset > tf.Size() {
+	offset, unchanged := p.toAnalysed(file, offset)
+	if tf == nil || !unchanged || offset < 0 || offset > tf.Size() {
 		return nil, false
 	}
 	path, id := identAt(af, tf, offset)
@@ -46,7 +46,7 @@ func (p *Package) FunctionAt(file string, offset int) (*Function, bool) {
 		return nil, false
 	}
 	if decl, ok := path[1].(*ast.FuncDecl); ok && decl.Name == id {
-		return p.functionNamedAt(file, tf.Offset(id.Pos()))
+		return p.functionNamedAt(file, p.fromAnalysed(file, tf.Offset(id.Pos())))
 	}
 	// On the package part of pkg.F, take F.
 	if sel, ok := path[1].(*ast.SelectorExpr); ok && sel.X == id && p.isPackageName(af, id) {
@@ -114,7 +114,11 @@ func (p *Package) functionForObject(fn *types.Func) (*Function, bool) {
 		if tf == nil {
 			return nil, false
 		}
-		return p.functionNamedAt(filepath.Clean(tf.Name()), tf.Offset(fn.Pos()))
+		name := filepath.Clean(tf.Name())
+		return p.functionNamedAt(name, p.fromAnalysed(name, tf.Offset(fn.Pos())))
+	}
+	if p.standard[fn.Pkg().Path()] {
+		return nil, false // never instrumented
 	}
 	pos := p.fset.Position(fn.Pos())
 	ref, ok := refForFunc(fn)

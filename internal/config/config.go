@@ -46,6 +46,10 @@ type Settings struct {
 	// GrafanaDatasource (grafanaDatasource) is the uid of the Prometheus datasource in Grafana,
 	// used by Explore links.
 	GrafanaDatasource string
+	// TraceURLTemplate (traceUrlTemplate) links exemplar trace ids to a tracing UI: an http(s)
+	// URL in which {traceId} is replaced by the (URL-escaped) trace id, e.g.
+	// "https://tempo.example/trace/{traceId}". Empty shows trace ids as text.
+	TraceURLTemplate string
 
 	// CodeLens (codeLens) shows a one-line summary above every instrumented function.
 	CodeLens bool
@@ -116,6 +120,7 @@ type wire struct {
 	CacheTTL              *string            `json:"cacheTtl"`
 	GrafanaURL            *string            `json:"grafanaUrl"`
 	GrafanaDatasource     *string            `json:"grafanaDatasource"`
+	TraceURLTemplate      *string            `json:"traceUrlTemplate"`
 	CodeLens              *bool              `json:"codeLens"`
 	CodeLensFormat        *string            `json:"codeLensFormat"`
 	InlayHints            *bool              `json:"inlayHints"`
@@ -199,6 +204,14 @@ func Merge(base Settings, raw []byte) (Settings, error) {
 			*f.dst = *f.val
 		}
 	}
+	if w.TraceURLTemplate != nil {
+		v := strings.TrimSpace(*w.TraceURLTemplate)
+		if err := checkTraceTemplate(v); err != nil {
+			errs = append(errs, fmt.Errorf("setting traceUrlTemplate: %w", err))
+		} else {
+			out.TraceURLTemplate = v
+		}
+	}
 	if w.CodeLensFormat != nil {
 		if strings.TrimSpace(*w.CodeLensFormat) == "" {
 			errs = append(errs, fmt.Errorf("setting codeLensFormat: must not be empty (default %q)", DefaultCodeLensFormat))
@@ -277,4 +290,18 @@ func redactJSONError(err error) error {
 		return fmt.Errorf("setting %s: expected %s, got a JSON %s", te.Field, te.Type, te.Value)
 	}
 	return errors.New("the settings are not a valid JSON object")
+}
+
+// TraceIDPlaceholder is replaced by a trace id in TraceURLTemplate.
+const TraceIDPlaceholder = "{traceId}"
+
+// checkTraceTemplate accepts "" or an http(s) URL that holds {traceId}.
+func checkTraceTemplate(v string) error {
+	if v == "" {
+		return nil
+	}
+	if !strings.Contains(v, TraceIDPlaceholder) {
+		return fmt.Errorf("%q has no %s placeholder", v, TraceIDPlaceholder)
+	}
+	return checkURL(strings.ReplaceAll(v, TraceIDPlaceholder, "0"))
 }

@@ -2,6 +2,7 @@ package insight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -174,7 +175,10 @@ func (a *analyses) analyse(path string) {
 	} else {
 		var err error
 		pkgs, err = a.loader.Load(a.ctx, []string{path}, overlay)
-		if err != nil {
+		switch {
+		case errors.Is(err, context.Canceled):
+			a.log.Debug("analysis cancelled", "file", path) // shutting down: not a problem
+		case err != nil:
 			a.log.Warn("analysis failed", "file", path, "err", err)
 		}
 	}
@@ -185,6 +189,31 @@ func (a *analyses) analyse(path string) {
 		a.notify.observe(func(o Observer) { o.AnalysisDegraded(p.Path, p.Degraded) })
 	}
 	a.loaded(pkgs)
+	a.retryWhenSettled(path, pkgs)
+}
+
+// retryWhenSettled analyses path again once the load a syntax-only result of pkgs stopped
+// waiting for has ended (a first type check of a large module's dependencies can outlast the
+// loader's timeout): the typed result then comes from the warm cache without the user editing.
+func (a *analyses) retryWhenSettled(path string, pkgs []*analysis.Package) {
+	for _, p := range pkgs {
+		if p.Settled == nil {
+			continue
+		}
+		go func() {
+			select {
+			case <-p.Settled:
+			case <-a.ctx.Done():
+				return
+			}
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if _, open := a.docs.Get(path); open {
+				a.scheduleLocked(path)
+			}
+		}()
+		return
+	}
 }
 
 // record stores the result of a load of path at version (versions: those of every open file it
@@ -224,6 +253,35 @@ func (a *analyses) current(path string, version int32) (fileAnalysis, bool) {
 	defer a.mu.Unlock()
 	fa, ok := a.files[path]
 	return fa, ok && fa.version >= version
+}
+
+// currentOrRebased is current, or else the newest typed analysis of path carried over to the
+// text at version when the edits since cannot change what it found (a change inside a body
+// that touches no call, declaration or instrumentation: see analysis.Package.Rebased). The
+// carried-over analysis is recorded until the background load of that text replaces it, so
+// typing inside a body never waits for the go command or a type check.
+func (a *analyses) currentOrRebased(path string, version int32) (fileAnalysis, bool) {
+	a.mu.Lock()
+	fa, have := a.files[path]
+	a.mu.Unlock()
+	if have && fa.version >= version {
+		return fa, true
+	}
+	snap, open := a.docs.Get(path)
+	if !have || fa.pkg == nil || !open || snap.Version != version {
+		return fa, false
+	}
+	p, ok := fa.pkg.Rebased(path, snap.Text)
+	if !ok {
+		return fa, false
+	}
+	rebased := fileAnalysis{version: version, pkg: p}
+	a.mu.Lock()
+	if cur := a.files[path]; cur.version < version {
+		a.files[path] = rebased
+	}
+	a.mu.Unlock()
+	return rebased, true
 }
 
 // newest returns the package of the newest load of path, whatever text it read; nil when
@@ -327,7 +385,7 @@ func (a *analyses) syntaxOf(path string) []*analysis.Package {
 // calls; only what needs type information (calls into other packages) waits for the typed
 // analysis, at most a.wait. It returns nils when nothing is found.
 func (a *analyses) functionAt(ctx context.Context, path string, version int32, offset int) (*analysis.Function, *analysis.Package) {
-	if fa, ok := a.current(path, version); ok && fa.pkg != nil {
+	if fa, ok := a.currentOrRebased(path, version); ok && fa.pkg != nil {
 		fn, _ := fa.pkg.FunctionAt(path, offset)
 		return fn, fa.pkg
 	}
@@ -346,7 +404,7 @@ func (a *analyses) functionAt(ctx context.Context, path string, version int32, o
 // packageForLens returns the package whose functions the lenses of path at version show: the
 // typed analysis when it covers version, else the syntax-only reading; nil when neither has one.
 func (a *analyses) packageForLens(path string, version int32) *analysis.Package {
-	if fa, ok := a.current(path, version); ok && fa.pkg != nil {
+	if fa, ok := a.currentOrRebased(path, version); ok && fa.pkg != nil {
 		return fa.pkg
 	}
 	if pkgs := a.syntaxOf(path); len(pkgs) > 0 {

@@ -57,6 +57,7 @@ func Card(v View) string {
 		for _, s := range v.SLOs {
 			b.WriteString(sloLine(s) + "\n\n")
 		}
+		b.WriteString(incidentMarkdown(v.Incident))
 		if len(v.Stats.Callers) > 0 {
 			b.WriteString("Top callers: ")
 			for i, c := range v.Stats.Callers {

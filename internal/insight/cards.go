@@ -16,6 +16,7 @@ type cardKey struct {
 	directive directiveKey
 	snap      *promclient.Snapshot
 	trend     *promclient.Trend
+	incident  *promclient.Incident
 	links     Links
 	degraded  string // why the package was read from syntax alone, "" when typed
 	fetchErr  bool
@@ -33,7 +34,7 @@ type directiveKey struct {
 func newCardKey(fn *analysis.Function, links Links, h hoverNumbers, degraded string) cardKey {
 	k := cardKey{
 		labels: fn.Labels, name: fn.QualifiedName(), inst: fn.Instrumentation,
-		snap: h.snap, trend: h.trend, links: links, degraded: degraded, fetchErr: h.fetchErr != nil,
+		snap: h.snap, trend: h.trend, incident: h.incident, links: links, degraded: degraded, fetchErr: h.fetchErr != nil,
 	}
 	if fn.Trace != nil {
 		k.trace = *fn.Trace

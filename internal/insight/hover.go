@@ -3,10 +3,15 @@ package insight
 import (
 	"context"
 	"path/filepath"
+	"time"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/promclient"
 )
+
+// hoverAnswerMargin is kept from the hover deadline (at most a tenth of it) for rendering and
+// sending the card, and for a busy machine's scheduling delays.
+const hoverAnswerMargin = 50 * time.Millisecond
 
 // Hover returns the card for the instrumented function at offset of the open document path at
 // version: declared there, or called there. It waits for numbers at most the hover deadline and
@@ -30,7 +35,9 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 		}
 		return HoverCard{Markdown: NotConfiguredCard(title, fn.QualifiedName(), b.configErr)}, true
 	}
-	h := w.numbers.forHover(ctx, b.client, w.batchFor(fn, pkg), b.settings.HoverDeadline)
+	// The card is rendered and sent within the deadline: a margin comes off the wait for numbers.
+	deadline := b.settings.HoverDeadline
+	h := w.numbers.forHover(ctx, b.client, w.batchFor(fn, pkg), deadline-min(hoverAnswerMargin, deadline/10))
 
 	var degraded string
 	if pkg != nil && pkg == w.analyses.newest(path) {
@@ -41,7 +48,7 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	if !cached {
 		views := Views(fn, b.links, h.snap, h.fetchErr)
 		for i := range views {
-			views[i] = views[i].WithTrend(h.trend)
+			views[i] = views[i].WithTrend(h.trend).WithIncident(h.incident, b.links)
 		}
 		if degraded != "" {
 			last := &views[len(views)-1]

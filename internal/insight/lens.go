@@ -29,6 +29,7 @@ func (w *Workspace) Lenses(path string, version int32) []Lens {
 	}
 	batch := SeriesOfPackage(pkg)
 	snap, _ := client.Cached(batch)
+	inc, _ := client.CachedIncident(batch)
 	jump := TargetPrometheus
 	if links.Grafana != "" {
 		jump = TargetGrafana
@@ -40,6 +41,7 @@ func (w *Workspace) Lenses(path string, version int32) []Lens {
 		}
 		views := Views(fn, links, snap, nil)
 		for _, v := range views {
+			v = v.WithIncident(inc, links)
 			title := LensTitle(v, format)
 			if v.Span && len(views) > 1 && v.Status == StatusOK {
 				title = spanLensPrefix + title
@@ -55,7 +57,7 @@ func (w *Workspace) Lenses(path string, version int32) []Lens {
 func LensTitle(v View, format string) string {
 	switch v.Status {
 	case StatusOK:
-		return strings.NewReplacer(
+		return v.Incident.lensMarkers() + strings.NewReplacer(
 			"{rate}", FormatRate(v.Stats.RequestRate),
 			"{errors}", FormatRatio(v.Stats.ErrorRatio),
 			"{p95}", FormatLatency(v.Stats.P95),

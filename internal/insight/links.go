@@ -29,6 +29,8 @@ type Links struct {
 	Grafana           string // base URL without trailing slash; credentials are stripped
 	GrafanaDatasource string // datasource uid for Explore
 	Prom              *promclient.Client
+	// TraceURLTemplate links exemplar trace ids (config.Settings.TraceURLTemplate).
+	TraceURLTemplate string
 	// Spans is the service span metrics are kept to (the client's SpanService) and why.
 	Spans ServiceScope
 }

@@ -80,7 +80,7 @@ func (n *numbers) configure(s config.Settings) error {
 	n.settings = s
 	n.scope, n.codeScanned = scope, fromSettings
 	n.client = client
-	n.links = Links{Grafana: s.GrafanaURL, GrafanaDatasource: s.GrafanaDatasource, Prom: client, Spans: scope}
+	n.links = Links{Grafana: s.GrafanaURL, GrafanaDatasource: s.GrafanaDatasource, Prom: client, Spans: scope, TraceURLTemplate: s.TraceURLTemplate}
 	return nil
 }
 
@@ -192,6 +192,13 @@ func (n *numbers) prefetch(pkgs []*analysis.Package) {
 			if n.announce(fmt.Sprint(batch), snap.FetchedAt) {
 				n.notify.observe(func(o Observer) { o.NumbersUpdated() })
 			}
+			// Incident data (alerts, deploys, traces) follows the numbers; hovers and lenses
+			// read it from the cache (CachedIncident) and never wait for it.
+			if snap.Err == nil {
+				if inc, _ := b.client.FetchIncident(ctx, snap); inc != nil && n.announce("incident "+fmt.Sprint(batch), inc.FetchedAt) {
+					n.notify.observe(func(o Observer) { o.NumbersUpdated() })
+				}
+			}
 		}()
 	}
 }
@@ -211,6 +218,7 @@ func (n *numbers) announce(key string, at time.Time) bool {
 type hoverNumbers struct {
 	snap     *promclient.Snapshot
 	trend    *promclient.Trend
+	incident *promclient.Incident // cached only: the refresh fetches it
 	fetchErr error
 }
 
@@ -230,6 +238,7 @@ func (n *numbers) forHover(ctx context.Context, client *promclient.Client, batch
 	if h.trend == nil {
 		h.trend, _ = client.CachedTrend(batch)
 	}
+	h.incident, _ = client.CachedIncident(batch)
 	return h
 }
 

@@ -80,6 +80,8 @@ type View struct {
 	Trend *promclient.TrendSeries
 	// TrendRange is the time the trend covers.
 	TrendRange time.Duration
+	// Incident is the function's alerts, deploy and traces, when the refresh fetched them.
+	Incident *FunctionIncident
 }
 
 // statementsMissing explains a directive-only function.
@@ -250,7 +252,7 @@ func FormatLatency(seconds float64) string {
 	switch {
 	case math.IsNaN(seconds) || math.IsInf(seconds, 0):
 		return "–"
-	case seconds >= 1:
+	case seconds >= 0.9995: // 999.5 ms and up would print as "1e+03 ms"
 		return fmt.Sprintf("%.3g s", seconds)
 	default:
 		return fmt.Sprintf("%.3g ms", seconds*1000)

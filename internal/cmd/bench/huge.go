@@ -18,7 +18,8 @@ const hugeTimeout = 3 * time.Minute
 
 // huge measures, for each of hugeSizes, a generated Go file of instrumented functions opened in a
 // fresh am-lsp: the time from didOpen to the first non-empty CodeLens answer, the time to a
-// hover on the last function, and the server's peak RSS. Prometheus is not needed: lenses exist
+// hover on the last function, and the peak RSS of the server (and of the server with the
+// processes it started). Prometheus is not needed: lenses exist
 // (saying why numbers are missing) as soon as the functions are found.
 func (b *bench) huge(ctx context.Context) error {
 	fmt.Println("huge documents: didOpen of a generated file of instrumented functions (am-lsp only)")
@@ -60,7 +61,8 @@ func (b *bench) hugeOne(ctx context.Context, size int) error {
 	label := fmt.Sprintf("  %5.1f MB (%d lines)", float64(len(text))/(1<<20), lastLine+1)
 	firstLens, err := s.firstLens(phase, file)
 	if errors.Is(err, context.DeadlineExceeded) {
-		fmt.Printf("%s  no CodeLens within %s  peak RSS %7.1f MiB\n", label, hugeTimeout, peakRSS(s.cmd.Process.Pid))
+		server, total := s.mem.finish()
+		fmt.Printf("%s  no CodeLens within %s  peak RSS %7.1f MiB (with the go command %7.1f MiB)\n", label, hugeTimeout, server, total)
 		return nil
 	} else if err != nil {
 		return err
@@ -75,8 +77,9 @@ func (b *bench) hugeOne(ctx context.Context, size int) error {
 	if md == "" {
 		return fmt.Errorf("no hover on the last function of the %d-byte file", len(text))
 	}
-	fmt.Printf("%s  first CodeLens %9s (%d lenses)  hover on the last function %9s  peak RSS %7.1f MiB\n",
-		label, round(lensAt), firstLens, round(hoverTook), peakRSS(s.cmd.Process.Pid))
+	server, total := s.mem.finish()
+	fmt.Printf("%s  first CodeLens %9s (%d lenses)  hover on the last function %9s  peak RSS %7.1f MiB (with the go command %7.1f MiB)\n",
+		label, lensAt.Round(time.Millisecond), firstLens, hoverTook.Round(time.Millisecond), server, total)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
@@ -112,4 +113,69 @@ func latencies(i int) []float64 {
 	d := []float64{0.003, 0.004, 0.006, 0.008, 0.009, 0.012, 0.015, 0.018, 0.02, 0.022,
 		0.03, 0.035, 0.04, 0.045, 0.06, 0.07, 0.08}
 	return append(d, 0.15+0.02*float64(i%5), 0.3+0.1*float64(i%3), 1.2)
+}
+
+// Incident names of WithIncident.
+const (
+	IncidentPreviousVersion = "v1.4.2"
+	IncidentVersion         = "v1.5.0"
+	IncidentAlert           = "HandleErrorBudgetBurn"
+	// IncidentSummary is the firing alert's summary: Markdown and HTML that must reach the
+	// card as text.
+	IncidentSummary = "Checkout errors **spike** [runbook](javascript:alert(1)) <img src=x onerror=alert(1)>"
+)
+
+// IncidentTraces are the trace ids of WithIncident's exemplars of (*Server).Handle, slowest
+// first, with their durations in seconds.
+var IncidentTraces = []struct {
+	ID      string
+	Seconds float64
+}{{"4bf92f3577b34da6a3ce929d0e0e4736", 2.4}, {"00f067aa0ba902b7a3ce929d0e0e4736", 1.3}, {"a3ce929d0e0e47364bf92f3577b34da6", 0.8}}
+
+// WithIncident turns opts (from Build) into an incident, anchored at now: (*Server).Handle of
+// example.com/demo/api was deployed 25 minutes ago as IncidentVersion, which fails a quarter of
+// its calls (its previous version IncidentPreviousVersion failed 1 %) and is slower; build_info
+// tells both versions (with a GitHub repository); an alerting rule fires on its error ratio and
+// another stays pending; exemplars name its slowest traces. Every other function keeps its
+// series (on the previous version's build_info until the deploy, then the new one's).
+func WithIncident(opts promfixture.Options, now time.Time) promfixture.Options {
+	deploy := now.Add(-25 * time.Minute)
+	opts.Now = now
+	var fns []promfixture.Function
+	for _, f := range opts.Functions {
+		if f.Function != "Handle" || f.Module != "example.com/demo/api.Server" {
+			fns = append(fns, f)
+			continue
+		}
+		before, after := f, f
+		before.End, before.Version, before.Commit = deploy, IncidentPreviousVersion, "4f2a9c1"
+		before.ErrorsPerSec = before.CallsPerSec / 100
+		after.Start, after.Version, after.Commit = deploy, IncidentVersion, "9e1b7d3"
+		after.ErrorsPerSec = after.CallsPerSec / 4
+		after.Latencies = append(append([]float64(nil), f.Latencies[:len(f.Latencies)-2]...), 1.8, 4.0)
+		fns = append(fns, before, after)
+	}
+	opts.Functions = fns
+	repo := "https://github.com/example/demo"
+	opts.BuildInfo = []promfixture.BuildInfo{
+		{ServiceName: "demo", Version: IncidentPreviousVersion, Commit: "4f2a9c1", Branch: "main", RepositoryURL: repo, RepositoryProvider: "github", End: deploy},
+		{ServiceName: "demo", Version: IncidentVersion, Commit: "9e1b7d3", Branch: "main", RepositoryURL: repo, RepositoryProvider: "github", Start: deploy},
+	}
+	opts.AlertingRules = []promfixture.AlertRule{
+		{
+			Alert: IncidentAlert,
+			Expr: `sum by (function, module, objective_name) (rate(function_calls_total{module="example.com/demo/api.Server",result="error"}[5m]))` +
+				` / sum by (function, module, objective_name) (rate(function_calls_total{module="example.com/demo/api.Server"}[5m])) > 0.05`,
+			Labels:      map[string]string{"severity": "page"},
+			Annotations: map[string]string{"summary": IncidentSummary},
+		},
+		{Alert: "HandleLatencyHigh", Expr: `histogram_quantile(0.99, sum by (le, function, module) (rate(function_calls_duration_seconds_bucket{module="example.com/demo/api.Server"}[5m]))) > 1`,
+			For: time.Hour, Labels: map[string]string{"severity": "ticket"}, Annotations: map[string]string{"summary": "p99 above 1 s"}},
+	}
+	opts.Exemplars = nil
+	for i, tr := range IncidentTraces {
+		opts.Exemplars = append(opts.Exemplars, promfixture.Exemplar{Function: "Handle", Module: "example.com/demo/api.Server",
+			Seconds: tr.Seconds, TraceID: tr.ID, SpanID: fmt.Sprintf("%016x", i+1), Ago: time.Duration(20+10*i) * time.Second})
+	}
+	return opts
 }

@@ -1,0 +1,24 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestTraceURLTemplate(t *testing.T) {
+	base := Defaults(func(string) string { return "" })
+	got, err := Merge(base, []byte(`{"traceUrlTemplate": " https://grafana.example/explore?trace={traceId} "}`))
+	if err != nil || got.TraceURLTemplate != "https://grafana.example/explore?trace={traceId}" {
+		t.Fatalf("valid template: %q, %v", got.TraceURLTemplate, err)
+	}
+	for _, bad := range []string{"https://tempo.example/trace/", "javascript:alert({traceId})", "tempo/{traceId}"} {
+		next, err := Merge(got, []byte(`{"traceUrlTemplate": "`+bad+`"}`))
+		if err == nil || !strings.Contains(err.Error(), "traceUrlTemplate") || next.TraceURLTemplate != got.TraceURLTemplate {
+			t.Errorf("%q: accepted or lost the previous value (%q, %v)", bad, next.TraceURLTemplate, err)
+		}
+	}
+	cleared, err := Merge(got, []byte(`{"traceUrlTemplate": ""}`))
+	if err != nil || cleared.TraceURLTemplate != "" {
+		t.Errorf("clearing: %q, %v", cleared.TraceURLTemplate, err)
+	}
+}
