@@ -40,7 +40,7 @@ const statusCommand = "am-lsp.status"
 var instrumentCommands = []string{"am-lsp.instrument", instrument.CommandInstrumentSLO}
 
 func commandNames() []string {
-	names := append([]string{statusCommand}, instrumentCommands...)
+	names := append([]string{statusCommand, snapshotCommand}, instrumentCommands...)
 	for name := range openCommands {
 		names = append(names, name)
 	}
@@ -68,6 +68,9 @@ type openResult struct {
 func executeCommand(ctx context.Context, s *Server, p *protocol.ExecuteCommandParams) (any, error) {
 	if p.Command == statusCommand {
 		return s.workspace.Status(), nil
+	}
+	if p.Command == snapshotCommand {
+		return s.runSnapshot(ctx, p.Arguments)
 	}
 	if slices.Contains(instrumentCommands, p.Command) {
 		var arg instrumentArg

@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,7 +22,7 @@ import (
 func TestHoverDuringIncident(t *testing.T) {
 	now := time.Now()
 	prom, fns := demoBackend(t, func(o *promfixture.Options, _ []demodata.Function) { *o = demodata.WithIncident(*o, now) })
-	s := startInitialized(t, prom.URL, map[string]any{"traceUrlTemplate": "https://tempo.example/trace/{traceId}?orgId=1"})
+	s := startInitialized(t, prom.URL, map[string]any{"traceUrlTemplate": "https://tempo.example/trace/{traceId}?orgId=1", "grafanaUrl": "http://grafana.example:3000"})
 	target := demoFunction(t, fns, "example.com/demo/api", "(*Server).Handle")
 	line, char := openAt(t, s, target.NameSpan.File, target.NameSpan.Start)
 	ctx := ctxFor(t, time.Minute)
@@ -113,5 +114,93 @@ func TestHoverDuringIncident(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no CodeLens on line %d: %+v", line, lenses)
+	}
+
+	// The snapshot: the same story over an absolute UTC range, with links pinned to it.
+	for _, arg := range []map[string]any{
+		{"uri": lspclient.FileURI(target.NameSpan.File), "position": map[string]any{"line": line, "character": char}},
+		{"function": "Handle", "module": "example.com/demo/api.Server"},
+	} {
+		var md string
+		if err := s.client.Call(ctx, "workspace/executeCommand", map[string]any{"command": "am-lsp.snapshot", "arguments": []any{arg}}, &md); err != nil {
+			t.Fatal(err)
+		}
+		checkSnapshot(t, md, prom)
+	}
+	var md string
+	err = s.client.Call(ctx, "workspace/executeCommand", map[string]any{"command": "am-lsp.snapshot", "arguments": []any{map[string]any{"function": "Nope", "module": "x"}}}, &md)
+	if err == nil || !strings.Contains(err.Error(), "no analysed function") {
+		t.Errorf("snapshot of an unknown function: %v", err)
+	}
+}
+
+// checkSnapshot checks a snapshot of (*Server).Handle during the incident: absolute range,
+// numbers as Prometheus answers them at its end, alerts and deploy, links pinned to the range.
+func checkSnapshot(t *testing.T, md string, prom *promfixture.Server) {
+	t.Helper()
+	m := regexp.MustCompile(`Time range \(UTC\): \*\*(\S+) – (\S+)\*\*`).FindStringSubmatch(md)
+	if m == nil {
+		t.Fatalf("no absolute range:\n%s", md)
+	}
+	start, err1 := time.Parse(time.RFC3339, m[1])
+	end, err2 := time.Parse(time.RFC3339, m[2])
+	if err1 != nil || err2 != nil || end.Sub(start) != 5*time.Minute || time.Since(end) > time.Minute || !strings.HasSuffix(m[2], "Z") {
+		t.Fatalf("range %q – %q (%v, %v)", m[1], m[2], err1, err2)
+	}
+	for _, want := range []string{"version `" + demodata.IncidentVersion + "`", "commit `9e1b7d3`", "- **firing** `" + demodata.IncidentAlert + "`",
+		"**Regression** since", "[code at `9e1b7d3`](https://github.com/example/demo/tree/9e1b7d3)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("snapshot lacks %q:\n%s", want, md)
+		}
+	}
+	ctx := ctxFor(t, 30*time.Second)
+	sel := `function="Handle",module="example.com/demo/api.Server"`
+	at := fmt.Sprintf(" @ %d", end.Unix())
+	for _, c := range []struct{ row, q, unit string }{
+		{"Error ratio", `sum(rate(function_calls_total{` + sel + `,result="error"}[5m]` + at + `)) / sum(rate(function_calls_total{` + sel + `}[5m]` + at + `))`, " %"},
+		{"Request rate", `sum(rate(function_calls_total{` + sel + `}[5m]` + at + `))`, " req/s"},
+	} {
+		rm := regexp.MustCompile(`(?m)^\| ` + c.row + ` \| ([0-9.]+)` + regexp.QuoteMeta(c.unit) + ` \|$`).FindStringSubmatch(md)
+		want, err := prom.QueryValue(ctx, c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.unit == " %" {
+			want *= 100
+		}
+		if rm == nil {
+			t.Errorf("no %s row:\n%s", c.row, md)
+			continue
+		}
+		got, _ := strconv.ParseFloat(rm[1], 64)
+		if got < want*0.995 || got > want*1.005 {
+			t.Errorf("%s %v, Prometheus %v at %v", c.row, got, want, end)
+		}
+	}
+	links := regexp.MustCompile(`\[(Grafana dashboard|Grafana Explore|Prometheus)\]\(([^)]+)\)`).FindAllStringSubmatch(md, -1)
+	if len(links) != 3 {
+		t.Fatalf("pinned links %v", links)
+	}
+	from, to := strconv.FormatInt(start.UnixMilli(), 10), strconv.FormatInt(end.UnixMilli(), 10)
+	for _, l := range links {
+		u, err := url.Parse(l[2])
+		if err != nil {
+			t.Fatalf("%s link %q: %v", l[1], l[2], err)
+		}
+		q := u.Query()
+		switch l[1] {
+		case "Grafana dashboard":
+			if q.Get("from") != from || q.Get("to") != to || q.Get("var-function") != "Handle" {
+				t.Errorf("dashboard link %s, want from=%s to=%s", l[2], from, to)
+			}
+		case "Grafana Explore":
+			if !strings.Contains(q.Get("left"), `"range":{"from":"`+from+`","to":"`+to+`"}`) {
+				t.Errorf("explore link range: %s", q.Get("left"))
+			}
+		case "Prometheus":
+			if !strings.HasPrefix(l[2], prom.URL+"/graph?") || q.Get("g0.end_input") != end.Format("2006-01-02 15:04:05") || q.Get("g0.range_input") != "5m" {
+				t.Errorf("prometheus link %s", l[2])
+			}
+		}
 	}
 }

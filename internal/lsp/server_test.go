@@ -144,7 +144,7 @@ func TestInitializeAdvertisesOnlyWhatWorks(t *testing.T) {
 		t.Errorf("codeLensProvider = %s, want an object (Neovim rejects a boolean)", got["codeLensProvider"])
 	}
 	var commands struct{ Commands []string }
-	if err := json.Unmarshal(got["executeCommandProvider"], &commands); err != nil || len(commands.Commands) != len(openCommands)+1+len(instrumentCommands) {
+	if err := json.Unmarshal(got["executeCommandProvider"], &commands); err != nil || len(commands.Commands) != len(openCommands)+2+len(instrumentCommands) { // + status and snapshot
 		t.Errorf("executeCommandProvider = %s", got["executeCommandProvider"])
 	}
 	for name := range got {

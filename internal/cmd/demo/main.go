@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -50,12 +51,15 @@ func run(ctx context.Context, binary, module string) error {
 	binary, _ = filepath.Abs(binary)
 	module, _ = filepath.Abs(module)
 
-	step("Analysing %s and generating deterministic series", module)
+	step("Analysing %s and generating deterministic series with an incident", module)
 	opts, fns, err := demodata.Build(ctx, module)
 	if err != nil {
 		return err
 	}
-	step("Starting Prometheus (%d instrumented functions' series)", len(fns))
+	// 25 minutes ago (*Server).Handle was deployed as v1.5.0; since then a quarter of its calls
+	// fail, an alert fires, and exemplars name its slowest traces.
+	opts = demodata.WithIncident(opts, time.Now())
+	step("Starting Prometheus (%d instrumented functions' series, a deploy, alerting rules, exemplars)", len(fns))
 	prom, err := promfixture.Start(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("starting Prometheus: %w", err)
@@ -73,6 +77,19 @@ func run(ctx context.Context, binary, module string) error {
 		return fmt.Errorf("am-lsp report: %w", err)
 	}
 
+	step("am-lsp report --burning ./...   (what is burning now, worst first; exit status 3: an SLO is breached)")
+	burning := exec.CommandContext(ctx, binary, "report", "--burning", "./...")
+	burning.Dir = module
+	burning.Env = append(os.Environ(), "AM_PROMETHEUS_URL="+prom.URL)
+	burning.Stdout, burning.Stderr = os.Stdout, os.Stderr
+	if err := burning.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 {
+			return fmt.Errorf("am-lsp report --burning: %w", err)
+		}
+		fmt.Println("   (exit status 3)")
+	}
+
 	var target *demodata.Function
 	for i := range fns {
 		if fns[i].Receiver == "Server" && fns[i].Name == "Handle" {
@@ -82,64 +99,71 @@ func run(ctx context.Context, binary, module string) error {
 	if target == nil {
 		return fmt.Errorf("no (*Server).Handle in %s", module)
 	}
-	step("Hovering %s through a real LSP session (am-lsp over stdio)", target.QualifiedName())
-	card, err := hover(ctx, binary, module, prom.URL, target)
+	step("Hovering %s through a real LSP session (am-lsp over stdio): versions compared, alerts, traces", target.QualifiedName())
+	card, snapshot, err := hover(ctx, binary, module, prom.URL, target)
 	if err != nil {
 		return err
 	}
 	fmt.Println(indent(card))
+	step("workspace/executeCommand am-lsp.snapshot: the Markdown to paste in the incident channel")
+	fmt.Println(indent(snapshot))
 	step("Stopping Prometheus. Done.")
 	return nil
 }
 
-// hover starts the server, opens the target's file, and hovers its name until the card has
-// numbers (the first hover may arrive before the background prefetch finished).
-func hover(ctx context.Context, binary, module, promURL string, target *demodata.Function) (string, error) {
+// hover starts the server, opens the target's file, hovers its name until the card has numbers
+// and incident data (the first hovers may arrive before the background refresh finished), and
+// asks for its snapshot.
+func hover(ctx context.Context, binary, module, promURL string, target *demodata.Function) (card, snapshot string, err error) {
 	cmd := exec.CommandContext(ctx, binary, "serve", "--log-level", "warn")
 	cmd.Dir = module
 	cmd.Stderr = os.Stderr
 	childproc.TieToParent(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer cmd.Wait()
 	defer stdin.Close()
 	client := lspclient.New(stdout, stdin, nil)
-	if _, err := client.Initialize(ctx, module, nil, map[string]any{"prometheusUrl": promURL}); err != nil {
-		return "", fmt.Errorf("initialize: %w", err)
+	settings := map[string]any{"prometheusUrl": promURL, "traceUrlTemplate": "http://localhost:3200/trace/{traceId}"}
+	if _, err := client.Initialize(ctx, module, nil, settings); err != nil {
+		return "", "", fmt.Errorf("initialize: %w", err)
 	}
 	file := target.NameSpan.File
 	text, err := os.ReadFile(file)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if err := client.Open(file, string(text)); err != nil {
-		return "", err
+		return "", "", err
 	}
 	pos := textdoc.PositionOf(text, target.NameSpan.Start)
-	var card string
-	for attempt := 0; attempt < 50; attempt++ {
+	for attempt := 0; attempt < 100; attempt++ {
 		card, err = client.Hover(ctx, file, int(pos.Line), int(pos.Character))
 		if err != nil {
-			return "", fmt.Errorf("hover: %w", err)
+			return "", "", fmt.Errorf("hover: %w", err)
 		}
-		if strings.Contains(card, "req/s") {
+		if strings.Contains(card, "req/s") && strings.Contains(card, "Slowest traces") {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if err := client.Shutdown(ctx); err != nil {
-		return "", fmt.Errorf("shutdown: %w", err)
+	arg := map[string]any{"uri": lspclient.FileURI(file), "position": map[string]any{"line": pos.Line, "character": pos.Character}}
+	if err := client.Call(ctx, "workspace/executeCommand", map[string]any{"command": "am-lsp.snapshot", "arguments": []any{arg}}, &snapshot); err != nil {
+		return "", "", fmt.Errorf("snapshot: %w", err)
 	}
-	return card, nil
+	if err := client.Shutdown(ctx); err != nil {
+		return "", "", fmt.Errorf("shutdown: %w", err)
+	}
+	return card, snapshot, nil
 }
 
 func step(format string, args ...any) { fmt.Printf("\n==> "+format+"\n", args...) }
