@@ -82,6 +82,7 @@ func run(ctx context.Context, binary, module string) error {
 	burning.Dir = module
 	burning.Env = append(os.Environ(), "AM_PROMETHEUS_URL="+prom.URL)
 	burning.Stdout, burning.Stderr = os.Stdout, os.Stderr
+	childproc.TieToParent(burning)
 	if err := burning.Run(); err != nil {
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 {
