@@ -219,7 +219,8 @@ func report(args []string, stdout, stderr io.Writer) int {
 
 // reportError prints err of the report command on stderr. Its text may come from the
 // repository, the go command or the backend: control characters are dropped, so no terminal
-// escape sequence in it reaches the terminal (plaintext.Clean).
+// escape sequence in it reaches the terminal (plaintext.Clean). Each line of err (one per
+// problem, see insight.Report) is its own line of output.
 func reportError(stderr io.Writer, err error) {
 	for _, line := range strings.Split(err.Error(), "\n") { // one line per problem
 		fmt.Fprintf(stderr, "am-lsp report: %s\n", plaintext.Clean(line))
