@@ -159,7 +159,9 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		logOut = f
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: an editor that exits hangs up its servers; stopping cleanly ends the go
+	// commands of loads under way and removes their temporary files.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	srv := lsp.New(lsp.Options{Logger: log, Version: currentVersion()})
 	code := srv.Serve(ctx, stdio{Reader: stdin, Writer: stdout})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/config"
@@ -103,8 +104,12 @@ func (w *Workspace) Configure(s config.Settings) error {
 	return nil
 }
 
-// Close stops background work.
-func (w *Workspace) Close() { w.cancel() }
+// Close stops background work and waits (a few seconds at most) until the go commands of loads
+// under way have ended and their temporary files are removed, so none outlives the server.
+func (w *Workspace) Close() {
+	w.cancel()
+	w.analyses.loader.Wait(5 * time.Second)
+}
 
 // Changed schedules the analysis of the package of path (an open document whose text changed)
 // and, when it is done, the prefetch of its numbers. It returns at once.
