@@ -204,3 +204,20 @@ func TestReportTableCellsArePlainText(t *testing.T) {
 		t.Errorf("the table repeats the backend's failure in a row:\n%q", table.String())
 	}
 }
+
+// VS Code draws "$(name)" in a CodeLens title as an icon: an alert name or version from the
+// backend cannot put icons (or hide its words) in a title; the user's own format still can.
+func TestLensTitleShowsBackendTextNotIcons(t *testing.T) {
+	fn := handleMethod(analysis.Generated)
+	v := Explain(fn, Links{Prom: testClient(t, "http://127.0.0.1:9")}, &promclient.Snapshot{Stats: map[promclient.Series]promclient.Stats{
+		SeriesOf(fn): {RequestRate: 4, ErrorRatio: 0.25, P95: 0.1, P99: 0.243, Concurrent: 2}}}, nil)
+	v.Incident = &FunctionIncident{
+		Alerts: []promclient.Alert{{Name: "$(check) all good $(pass-filled)", State: "firing"}},
+		Deploy: &promclient.Deploy{Current: promclient.Version{Version: "v2$(sync~spin)"}, Regression: "error ratio up"},
+	}
+	got := LensTitle(v, "$(pulse) {rate}")
+	want := "🔥 $ (check) all good $ (pass-filled) · regression since v2$ (sync~spin) · $(pulse) 4.00 req/s"
+	if got != want {
+		t.Errorf("title %q\nwant  %q", got, want)
+	}
+}
