@@ -37,10 +37,15 @@ type numbers struct {
 	seen      map[string]time.Time // batch key → FetchedAt of the newest numbers announced
 	health    BackendStatus        // outcome of the newest background fetch
 	// scope is the service span metrics are kept to; codeScanned reports that the code was
-	// read for a service.name (once per configuration, from the first traced package).
+	// read, or is being read, for a service.name (once per configuration, from the first traced
+	// package) by the scan of configuration scanGen.
 	scope       ServiceScope
 	codeScanned bool
+	scanGen     int
 	getenv      func(string) string
+	// rescoped, when set, is called (without the lock) after a scan of the code kept span
+	// metrics to a service: the numbers of the analysed packages are fetched again.
+	rescoped func()
 }
 
 func newNumbers(ctx context.Context, notify *notifier) *numbers {
@@ -79,6 +84,7 @@ func (n *numbers) configure(s config.Settings) error {
 	n.configErr = nil
 	n.settings = s
 	n.scope, n.codeScanned = scope, fromSettings
+	n.scanGen++
 	n.client = client
 	n.links = Links{Grafana: s.GrafanaURL, GrafanaDatasource: s.GrafanaDatasource, Prom: client, Spans: scope, TraceURLTemplate: s.TraceURLTemplate}
 	return nil
@@ -95,9 +101,8 @@ func newClient(s config.Settings, scope ServiceScope) (*promclient.Client, error
 	})
 }
 
-// scopeFromCode reads, once per configuration, the service.name of the module of the first
-// package with traced functions among pkgs, and when it names one service keeps span metrics to
-// it (a new client; the settings named none).
+// scopeFromCode starts, once per configuration, the background scan of the module of the first
+// package with traced functions among pkgs for its service.name (see scanScope).
 func (n *numbers) scopeFromCode(pkgs []*analysis.Package) {
 	n.mu.Lock()
 	scanned := n.codeScanned
@@ -105,50 +110,62 @@ func (n *numbers) scopeFromCode(pkgs []*analysis.Package) {
 	if scanned {
 		return
 	}
-	var dir string
 	for _, p := range pkgs {
 		for _, fn := range p.Functions {
 			if fn.Traced() {
-				dir = p.Dir
-				break
+				n.scanScope(p.Dir)
+				return
 			}
 		}
-		if dir != "" {
-			break
-		}
 	}
-	n.scopeFromDir(dir)
 }
 
-// scopeFromDir is scopeFromCode for the module containing dir ("" does nothing).
-func (n *numbers) scopeFromDir(dir string) {
+// scanningNote is the scope's note while the code is read for a service.name.
+const scanningNote = "still reading the code for a service.name"
+
+// scanScope starts, once per configuration, reading the module containing dir for the
+// service.name it gives its OpenTelemetry resource, and returns at once ("" does nothing). Until
+// the scan ends span metrics are those of all services, and the scope's note says the code is
+// still being read; when it names one service, span metrics are kept to it from then on (a new
+// client; the settings named none) and rescoped is called.
+func (n *numbers) scanScope(dir string) {
 	n.mu.Lock()
-	scanned, settings := n.codeScanned, n.settings
-	n.mu.Unlock()
-	if scanned || dir == "" {
+	if n.codeScanned || dir == "" || n.client == nil {
+		n.mu.Unlock()
 		return
 	}
-	scope := codeScope(dir)
-	var client *promclient.Client
-	if scope.Service != "" {
-		c, err := newClient(settings, scope)
-		if err != nil {
-			return
-		}
-		client = c
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.codeScanned || n.client == nil {
-		return // configured again meanwhile
-	}
 	n.codeScanned = true
-	n.scope = scope
-	if client != nil {
-		n.client = client
-		n.links.Prom = client
-	}
-	n.links.Spans = scope
+	gen, settings := n.scanGen, n.settings
+	n.scope.Note = scanningNote
+	n.links.Spans = n.scope
+	n.mu.Unlock()
+	go func() {
+		scope := codeScope(dir)
+		var client *promclient.Client
+		if scope.Service != "" {
+			if c, err := newClient(settings, scope); err == nil {
+				client = c
+			}
+		}
+		n.mu.Lock()
+		if n.scanGen != gen || n.ctx.Err() != nil {
+			n.mu.Unlock()
+			return // configured again meanwhile: that configuration scans for itself
+		}
+		if client == nil {
+			scope.Service, scope.From = "", "" // a client for it could not be built
+		} else {
+			n.client = client
+			n.links.Prom = client
+		}
+		n.scope = scope
+		n.links.Spans = scope
+		rescoped := n.rescoped
+		n.mu.Unlock()
+		if client != nil && rescoped != nil {
+			rescoped()
+		}
+	}()
 }
 
 // refreshLoop fetches the numbers of the packages analysed (as packages tells) again each time
