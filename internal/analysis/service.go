@@ -23,12 +23,12 @@ type ServiceName struct {
 // generated data must not stall it): directories listed, directory entries seen (files of any
 // kind count), Go files parsed, and bytes of Go source read. A Go file larger than
 // maxServiceFileBytes (generated code) is not read.
-const (
+var (
 	maxServiceScanDirs    = 2000
 	maxServiceScanEntries = 50000
 	maxServiceScanFiles   = 2000
-	maxServiceScanBytes   = 32 << 20
-	maxServiceFileBytes   = 1 << 20
+	maxServiceScanBytes   = int64(32 << 20)
+	maxServiceFileBytes   = int64(1 << 20)
 )
 
 // skippedScanDir reports whether the scan for service names leaves out a directory called name:
@@ -127,7 +127,7 @@ func serviceNamesIn(path string) []ServiceName {
 	}
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, path, src, parser.PackageClauseOnly)
-	if err != nil || f.Name == nil || f.Name.Name != "main" || !strings.Contains(string(src), "service") {
+	if err != nil || f.Name == nil || f.Name.Name != "main" || !strings.Contains(string(src), "ervice") { // ServiceName, service.name
 		return nil
 	}
 	f, _ = parser.ParseFile(fset, path, src, parser.SkipObjectResolution)

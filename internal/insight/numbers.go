@@ -46,10 +46,12 @@ type numbers struct {
 	// rescoped, when set, is called (without the lock) after a scan of the code kept span
 	// metrics to a service: the numbers of the analysed packages are fetched again.
 	rescoped func()
+	// scanCode reads the code of the module containing a directory for its service (codeScope).
+	scanCode func(dir string) ServiceScope
 }
 
 func newNumbers(ctx context.Context, notify *notifier) *numbers {
-	return &numbers{ctx: ctx, notify: notify, seen: map[string]time.Time{}, getenv: os.Getenv}
+	return &numbers{ctx: ctx, notify: notify, seen: map[string]time.Time{}, getenv: os.Getenv, scanCode: codeScope}
 }
 
 // backend is what numbers holds at one moment; client is nil until a configure succeeded.
@@ -140,7 +142,7 @@ func (n *numbers) scanScope(dir string) {
 	n.links.Spans = n.scope
 	n.mu.Unlock()
 	go func() {
-		scope := codeScope(dir)
+		scope := n.scanCode(dir)
 		var client *promclient.Client
 		if scope.Service != "" {
 			if c, err := newClient(settings, scope); err == nil {
