@@ -366,7 +366,14 @@ func TestEmacsEglotHover(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(ctx, emacs, "--batch", "-l", driver)
+	// The module cache stays too: the demo module requires the OpenTelemetry API, and a go
+	// command downloading into a temporary HOME leaves read-only files cleanup cannot remove.
+	gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CACHE_HOME="+cache, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"GOMODCACHE="+strings.TrimSpace(string(gomodcache)), "GOFLAGS=-modcacherw",
 		"AM_SNIPPET="+snippetFile, "AM_FILE="+target.NameSpan.File,
 		"AM_LINE="+strconv.Itoa(int(pos.Line)), "AM_COL="+strconv.Itoa(int(pos.Character)+1))
 	var stdout, stderr bytes.Buffer

@@ -64,20 +64,8 @@ require("am_lsp").setup({
 `, luaString(repoPath(t, "editors/nvim")), luaString(bin), luaString(serverLog), luaString(prom.URL))), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	driver, err := filepath.Abs("testdata/workspace_problems.lua")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, nvim, "--headless", "-n", "-i", "NONE", "-u", init, "-c", "luafile "+driver)
-	cmd.Env = append(os.Environ(), "AM_OUT="+out, "AM_GO="+goFile, "AM_EXPECT="+strings.Join(files, ","),
-		"AM_FILE="+repoPath(t, "testdata/demo/main.go"),
-		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_DATA_HOME="+filepath.Join(home, "data"),
-		"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
-		"GOCACHE="+strings.TrimSpace(string(gocache)))
+	cmd := neovimCommand(ctx, t, nvim, init, "testdata/workspace_problems.lua", home,
+		"AM_OUT="+out, "AM_GO="+goFile, "AM_EXPECT="+strings.Join(files, ","), "AM_FILE="+repoPath(t, "testdata/demo/main.go"))
 	var output strings.Builder
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Start(); err != nil {
@@ -218,4 +206,25 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// neovimCommand is headless Neovim with the user init and a driver script, its own config,
+// data, state and cache directories under home, the Go build cache of the machine, and env.
+func neovimCommand(ctx context.Context, t *testing.T, nvim, init, driver, home string, env ...string) *exec.Cmd {
+	t.Helper()
+	abs, err := filepath.Abs(driver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, nvim, "--headless", "-n", "-i", "NONE", "-u", init, "-c", "luafile "+abs)
+	cmd.Env = append(os.Environ(),
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_DATA_HOME="+filepath.Join(home, "data"),
+		"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
+		"GOCACHE="+strings.TrimSpace(string(gocache)))
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
 }

@@ -45,4 +45,9 @@ export default tseslint.config(
     files: ['scripts/**/*.mjs'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // The real-VS-Code test: Node globals, and the page's `document` inside page.evaluate().
+    files: ['e2e/**/*.mjs'],
+    languageOptions: { globals: { setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', URL: 'readonly', document: 'readonly' } },
+  },
 );

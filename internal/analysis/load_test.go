@@ -171,10 +171,10 @@ func TestLoadPatterns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pkgs) != 5 {
-		t.Errorf("got %d packages, want 5", len(pkgs))
+	if len(pkgs) != 6 {
+		t.Errorf("got %d packages, want 6", len(pkgs))
 	}
-	checkDemo(t, pkgs, "example.com/demo", "example.com/demo/api", "example.com/demo/billing", "example.com/demo/yaml.v3", "example.com/demo/many")
+	checkDemo(t, pkgs, "example.com/demo", "example.com/demo/api", "example.com/demo/billing", "example.com/demo/yaml.v3", "example.com/demo/many", "example.com/demo/orders")
 }
 
 func TestLoadUnresolvableImport(t *testing.T) {
@@ -328,8 +328,8 @@ func TestLoadTimeout(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 3*time.Second {
 		t.Errorf("LoadPatterns took %v with a 500ms timeout", elapsed)
 	}
-	if len(pkgs) != 5 {
-		t.Errorf("LoadPatterns fell back to %d packages, want the 5 demo packages", len(pkgs))
+	if len(pkgs) != 6 {
+		t.Errorf("LoadPatterns fell back to %d packages, want the 6 demo packages", len(pkgs))
 	}
 	if !strings.Contains(pkgs[0].Degraded, "still busy") {
 		t.Errorf("Degraded = %q, want the earlier go command still running", pkgs[0].Degraded)

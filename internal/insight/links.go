@@ -40,6 +40,9 @@ func (l Links) URL(target Target, s promclient.Series) string {
 	if l.Grafana == "" {
 		target = TargetPrometheus
 	}
+	if target == TargetGrafana && s.IsSpan() {
+		target = TargetExplore // the Function Explorer dashboard reads Autometrics metrics only
+	}
 	switch target {
 	case TargetGrafana:
 		return l.base() + "/d/" + FunctionExplorerUID + "/?var-function=" + url.QueryEscape(s.Function)

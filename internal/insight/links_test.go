@@ -62,3 +62,17 @@ func TestGrafanaLinksWithoutDelimitedPassword(t *testing.T) {
 		}
 	}
 }
+
+// A span has no Function Explorer dashboard: its Grafana jump opens Explore with its query.
+func TestSpanGrafanaJumpOpensExplore(t *testing.T) {
+	c, err := promclient.New(promclient.Config{URL: "http://prom:9090"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Links{Grafana: "https://grafana.example", Prom: c}
+	s := promclient.Series{Function: "shop.Checkout", Module: "SPAN_KIND_SERVER", Source: promclient.SpanAuto}
+	u := l.URL(TargetGrafana, s)
+	if !strings.HasPrefix(u, "https://grafana.example/explore?") || !strings.Contains(u, "traces_span_metrics_calls_total") {
+		t.Errorf("Grafana jump of a span: %s", u)
+	}
+}

@@ -183,7 +183,7 @@ func spanDiscoveryNote(snap *promclient.Snapshot) string {
 	if snap == nil || snap.Spans == nil || !snap.Spans.Found || snap.Spans.Source == promclient.SpanCollector {
 		return ""
 	}
-	return "Span metrics read as " + snap.Spans.Source.String() + "."
+	return "Span metrics read as " + snap.Spans.Naming() + "."
 }
 
 // sloSeriesOfPackage is SeriesOfPackage without the span series: the SLO sweep judges

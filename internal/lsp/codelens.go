@@ -80,8 +80,12 @@ func rangeOf(doc *textdoc.Snapshot, start, end int) protocol.Range {
 // requests go out on their own goroutine (the read loop must stay free to read the answers).
 type notifier struct{ srv *Server }
 
-func (n *notifier) NumbersUpdated() {
-	s := n.srv
+func (n *notifier) NumbersUpdated() { n.srv.refreshViews() }
+
+// refreshViews asks the client to fetch again what it shows from the numbers and settings:
+// diagnostics are republished, CodeLens (and inlay hints when on) refreshed where the client
+// supports it. Nothing is sent before the client's initialized notification.
+func (s *Server) refreshViews() {
 	s.mu.Lock()
 	caps, ready := s.caps, s.state == stateInitialized
 	s.mu.Unlock()

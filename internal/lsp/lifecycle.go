@@ -108,6 +108,9 @@ func (s *Server) applySettings(ctx context.Context, raw []byte) {
 	s.mu.Lock()
 	s.settings = next
 	s.mu.Unlock()
+	// What is shown depends on the settings too (codeLensFormat, codeLens, inlayHints, the
+	// thresholds of diagnostics): have the client ask again, whether or not new numbers follow.
+	s.refreshViews()
 }
 
 func (s *Server) showError(ctx context.Context, msg string) {

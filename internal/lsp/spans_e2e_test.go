@@ -111,9 +111,10 @@ func TestHoverTracedFunctionsOnLiveCollector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Whether rate() sees the first round depends on the collector's first flush (0 or not).
-	if r := got[cardcheck.ErrorRatio]; !cardcheck.Close(r, 10.0/40) && !cardcheck.Close(r, 12.0/44) {
-		t.Errorf("error ratio %v, want the failures over all calls (10 of 40, or 12 of 44)", r)
+	// The card equals Prometheus's rate() ratio (checked above); that ratio approximates the
+	// counters' 12 failures of 44 calls, each series extrapolated by rate() on its own.
+	if r := got[cardcheck.ErrorRatio]; math.Abs(r-12.0/44) > 0.05 {
+		t.Errorf("error ratio %v, want about the 12 failures of 44 calls sent", r)
 	}
 	if math.IsNaN(got[cardcheck.LatencyP99]) || !(got[cardcheck.LatencyP99] > 0) {
 		t.Errorf("no latency from the live histogram: %v", got[cardcheck.LatencyP99])

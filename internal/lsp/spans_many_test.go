@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
@@ -90,6 +91,26 @@ func TestQueriesForFiftyTracedFunctions(t *testing.T) {
 		}
 		if !strings.Contains(card, fmt.Sprintf("`many.F%02d`", i)) || !strings.Contains(card, "req/s") {
 			t.Fatalf("hover on F%02d:\n%s", i, card)
+		}
+	}
+	// CodeLenses of the fifty, from the cached numbers: each one's own rate, no query.
+	var lenses []lens
+	if err := s.client.Call(ctx, "textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": lspclient.FileURI(file)}}, &lenses); err != nil {
+		t.Fatal(err)
+	}
+	withNumbers := 0
+	for _, l := range lenses {
+		if strings.Contains(l.Command.Title, "req/s") {
+			withNumbers++
+		}
+	}
+	if withNumbers != 50 {
+		t.Errorf("%d of %d CodeLenses have numbers, want 50: %+v", withNumbers, len(lenses), lenses)
+	}
+	line, _ = at(7)
+	for _, l := range lenses {
+		if l.Range.Start.Line == line && !strings.HasPrefix(l.Command.Title, "7.50 req/s") {
+			t.Errorf("F07's lens %q, want its rate 7.50 req/s first", l.Command.Title)
 		}
 	}
 	checkHoversFree(ctx, t, prom, before, afterOpen)

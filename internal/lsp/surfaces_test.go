@@ -298,3 +298,43 @@ func TestHoverShowsTrendCallersAndSLO(t *testing.T) {
 		t.Errorf("SLO diagnostic on line %d: %+v in %s", line, slo, msg.Params)
 	}
 }
+
+// count returns how many requests of method the server sent so far.
+func (r *recorder) count(method string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, m := range r.requests {
+		if m.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSettingsChangeRefreshesCodeLens: a settings change alone, with no new numbers (the backend
+// here never answers), makes the server ask the client for its CodeLens again, so a new
+// codeLensFormat shows without a restart.
+func TestSettingsChangeRefreshesCodeLens(t *testing.T) {
+	const unreachable = "http://127.0.0.1:9"
+	rec := &recorder{settings: map[string]any{"prometheusUrl": unreachable}}
+	s := startSession(t, nil, rec.handle)
+	ctx := ctxFor(t, time.Minute)
+	if _, err := s.client.Initialize(ctx, demoModule(t), fullCapabilities, map[string]any{"prometheusUrl": unreachable}); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, "workspace/codeLens/refresh", "") // the pulled settings were applied
+	before := rec.count("workspace/codeLens/refresh")
+	if err := s.client.Notify("workspace/didChangeConfiguration", map[string]any{
+		"settings": map[string]any{"prometheusUrl": unreachable, "codeLensFormat": "{rate} (custom)"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for rec.count("workspace/codeLens/refresh") == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("no workspace/codeLens/refresh after the settings change (%d before)", before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

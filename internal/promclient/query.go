@@ -82,14 +82,22 @@ func (c *Client) queries(id SourceID) sourceQueries {
 	if id == SpanAuto || id == SpanAutoByFunction {
 		id = c.cachedSpanEntry(id) // callers resolve placeholders first; this only keeps them safe
 	}
-	if int(id) >= len(c.sources) || c.sources[id] == nil {
+	var src *Source
+	switch {
+	case id == SpanNamespaced || id == SpanNamespacedByFunction:
+		if src = c.discoveredSource(id); src == nil {
+			src = c.sources[SpanCollector] // the discovery changed meanwhile: no series will match
+		}
+	case int(id) >= len(c.sources) || c.sources[id] == nil:
 		panic(fmt.Sprintf("promclient: unknown source %d", int(id))) // a programming error
+	default:
+		src = c.sources[id]
 	}
 	extra := c.extraSuffix()
-	if src := c.sources[id]; IsSpanSource(id) && c.cfg.SpanService != "" && src.ServiceLabel != "" {
+	if IsSpanSource(id) && c.cfg.SpanService != "" && src.ServiceLabel != "" {
 		extra += "," + src.ServiceLabel + "=" + quote(c.cfg.SpanService)
 	}
-	return sourceQueries{src: c.sources[id], window: c.cfg.Window, extra: extra}
+	return sourceQueries{src: src, window: c.cfg.Window, extra: extra}
 }
 
 // sourceQueries builds the PromQL of one source: every query the client sends is made here,

@@ -85,8 +85,19 @@ var SpanFamilies = map[string]SourceID{
 	"tempo":                 SpanTempo,
 }
 
+// Entries discovery builds for a naming under another namespace: the Collector's names with a
+// connector namespace other than traces.span.metrics, or a Prometheus exporter namespace in
+// front ("myapp_traces_span_metrics_calls_total"). Their description is the discovery's
+// (SpanDiscovery.Namespaced), not the table's.
+const (
+	SpanNamespaced SourceID = 240 + iota
+	SpanNamespacedByFunction
+)
+
 // IsSpanSource reports whether id is one of the span-metrics entries.
-func IsSpanSource(id SourceID) bool { return id >= SpanCollector && id <= SpanTempo }
+func IsSpanSource(id SourceID) bool {
+	return (id >= SpanCollector && id <= SpanTempo) || id == SpanNamespaced || id == SpanNamespacedByFunction
+}
 
 // spanDiscoveryOrder is the order discovery tries the entries in: the more specific first.
 var spanDiscoveryOrder = []SourceID{SpanCollectorOtelStatus, SpanCollectorSeconds, SpanCollector, SpanTempo, SpanLegacy}
@@ -103,6 +114,9 @@ type SpanDiscovery struct {
 	Forced bool
 	// Names are the metric names seen, for explanations.
 	Names []string
+	// Namespaced and NamespacedByFunction describe SpanNamespaced and SpanNamespacedByFunction
+	// when Source is SpanNamespaced (nil otherwise).
+	Namespaced, NamespacedByFunction *Source
 }
 
 // discoveryTTL is how long a discovery stays valid; a failed one is retried after the TTL of
@@ -126,6 +140,8 @@ func (c *Client) spanDiscoveryQuery() string {
 		list = append(list, n)
 	}
 	sort.Strings(list)
+	// Any namespace: "<ns>_calls_total" and "<ns>_duration[_milliseconds|_seconds]_count".
+	list = append(list, ".+_calls(_total)?", ".+_duration(_milliseconds|_seconds)?_count")
 	re := strings.Join(list, "|")
 	w := formatWindow(c.cfg.Window)
 	part := func(extra, mark string) string {
@@ -251,7 +267,70 @@ func readDiscovery(table []*Source, vec model.Vector) SpanDiscovery {
 		}
 		break
 	}
+	if !d.Found {
+		readNamespaced(&d, names, otelStatus, byFunction)
+	}
 	return d
+}
+
+// readNamespaced looks for the Collector's names under another namespace
+// ("<ns>_calls_total", "<ns>_duration_milliseconds_count", ...) and describes them.
+func readNamespaced(d *SpanDiscovery, names, otelStatus, byFunction map[string]bool) {
+	var calls string
+	for _, n := range d.Names {
+		if strings.HasSuffix(n, "_calls_total") || (strings.HasSuffix(n, "_calls") && calls == "") {
+			calls = n
+		}
+	}
+	if calls == "" {
+		return
+	}
+	ns := strings.TrimSuffix(strings.TrimSuffix(calls, "_total"), "_calls")
+	buckets := []string{ns + "_duration_milliseconds_bucket", ns + "_duration_bucket"}
+	counts := []string{ns + "_duration_milliseconds_count", ns + "_duration_count"}
+	unit := 0.001
+	if names[ns+"_duration_seconds_count"] {
+		buckets, counts, unit = []string{ns + "_duration_seconds_bucket"}, []string{ns + "_duration_seconds_count"}, 1
+	}
+	status := "status_code"
+	if otelStatus[calls] {
+		status = "otel_status_code"
+	}
+	src := spanSource(SpanNamespaced, "OpenTelemetry span metrics (namespace "+ns+")",
+		[]string{ns + "_calls_total", ns + "_calls"}, buckets, counts, unit, status, "service_name")
+	d.Found, d.Source, d.Namespaced = true, SpanNamespaced, src
+	if byFunction[calls] {
+		byFn := *src
+		byFn.ID, byFn.Name = SpanNamespacedByFunction, src.Name+" by code.function.name"
+		byFn.FunctionLabel, byFn.ModuleLabel = "code_function_name", ""
+		d.ByFunction, d.NamespacedByFunction = SpanNamespacedByFunction, &byFn
+	}
+}
+
+// Naming names the naming discovered (or forced), for users.
+func (d SpanDiscovery) Naming() string {
+	if d.Namespaced != nil {
+		return d.Namespaced.Name
+	}
+	return d.Source.String()
+}
+
+// discoveredSource returns the description of a namespaced entry from the cached discovery,
+// or nil.
+func (c *Client) discoveredSource(id SourceID) *Source {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.spans
+	if e == nil || e.running() {
+		return nil
+	}
+	switch id {
+	case SpanNamespaced:
+		return e.d.Namespaced
+	case SpanNamespacedByFunction:
+		return e.d.NamespacedByFunction
+	}
+	return nil
 }
 
 // SpanFamilyNames are the values of the spanMetrics setting, sorted.

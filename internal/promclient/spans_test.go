@@ -25,6 +25,10 @@ var spanVariants = []spanVariant{
 	{"collector with otel_status_code", promfixture.CollectorOtelStatusNaming, SpanCollectorOtelStatus},
 	{"legacy names", promfixture.LegacyNaming, SpanLegacy},
 	{"tempo", promfixture.TempoNaming, SpanTempo},
+	{"connector namespace", promfixture.SpanNaming{Calls: "shop_calls_total", Histogram: "shop_duration_milliseconds",
+		Unit: 0.001, StatusLabel: "status_code", ServiceLabel: "service_name", Buckets: promfixture.CollectorBucketsMs}, SpanNamespaced},
+	{"exporter namespace in seconds", promfixture.SpanNaming{Calls: "myapp_traces_span_metrics_calls_total", Histogram: "myapp_traces_span_metrics_duration_seconds",
+		Unit: 1, StatusLabel: "status_code", ServiceLabel: "service_name", Buckets: promfixture.TempoBucketsS}, SpanNamespaced},
 }
 
 // shopSpans are the spans every variant's backend holds.
@@ -135,7 +139,7 @@ func TestSpanMetricsEveryNaming(t *testing.T) {
 				if !sameNumber(st.RequestRate, 2) || !sameNumber(st.ErrorRatio, 0.125) {
 					t.Errorf("by code_function_name: rate %v, error ratio %v; want 2 and 1/8 over both span names", st.RequestRate, st.ErrorRatio)
 				}
-			} else if v.want == SpanCollector {
+			} else if v.want == SpanCollector || v.want == SpanNamespaced {
 				t.Errorf("the backend has code_function_name but discovery did not say so")
 			}
 		})

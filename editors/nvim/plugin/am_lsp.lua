@@ -5,3 +5,4 @@ if vim.g.loaded_am_lsp then
 end
 vim.g.loaded_am_lsp = true
 require("am_lsp").create_commands()
+require("am_lsp.snapshot").create_command()

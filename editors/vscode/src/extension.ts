@@ -183,6 +183,14 @@ class Controller implements vscode.Disposable {
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: settings,
       middleware: {
+        // The lens changes when the server has new numbers (it sends workspace/codeLens/refresh
+        // then): ask for the backend's status too, so the status bar's tooltip says what the lens
+        // shows instead of waiting for the next poll.
+        provideCodeLenses: async (document, token, next) => {
+          const lenses = await next(document, token);
+          void this.refreshStatus();
+          return lenses;
+        },
         workspace: {
           configuration: async (params, token, next) => {
             const mine = await this.currentSettings();

@@ -24,6 +24,7 @@ export interface ServerSettings {
   prometheusUrl: string;
   grafanaUrl: string;
   grafanaDatasource: string;
+  traceUrlTemplate: string;
   labelMatchers: string[];
   window: string;
   hoverDeadline: string;
@@ -40,6 +41,8 @@ export interface ServerSettings {
   headers: Record<string, string>;
   tlsCaFile: string;
   tlsInsecureSkipVerify: boolean;
+  serviceName: string;
+  spanMetrics: string;
 }
 
 export type ServerSettingKey = keyof ServerSettings;
@@ -67,6 +70,7 @@ export const SERVER_SETTINGS: readonly SettingSpec[] = [
   { key: 'prometheusUrl', kind: 'string', default: '', env: 'AM_PROMETHEUS_URL', fallback: DEFAULT_PROMETHEUS_URL },
   { key: 'grafanaUrl', kind: 'string', default: '', env: 'AM_GRAFANA_URL', fallback: '' },
   { key: 'grafanaDatasource', kind: 'string', default: '' },
+  { key: 'traceUrlTemplate', kind: 'string', default: '' },
   { key: 'labelMatchers', kind: 'stringArray', default: [] },
   { key: 'window', kind: 'string', default: '5m', emptyMeansDefault: true },
   { key: 'hoverDeadline', kind: 'string', default: '500ms', emptyMeansDefault: true },
@@ -83,6 +87,8 @@ export const SERVER_SETTINGS: readonly SettingSpec[] = [
   { key: 'headers', kind: 'stringMap', default: {} },
   { key: 'tlsCaFile', kind: 'string', default: '' },
   { key: 'tlsInsecureSkipVerify', kind: 'boolean', default: false },
+  { key: 'serviceName', kind: 'string', default: '' },
+  { key: 'spanMetrics', kind: 'string', default: '' },
 ];
 
 /** The secrets, by server key, with the SecretStorage key each is stored under. */

@@ -26,6 +26,7 @@ const DEFAULTS: ServerSettings = {
   prometheusUrl: 'http://localhost:9090',
   grafanaUrl: '',
   grafanaDatasource: '',
+  traceUrlTemplate: '',
   labelMatchers: [],
   window: '5m',
   hoverDeadline: '500ms',
@@ -42,6 +43,8 @@ const DEFAULTS: ServerSettings = {
   headers: {},
   tlsCaFile: '',
   tlsInsecureSkipVerify: false,
+  serviceName: '',
+  spanMetrics: '',
 };
 
 describe('settings mapping', () => {
@@ -56,6 +59,7 @@ describe('settings mapping', () => {
       prometheusUrl: 'https://prom.example.com/prometheus',
       grafanaUrl: 'https://grafana.example.com',
       grafanaDatasource: 'prom-uid',
+      traceUrlTemplate: 'https://tempo.example/trace/{traceId}',
       labelMatchers: ['env="prod"', 'cluster=~"eu-.*"'],
       window: '10m',
       hoverDeadline: '250ms',
@@ -70,6 +74,8 @@ describe('settings mapping', () => {
       headers: { 'X-Scope-OrgID': 'team-a' },
       tlsCaFile: '/etc/ca.pem',
       tlsInsecureSkipVerify: true,
+      serviceName: 'checkout',
+      spanMetrics: 'collector',
     };
     const { settings, problems } = toServerSettings(reader(user), { bearerToken: 'tok', password: 'pw' }, {});
     assert.deepEqual(problems, []);

@@ -55,8 +55,8 @@ func run(binary, module string) error {
 	defer prom.Stop()
 	fmt.Printf("   Prometheus %s ready in %s\n", prom.URL, prom.StartupTime.Round(time.Millisecond))
 
-	step("am-lsp report . ./api ./billing ./yaml.v3   (./many, 50 more functions, left out for brevity)")
-	report := exec.CommandContext(ctx, binary, "report", ".", "./api", "./billing", "./yaml.v3")
+	step("am-lsp report . ./api ./billing ./yaml.v3 ./orders   (./many, 50 more functions, left out for brevity)")
+	report := exec.CommandContext(ctx, binary, "report", ".", "./api", "./billing", "./yaml.v3", "./orders")
 	report.Dir = module
 	report.Env = append(os.Environ(), "AM_PROMETHEUS_URL="+prom.URL)
 	report.Stdout, report.Stderr = os.Stdout, os.Stderr
@@ -94,8 +94,68 @@ func run(binary, module string) error {
 	fmt.Println(indent(card))
 	step("workspace/executeCommand am-lsp.snapshot: the Markdown to paste in the incident channel")
 	fmt.Println(indent(snapshot))
+
+	orders := filepath.Join(module, "orders", "orders.go")
+	step("Hovering orders.Place, traced with an OpenTelemetry span (numbers from span metrics)")
+	traced, err := hoverTraced(ctx, binary, module, prom.URL, orders, "func Place")
+	if err != nil {
+		return err
+	}
+	fmt.Println(indent(traced))
 	step("Stopping Prometheus. Done.")
 	return nil
+}
+
+// hoverTraced starts the server, opens file and hovers the name after decl ("func Place")
+// until the card has numbers.
+func hoverTraced(ctx context.Context, binary, module, promURL, file, decl string) (string, error) {
+	text, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	at := strings.Index(string(text), decl)
+	if at < 0 {
+		return "", fmt.Errorf("no %q in %s", decl, file)
+	}
+	cmd := exec.CommandContext(ctx, binary, "serve", "--log-level", "warn")
+	cmd.Dir = module
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	client := lspclient.New(stdout, stdin, nil)
+	if _, err := client.Initialize(ctx, module, nil, map[string]any{"prometheusUrl": promURL}); err != nil {
+		return "", fmt.Errorf("initialize: %w", err)
+	}
+	if err := client.Open(file, string(text)); err != nil {
+		return "", err
+	}
+	pos := textdoc.PositionOf(text, at+strings.LastIndex(decl, " ")+1)
+	var card string
+	for attempt := 0; attempt < 100; attempt++ {
+		card, err = client.Hover(ctx, file, int(pos.Line), int(pos.Character))
+		if err != nil {
+			return "", fmt.Errorf("hover: %w", err)
+		}
+		if strings.Contains(card, "req/s") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := client.Shutdown(ctx); err != nil {
+		return "", fmt.Errorf("shutdown: %w", err)
+	}
+	return card, nil
 }
 
 // hover starts the server, opens the target's file, hovers its name until the card has numbers

@@ -86,7 +86,43 @@ func Build(ctx context.Context, dir string) (promfixture.Options, []Function, er
 		return promfixture.Options{}, nil, fmt.Errorf("%s: analysis does not find %s in package %s (DemoLabels has it)", dir, d.Name, d.PkgPath)
 	}
 	opts.BuildInfo = []promfixture.BuildInfo{{ServiceName: "demo", Version: "v1.4.2", Commit: "4f2a9c1", Branch: "main"}}
+	if err := addSpans(&opts, pkgs); err != nil {
+		return promfixture.Options{}, nil, err
+	}
 	return opts, out, nil
+}
+
+// addSpans writes the span metrics (the Collector's naming, service "demo") of the functions
+// traced with a statically named span, after the Autometrics series, with rates of their own.
+// The data is anchored now: opts.Now is set.
+func addSpans(opts *promfixture.Options, pkgs []*analysis.Package) error {
+	var spans []promfixture.Span
+	for _, p := range pkgs {
+		for _, fn := range p.Functions {
+			t := fn.Trace
+			if t == nil || !t.NameKnown() || t.SpanName == "" || t.Kind == "" {
+				continue
+			}
+			i := len(spans)
+			calls := 2.5 + 1.5*float64(i)
+			spans = append(spans, promfixture.Span{
+				Service: "demo", Name: t.SpanName, Kind: t.Kind,
+				CallsPerSec: calls, ErrorsPerSec: calls / 10, Latencies: []float64{0.004, 0.012, 0.03, 0.08, 0.25},
+			})
+		}
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	om, err := promfixture.SpanOpenMetrics(*opts, promfixture.CollectorNaming, spans)
+	if err != nil {
+		return err
+	}
+	opts.ExtraOpenMetrics += om
+	return nil
 }
 
 // Series returns the i-th function's deterministic series: rates that differ for every i, an
