@@ -156,7 +156,7 @@ func TestSpanCardsDoNotWaitForTheServiceScan(t *testing.T) {
 	if !ok {
 		t.Fatal("no card for the traced Checkout")
 	}
-	for _, want := range []string{"of all services", scanningNote} {
+	for _, want := range []string{"of all services", ScopeScanningNote} {
 		if !strings.Contains(card.Markdown, want) {
 			t.Errorf("while the scan runs the card lacks %q:\n%s", want, card.Markdown)
 		}
@@ -180,8 +180,8 @@ func TestSpanCardsDoNotWaitForTheServiceScan(t *testing.T) {
 			t.Fatalf("after the scan the card lacks %q:\n%s", want, card.Markdown)
 		}
 	}
-	if strings.Contains(card.Markdown, scanningNote) {
-		t.Errorf("after the scan the card still says %q", scanningNote)
+	if strings.Contains(card.Markdown, ScopeScanningNote) {
+		t.Errorf("after the scan the card still says %q", ScopeScanningNote)
 	}
 }
 

@@ -122,8 +122,9 @@ func (n *numbers) scopeFromCode(pkgs []*analysis.Package) {
 	}
 }
 
-// scanningNote is the scope's note while the code is read for a service.name.
-const scanningNote = "still reading the code for a service.name"
+// ScopeScanningNote is the note of the span metrics' scope while the code is still read for a
+// service.name (the numbers are those of all services until then).
+const ScopeScanningNote = "still reading the code for a service.name"
 
 // scanScope starts, once per configuration, reading the module containing dir for the
 // service.name it gives its OpenTelemetry resource, and returns at once ("" does nothing). Until
@@ -138,7 +139,7 @@ func (n *numbers) scanScope(dir string) {
 	}
 	n.codeScanned = true
 	gen, settings := n.scanGen, n.settings
-	n.scope.Note = scanningNote
+	n.scope.Note = ScopeScanningNote
 	n.links.Spans = n.scope
 	n.mu.Unlock()
 	go func() {
