@@ -23,10 +23,10 @@ func main() {}
 // however many files they hold, and reads the module's own package main.
 func TestServiceNamesSkipsDependencyAndDataDirectories(t *testing.T) {
 	root := t.TempDir()
-	write(t, filepath.Join(root, "go.mod"), "module example.com/shop\n\ngo 1.22\n")
-	write(t, filepath.Join(root, "cmd", "shopd", "main.go"), serviceMain("shop"))
+	writeFile(t, filepath.Join(root, "go.mod"), "module example.com/shop\n\ngo 1.22\n")
+	writeFile(t, filepath.Join(root, "cmd", "shopd", "main.go"), serviceMain("shop"))
 	for _, skipped := range []string{"node_modules/pkg", "vendor/example.com/x", "testdata/app", ".cache/app", "_old/app"} {
-		write(t, filepath.Join(root, filepath.FromSlash(skipped), "main.go"), serviceMain("wrong"))
+		writeFile(t, filepath.Join(root, filepath.FromSlash(skipped), "main.go"), serviceMain("wrong"))
 	}
 	manyFiles(t, filepath.Join(root, "node_modules", "big"), 3000)
 	got := ServiceNames(filepath.Join(root, "cmd", "shopd"))
@@ -39,10 +39,10 @@ func TestServiceNamesSkipsDependencyAndDataDirectories(t *testing.T) {
 // files ends the scan there, without reading further directories.
 func TestServiceNamesStopsAtTheEntryBound(t *testing.T) {
 	root := t.TempDir()
-	write(t, filepath.Join(root, "go.mod"), "module example.com/shop\n\ngo 1.22\n")
-	write(t, filepath.Join(root, "main.go"), serviceMain("shop"))
+	writeFile(t, filepath.Join(root, "go.mod"), "module example.com/shop\n\ngo 1.22\n")
+	writeFile(t, filepath.Join(root, "main.go"), serviceMain("shop"))
 	manyFiles(t, filepath.Join(root, "assets"), 3000)
-	write(t, filepath.Join(root, "zz", "cmd", "main.go"), serviceMain("late"))
+	writeFile(t, filepath.Join(root, "zz", "cmd", "main.go"), serviceMain("late"))
 	if got := ServiceNames(root); len(got) != 2 {
 		t.Fatalf("within the bounds the scan finds both services: %+v", got)
 	}

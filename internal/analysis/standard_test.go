@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"go/build"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +11,7 @@ import (
 // and nothing when the qualifier may be a local variable shadowing the import.
 func TestImportAt(t *testing.T) {
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "go.mod"), "module shop\n\ngo 1.22\n")
+	writeFile(t, filepath.Join(dir, "go.mod"), "module shop\n\ngo 1.22\n")
 	src := `package shop
 
 import (
@@ -38,7 +37,7 @@ func (fake) TrimSpace(s string) string { return s }
 func plain() string { return "" }
 `
 	file := filepath.Join(dir, "shop.go")
-	write(t, file, src)
+	writeFile(t, file, src)
 	p := (&Loader{}).syntaxPackage(dir, nil, nil, "syntax only")
 	at := func(needle string, nth int, shift int) int {
 		off := -1
@@ -77,8 +76,8 @@ func TestIsStandard(t *testing.T) {
 		t.Fatal("no GOROOT: the standard library cannot be told apart")
 	}
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "go.mod"), "module strings/inner\n\ngo 1.22\n")
-	write(t, filepath.Join(dir, "p.go"), "package inner\n")
+	writeFile(t, filepath.Join(dir, "go.mod"), "module strings/inner\n\ngo 1.22\n")
+	writeFile(t, filepath.Join(dir, "p.go"), "package inner\n")
 	p := (&Loader{}).syntaxPackage(dir, nil, nil, "syntax only")
 	for path, want := range map[string]bool{
 		"strings": true, "net/http": true, "C": true,
@@ -91,12 +90,3 @@ func TestIsStandard(t *testing.T) {
 	}
 }
 
-func write(t *testing.T, path, text string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
