@@ -23,6 +23,7 @@ import (
 	"github.com/am-lsp/am-lsp/internal/config"
 	"github.com/am-lsp/am-lsp/internal/insight"
 	"github.com/am-lsp/am-lsp/internal/lsp"
+	"github.com/am-lsp/am-lsp/internal/plaintext"
 	"github.com/am-lsp/am-lsp/internal/promclient"
 )
 
@@ -162,7 +163,7 @@ func report(args []string, stdout, stderr io.Writer) int {
 	}
 	client, err := promclient.New(promclient.Config{URL: *promURL, Window: *window, Timeout: *timeout, TTL: time.Minute})
 	if err != nil {
-		fmt.Fprintf(stderr, "am-lsp report: %v\n", err)
+		reportError(stderr, err)
 		return 2
 	}
 	dir, _ := os.Getwd()
@@ -181,14 +182,21 @@ func report(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "no instrumented functions in %v\n", patterns)
 	}
 	if werr != nil {
-		fmt.Fprintf(stderr, "am-lsp report: %v\n", werr)
+		reportError(stderr, werr)
 		return 1
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "am-lsp report: %v\n", err)
+		reportError(stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// reportError prints err of the report command on stderr. Its text may come from the
+// repository, the go command or the backend: control characters are dropped, so no terminal
+// escape sequence in it reaches the terminal (plaintext.Clean).
+func reportError(stderr io.Writer, err error) {
+	fmt.Fprintf(stderr, "am-lsp report: %s\n", plaintext.Clean(err.Error()))
 }
 
 // exitBreached is report --burning's exit status when an SLO is breached.
@@ -208,11 +216,11 @@ func reportBurning(views []insight.View, loadErr error, threshold float64, asJSO
 		fmt.Fprintf(stdout, "no SLO is breached or burning faster than %g×\n", threshold)
 	}
 	if werr != nil {
-		fmt.Fprintf(stderr, "am-lsp report: %v\n", werr)
+		reportError(stderr, werr)
 		return 1
 	}
 	if loadErr != nil {
-		fmt.Fprintf(stderr, "am-lsp report: %v\n", loadErr)
+		reportError(stderr, loadErr)
 		return 1
 	}
 	if insight.AnyBreached(problems) {

@@ -136,8 +136,8 @@ func WriteProblemsTable(w io.Writer, problems []SLOProblem) error {
 		if !math.IsNaN(p.Status.BurnRate) {
 			burn = formatBurn(p.Status.BurnRate) + "×"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.View.Function.QualifiedName(), p.View.Series.Module, goal,
-			formatPercent1(measured), burn, state, p.View.Function.NameSpan.File)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(p.View.Function.QualifiedName()), cell(p.View.Series.Module), cell(goal),
+			formatPercent1(measured), burn, state, cell(p.View.Function.NameSpan.File))
 	}
 	return tw.Flush()
 }

@@ -84,12 +84,12 @@ func (fi *FunctionIncident) lensMarkers() string {
 	var m []string
 	for _, a := range fi.Alerts {
 		if a.Firing() {
-			m = append(m, "🔥 "+clip(a.Name, 40))
+			m = append(m, "🔥 "+lensText(a.Name, 40))
 			break
 		}
 	}
 	if d := fi.Deploy; d != nil && d.Regression != "" {
-		m = append(m, "regression since "+clip(d.Current.Version, 24))
+		m = append(m, "regression since "+lensText(d.Current.Version, 24))
 	}
 	if len(m) == 0 {
 		return ""
@@ -169,7 +169,7 @@ func deployMarkdown(d *promclient.Deploy) string {
 		return b.String()
 	}
 	p, c := d.PreviousNumbers, d.CurrentNumbers
-	fmt.Fprintf(&b, "| | %s (until %s) | %s (now) |\n|---|---|---|\n", codeOrDash(d.Previous.Version), formatUTC(p.At), codeOrDash(d.Current.Version))
+	fmt.Fprintf(&b, "| | %s (until %s) | %s (now) |\n|---|---|---|\n", cellCode(d.Previous.Version), formatUTC(p.At), cellCode(d.Current.Version))
 	fmt.Fprintf(&b, "| Request rate | %s | %s |\n", FormatRate(p.RequestRate), FormatRate(c.RequestRate))
 	fmt.Fprintf(&b, "| Error ratio | %s | %s |\n", FormatRatio(p.ErrorRatio), FormatRatio(c.ErrorRatio))
 	fmt.Fprintf(&b, "| Latency p99 | %s | %s |\n\n", FormatLatency(p.P99), FormatLatency(c.P99))
@@ -177,7 +177,7 @@ func deployMarkdown(d *promclient.Deploy) string {
 		fmt.Fprintf(&b, "**Regression** since %s: %s\n\n", codeOrDash(d.Current.Version), text(d.Regression, maxProseText))
 	}
 	if u := CompareURL(d.Previous, d.Current); u != "" {
-		fmt.Fprintf(&b, "%s\n\n", link("Commits "+code(short(d.Previous.Commit), 40)+"…"+code(short(d.Current.Commit), 40), u))
+		fmt.Fprintf(&b, "%s\n\n", link("Commits "+code(short(d.Previous.Commit), 40)+"…"+code(short(d.Current.Commit), 40)+" on "+RepositoryHost(d.Current), u))
 	}
 	return b.String()
 }
@@ -197,6 +197,10 @@ func codeOrDash(s string) string {
 	return code(s, maxLabelText)
 }
 
+// cellCode is codeOrDash for a table cell: a "|" in s, which would end the cell even inside a
+// code span, is escaped as "\|" (GFM tables; the backslash is not shown).
+func cellCode(s string) string { return strings.ReplaceAll(codeOrDash(s), "|", `\|`) }
+
 func short(commit string) string {
 	if len(commit) > 12 {
 		return commit[:12]
@@ -204,40 +208,57 @@ func short(commit string) string {
 	return commit
 }
 
-// CompareURL links the commits between two versions on their repository's host (GitHub,
-// GitLab), "" when the repository, the provider or a commit is unknown. Put it in Markdown
-// through link.
-func CompareURL(prev, cur promclient.Version) string {
-	repo := strings.TrimSuffix(strings.TrimRight(cur.RepositoryURL, "/"), ".git")
+// repositoryHosts are the hosts a repository link may point to, by build_info's
+// repository_provider: the provider's own public host, never one the backend names freely
+// (github.com.evil.example is not GitHub).
+var repositoryHosts = map[string]string{"github": "github.com", "gitlab": "gitlab.com"}
+
+// repository returns v's repository URL without a trailing "/" or ".git", its provider in
+// lower case and its host, ok only for an https (or http) URL on the provider's host
+// (repositoryHosts) with no user information, query or fragment.
+func repository(v promclient.Version) (repo, provider, host string, ok bool) {
+	repo = strings.TrimSuffix(strings.TrimRight(v.RepositoryURL, "/"), ".git")
+	provider = strings.ToLower(v.RepositoryProvider)
 	u, err := url.Parse(repo)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
-		prev.Commit == "" || cur.Commit == "" {
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
+		u.Port() != "" || !strings.EqualFold(u.Hostname(), repositoryHosts[provider]) || repositoryHosts[provider] == "" {
+		return "", "", "", false
+	}
+	return repo, provider, strings.ToLower(u.Hostname()), true
+}
+
+// CompareURL links the commits between two versions on their repository's host (github.com,
+// gitlab.com), "" when the repository, the provider or a commit is unknown, or the repository
+// is on any other host. Put it in Markdown through link, naming the host (RepositoryHost).
+func CompareURL(prev, cur promclient.Version) string {
+	repo, provider, _, ok := repository(cur)
+	if !ok || prev.Commit == "" || cur.Commit == "" {
 		return ""
 	}
 	rangePath := url.PathEscape(prev.Commit) + "..." + url.PathEscape(cur.Commit)
-	switch strings.ToLower(cur.RepositoryProvider) {
-	case "github":
-		return repo + "/compare/" + rangePath
-	case "gitlab":
+	if provider == "gitlab" {
 		return repo + "/-/compare/" + rangePath
 	}
-	return ""
+	return repo + "/compare/" + rangePath
 }
 
-// CommitURL links the tree of the repository at commit, "" when unknown.
+// CommitURL links the tree of the repository at commit, "" when unknown or when the
+// repository is not on its provider's host (as CompareURL).
 func CommitURL(v promclient.Version) string {
-	repo := strings.TrimSuffix(strings.TrimRight(v.RepositoryURL, "/"), ".git")
-	u, err := url.Parse(repo)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || v.Commit == "" {
+	repo, provider, _, ok := repository(v)
+	if !ok || v.Commit == "" {
 		return ""
 	}
-	switch strings.ToLower(v.RepositoryProvider) {
-	case "github":
-		return repo + "/tree/" + url.PathEscape(v.Commit)
-	case "gitlab":
+	if provider == "gitlab" {
 		return repo + "/-/tree/" + url.PathEscape(v.Commit)
 	}
-	return ""
+	return repo + "/tree/" + url.PathEscape(v.Commit)
+}
+
+// RepositoryHost is the host CompareURL and CommitURL of v link to, "" when they link nowhere.
+func RepositoryHost(v promclient.Version) string {
+	_, _, host, _ := repository(v)
+	return host
 }
 
 // traceURL fills template with the trace id, "" without a template.

@@ -68,7 +68,7 @@ func LensTitle(v View, format string) string {
 		return sourceLabel(v) + ": loading…"
 	case StatusNoSeries:
 		if v.Span {
-			return "OpenTelemetry span: no data (" + firstSentence(v.Reason) + ")"
+			return "OpenTelemetry span: no data (" + lensText(firstSentence(v.Reason), maxProseText) + ")"
 		}
 		if v.Reason == statementsMissing {
 			return "Autometrics: no data (instrumentation statements missing: run go generate)"
@@ -78,6 +78,12 @@ func LensTitle(v View, format string) string {
 		return sourceLabel(v) + ": no data (" + shortError(v.Reason) + ")"
 	}
 }
+
+// lensText returns text from the repository or the backend (an alert name, a version, a
+// reason) for a CodeLens title: clipped to n characters on one line, and with "$(" written
+// "$ (", since VS Code draws "$(name)" in a lens title as the icon name (an editor that does
+// not still shows the words).
+func lensText(s string, n int) string { return strings.ReplaceAll(clip(s, n), "$(", "$ (") }
 
 // sourceLabel names where a View's numbers come from, for one-line titles.
 func sourceLabel(v View) string {

@@ -3,7 +3,8 @@ package insight
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/am-lsp/am-lsp/internal/plaintext"
 )
 
 // Text from the repository (module paths, directive SLO names) and from the backend (label
@@ -17,16 +18,10 @@ const (
 	maxProseText = 400 // a sentence: a reason, a note, a backend warning
 )
 
-// clip collapses white space (line breaks included) to single spaces and cuts s to at most n
-// characters, ending it with "…" when cut.
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return strings.TrimRightFunc(string(r[:n-1]), unicode.IsSpace) + "…"
-}
+// clip drops control and bidirectional formatting characters, collapses white space (line
+// breaks included) to single spaces and cuts s to at most n characters, ending it with "…" when
+// cut (plaintext.Line).
+func clip(s string, n int) string { return plaintext.Line(s, n) }
 
 // text returns s (clipped to n characters, on one line) as Markdown that renders as exactly that
 // text: no emphasis, code, link, autolink, image, HTML, table cell or block marker. Characters

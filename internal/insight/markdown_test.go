@@ -124,3 +124,60 @@ func TestTextRendersAsItself(t *testing.T) {
 		t.Errorf("cut to %q", got)
 	}
 }
+
+// A "|" in a version label (the backend's text) stays inside its cell of the deploy table: the
+// table keeps its three columns and the label shows whole, with no link of its own.
+func TestDeployTableKeepsPipesInCells(t *testing.T) {
+	d := &promclient.Deploy{
+		Current:  promclient.Version{Version: "v2|[Session expired - sign in](https://evil.example/login)|", Commit: "bbbb"},
+		Previous: promclient.Version{Version: "v1|x", Commit: "aaaa"},
+		At:       time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC),
+	}
+	html := render(t, deployMarkdown(d))
+	if links := hrefPattern.FindAllStringSubmatch(html, -1); len(links) != 0 {
+		t.Errorf("links in the deploy table: %q", links)
+	}
+	head := regexp.MustCompile(`(?s)<thead>.*</thead>`).FindString(html)
+	if got := len(regexp.MustCompile(`<th[ >]`).FindAllString(head, -1)); got != 3 {
+		t.Errorf("header has %d cells, want 3:\n%s", got, head)
+	}
+	for _, want := range []string{"<code>v1|x</code>", "<code>v2|[Session expired - sign in](https://evil.example/login)|</code>"} {
+		if !strings.Contains(head, want) {
+			t.Errorf("header lacks %s:\n%s", want, head)
+		}
+	}
+}
+
+// Links to commits go only to the provider's own host (github.com, gitlab.com), whatever
+// repository URL build_info names, and their text names that host.
+func TestRepositoryLinksOnlyToTheProvidersHost(t *testing.T) {
+	version := func(repo, provider, commit string) promclient.Version {
+		return promclient.Version{Version: commit, Commit: commit, RepositoryURL: repo, RepositoryProvider: provider}
+	}
+	for _, tc := range []struct{ repo, provider, compare, tree string }{
+		{"https://github.com/acme/shop.git", "github", "https://github.com/acme/shop/compare/aaaa...bbbb", "https://github.com/acme/shop/tree/bbbb"},
+		{"https://GitLab.com/acme/shop/", "GitLab", "https://GitLab.com/acme/shop/-/compare/aaaa...bbbb", "https://GitLab.com/acme/shop/-/tree/bbbb"},
+		{"https://github.com.evil.example/acme/shop", "github", "", ""},
+		{"https://evil.example/github.com/acme/shop", "github", "", ""},
+		{"https://github.com@evil.example/acme/shop", "github", "", ""},
+		{"https://github.com:8443/acme/shop", "github", "", ""},
+		{"https://gitlab.com/acme/shop", "github", "", ""},
+		{"https://git.example/acme/shop", "gitea", "", ""},
+	} {
+		prev, cur := version(tc.repo, tc.provider, "aaaa"), version(tc.repo, tc.provider, "bbbb")
+		if got := CompareURL(prev, cur); got != tc.compare {
+			t.Errorf("CompareURL(%s, %s) = %q, want %q", tc.repo, tc.provider, got, tc.compare)
+		}
+		if got := CommitURL(cur); got != tc.tree {
+			t.Errorf("CommitURL(%s, %s) = %q, want %q", tc.repo, tc.provider, got, tc.tree)
+		}
+		html := render(t, deployMarkdown(&promclient.Deploy{Previous: prev, Current: cur, At: time.Now()}))
+		links := hrefPattern.FindAllStringSubmatch(html, -1)
+		if tc.compare == "" && len(links) != 0 {
+			t.Errorf("%s: deploy links to %q", tc.repo, links)
+		}
+		if tc.compare != "" && (len(links) != 1 || !regexp.MustCompile(`>Commits .* on (github|gitlab)\.com</a>`).MatchString(html)) {
+			t.Errorf("%s: deploy card does not link the commits naming the host:\n%s", tc.repo, html)
+		}
+	}
+}

@@ -114,7 +114,7 @@ func SnapshotMarkdown(v View, links Links) string {
 	}
 	if deploy != nil {
 		if u := CommitURL(deploy.Current); u != "" {
-			parts = append(parts, link("code at "+code(short(deploy.Current.Commit), 40), u))
+			parts = append(parts, link("code at "+code(short(deploy.Current.Commit), 40)+" on "+RepositoryHost(deploy.Current), u))
 		}
 	}
 	fmt.Fprintf(&b, "Pinned to this range: %s\n", strings.Join(parts, " · "))

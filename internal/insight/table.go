@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/am-lsp/am-lsp/internal/plaintext"
 	"github.com/am-lsp/am-lsp/internal/promclient"
 )
 
@@ -31,10 +32,17 @@ func WriteTable(w io.Writer, views []View) error {
 			name += " [span]"
 			module = spanModuleColumn(v)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, module, rate, errs, p95, p99, status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(name), cell(module), rate, errs, p95, p99, cell(status))
 	}
 	return tw.Flush()
 }
+
+// maxCellText bounds, in characters, a table cell of text from the repository or the backend.
+const maxCellText = 200
+
+// cell returns s as one table cell a terminal prints as text: no control character (so no
+// escape sequence), no tab or line break to shift the columns (plaintext.Line).
+func cell(s string) string { return plaintext.Line(s, maxCellText) }
 
 // reportRow is the JSON shape of one function in `am-lsp report --json`. Missing numbers are null.
 type reportRow struct {

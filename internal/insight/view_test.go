@@ -169,3 +169,53 @@ func TestLensTitles(t *testing.T) {
 		t.Errorf("loading: %q", got)
 	}
 }
+
+// Text from the repository or the backend in a table cell cannot drive the terminal (no escape
+// sequence survives) nor break the columns (no tab or line break).
+func TestReportTableCellsArePlainText(t *testing.T) {
+	client := testClient(t, "http://127.0.0.1:9")
+	fn := handleMethod(analysis.Generated)
+	fn.Labels.Module = "example.com/app\x1b]0;PWNED\x07\tX\u202e"
+	v := Explain(fn, Links{Prom: client}, &promclient.Snapshot{Err: &promclient.FetchError{Kind: promclient.BadResponse,
+		Err: errors.New("boom \x1b[31mred\x1b[0m\nsecond line")}}, nil)
+	var problems []SLOProblem
+	for _, status := range []promclient.SLOStatus{{Objective: promclient.Objective{Name: "api\x1b[2J", Percentile: 99}, SuccessRate: 0.5, BurnRate: 50}} {
+		problems = append(problems, SLOProblem{View: v, Status: status, Breached: true})
+	}
+	var table, burning bytes.Buffer
+	if err := WriteTable(&table, []View{v}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteProblemsTable(&burning, problems); err != nil {
+		t.Fatal(err)
+	}
+	for what, out := range map[string]string{"table": table.String(), "burning table": burning.String()} {
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[1], "example.com/app]0;PWNED X") {
+			t.Errorf("%s:\n%q", what, out)
+		}
+		if strings.ContainsAny(out, "\x1b\x07\t\u202e") {
+			t.Errorf("%s keeps a control character or tab:\n%q", what, out)
+		}
+	}
+	if !strings.Contains(table.String(), "boom [31mred[0m second line") {
+		t.Errorf("table lost the reason:\n%q", table.String())
+	}
+}
+
+// VS Code draws "$(name)" in a CodeLens title as an icon: an alert name or version from the
+// backend cannot put icons (or hide its words) in a title; the user's own format still can.
+func TestLensTitleShowsBackendTextNotIcons(t *testing.T) {
+	fn := handleMethod(analysis.Generated)
+	v := Explain(fn, Links{Prom: testClient(t, "http://127.0.0.1:9")}, &promclient.Snapshot{Stats: map[promclient.Series]promclient.Stats{
+		SeriesOf(fn): {RequestRate: 4, ErrorRatio: 0.25, P95: 0.1, P99: 0.243, Concurrent: 2}}}, nil)
+	v.Incident = &FunctionIncident{
+		Alerts: []promclient.Alert{{Name: "$(check) all good $(pass-filled)", State: "firing"}},
+		Deploy: &promclient.Deploy{Current: promclient.Version{Version: "v2$(sync~spin)"}, Regression: "error ratio up"},
+	}
+	got := LensTitle(v, "$(pulse) {rate}")
+	want := "🔥 $ (check) all good $ (pass-filled) · regression since v2$ (sync~spin) · $(pulse) 4.00 req/s"
+	if got != want {
+		t.Errorf("title %q\nwant  %q", got, want)
+	}
+}

@@ -110,7 +110,7 @@ func executeCommand(ctx context.Context, s *Server, p *protocol.ExecuteCommandPa
 		s.log.Info("showDocument failed, falling back to a message", "err", err)
 	}
 	msg := fmt.Sprintf("Open %s in %s: %s", series.Function, target, link)
-	if err := s.client.notify(ctx, "window/showMessage", &protocol.ShowMessageParams{Type: protocol.MessageTypeInfo, Message: msg}); err != nil {
+	if err := s.showMessage(ctx, protocol.MessageTypeInfo, msg); err != nil {
 		return nil, err
 	}
 	return &openResult{URL: link, Shown: "showMessage"}, nil

@@ -3,6 +3,7 @@ package lsp
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.lsp.dev/protocol"
 
 	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
 	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
@@ -255,6 +258,30 @@ func TestGoCommandFailingOrHanging(t *testing.T) {
 		card := hoverSettled(t, s, file, 5, 6)
 		if !strings.Contains(card, `function="Work", module="example.com/broken"`) || !strings.Contains(card, "Type information is unavailable") {
 			t.Errorf("card with a broken go.mod:\n%s", card)
+		}
+	})
+	// The go command's error quotes repository text; in an editor notification "[text](url)"
+	// would render as a link hiding where it goes, so the notice breaks that syntax.
+	t.Run("link in an import path", func(t *testing.T) {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/linked\n\ngo 1.22\n")
+		src := "package linked\n\nimport _ \"example.com/x/[Sign in](https://evil.example/a)\"\n\n//autometrics:inst\nfunc V() {}\n"
+		file := filepath.Join(dir, "linked.go")
+		writeFile(t, file, src)
+		s := startInitialized(t, closedPortURL, nil)
+		if err := s.client.Open(file, src); err != nil {
+			t.Fatal(err)
+		}
+		msg, err := s.client.WaitNotification(ctxFor(t, time.Minute), "window/showMessage", "example.com/linked")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var notice protocol.ShowMessageParams
+		if err := json.Unmarshal(msg.Params, &notice); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(notice.Message, "Sign in") || strings.Contains(notice.Message, "](") || strings.ContainsAny(notice.Message, "\n\x1b") {
+			t.Errorf("notice: %q", notice.Message)
 		}
 	})
 	t.Run("go command hangs", func(t *testing.T) {

@@ -148,7 +148,7 @@ func checkSnapshot(t *testing.T, md string, prom *promfixture.Server) {
 		t.Fatalf("range %q – %q (%v, %v)", m[1], m[2], err1, err2)
 	}
 	for _, want := range []string{"version `" + demodata.IncidentVersion + "`", "commit `9e1b7d3`", "- **firing** `" + demodata.IncidentAlert + "`",
-		"**Regression** since", "[code at `9e1b7d3`](https://github.com/example/demo/tree/9e1b7d3)"} {
+		"**Regression** since", "[code at `9e1b7d3` on github.com](https://github.com/example/demo/tree/9e1b7d3)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("snapshot lacks %q:\n%s", want, md)
 		}

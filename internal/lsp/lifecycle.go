@@ -7,6 +7,7 @@ import (
 	"go.lsp.dev/protocol"
 
 	"github.com/am-lsp/am-lsp/internal/config"
+	"github.com/am-lsp/am-lsp/internal/plaintext"
 )
 
 // initialize records what the client can do, applies initializationOptions and advertises only
@@ -114,10 +115,21 @@ func (s *Server) applySettings(ctx context.Context, raw []byte) {
 }
 
 func (s *Server) showError(ctx context.Context, msg string) {
+	_ = s.showMessage(ctx, protocol.MessageTypeError, msg)
+}
+
+// maxMessageText bounds, in characters, a window/showMessage text.
+const maxMessageText = 1000
+
+// showMessage sends msg to the editor as a window/showMessage notification of kind typ. Every
+// notification goes through here: msg often carries text from the repository, the go command
+// or the backend, so it is sent as plaintext.Message (one line, clipped, no control characters,
+// no "[text](target)" link an editor would render with its target hidden).
+func (s *Server) showMessage(ctx context.Context, typ protocol.MessageType, msg string) error {
 	if s.client == nil {
-		return
+		return nil
 	}
-	_ = s.client.notify(ctx, "window/showMessage", &protocol.ShowMessageParams{Type: protocol.MessageTypeError, Message: msg})
+	return s.client.notify(ctx, "window/showMessage", &protocol.ShowMessageParams{Type: typ, Message: plaintext.Message(msg, maxMessageText)})
 }
 
 func shutdown(ctx context.Context, s *Server, _ *struct{}) (any, error) {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+
+	"go.lsp.dev/protocol"
 )
 
 // progress reports background analysis with $/progress, for clients that advertise
@@ -83,5 +85,5 @@ func (n *notifier) AnalysisFinished(path string) {
 func (n *notifier) AnalysisDegraded(pkgPath, reason string) {
 	s := n.srv
 	msg := fmt.Sprintf("am-lsp: %s: %s. Instrumented functions are still found from syntax, but calls into other packages are not resolved until this is fixed.", pkgPath, reason)
-	_ = s.client.notify(context.Background(), "window/showMessage", map[string]any{"type": 2, "message": msg})
+	_ = s.showMessage(context.Background(), protocol.MessageTypeWarning, msg)
 }

@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
-	"unicode/utf8"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/am-lsp/am-lsp/internal/plaintext"
 )
 
 // ErrorKind says why a fetch failed.
@@ -145,12 +145,7 @@ func classifyAPIError(e *v1.Error) (ErrorKind, error) {
 // a body, a warning) that errors and snapshots carry.
 const maxBackendText = 400
 
-// snippet returns the start of the backend's text s on one line: white space collapsed, cut to
-// maxBackendText characters with "…".
-func snippet(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= maxBackendText {
-		return s
-	}
-	return string([]rune(s)[:maxBackendText-1]) + "…"
-}
+// snippet returns the start of the backend's text s on one line, as plain text safe to print
+// (plaintext.Line): control characters and bidirectional overrides dropped, white space
+// collapsed, cut to maxBackendText characters with "…".
+func snippet(s string) string { return plaintext.Line(s, maxBackendText) }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -293,5 +294,70 @@ func TestBackendTextIsCut(t *testing.T) {
 	if len(snap.Warnings) != 1 || utf8.RuneCountInString(snap.Warnings[0]) != maxBackendText || !strings.HasSuffix(snap.Warnings[0], "é…") ||
 		!strings.HasPrefix(snap.Warnings[0], "line one line two ") {
 		t.Errorf("warnings = %.300q", snap.Warnings)
+	}
+}
+
+// A backend's text reaches terminals (am-lsp report) and editors: the control characters of
+// terminal escape sequences (a window title, colours, an OSC 8 hyperlink) and bidirectional
+// overrides are dropped from it, in errors and in warnings alike.
+func TestBackendTextLosesControlCharacters(t *testing.T) {
+	hostile := "upstream error \x1b]0;PWNED-TITLE\x07\x1b[31mRED\x1b[0m \x1b]8;;https://evil.example/\x07click\x1b]8;;\x07 \u202eevil\u202c \u009b2J"
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, hostile)
+	}))
+	defer failing.Close()
+	warning := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"status": "success", "warnings": []string{hostile},
+			"data": map[string]any{"resultType": "vector", "result": []any{}}})
+	}))
+	defer warning.Close()
+
+	_, err := newClient(t, Config{URL: failing.URL}).Fetch(context.Background(), []Series{apiHandle})
+	if err == nil {
+		t.Fatal("a 500 gave no error")
+	}
+	snap, werr := newClient(t, Config{URL: warning.URL}).Fetch(context.Background(), []Series{apiHandle})
+	if werr != nil {
+		t.Fatal(werr)
+	}
+	for what, text := range map[string]string{"error": err.Error(), "warnings": strings.Join(snap.Warnings, "\n")} {
+		if !strings.Contains(text, "upstream error") || !strings.Contains(text, "RED") {
+			t.Errorf("%s lost the backend's words: %q", what, text)
+		}
+		if i := strings.IndexFunc(text, func(r rune) bool {
+			return r == 0x1b || r == 0x07 || r == 0x9b || (r >= 0x202a && r <= 0x202e)
+		}); i >= 0 {
+			t.Errorf("%s keeps a control character at %d: %q", what, i, text)
+		}
+	}
+}
+
+// Thousands of distinct warnings (a federated backend with many stores down) are cut to the
+// first maxWarnings, in the backend's order, and one line counting the rest; repeats are
+// dropped, however many.
+func TestManyWarningsAreCountedNotListed(t *testing.T) {
+	const distinct = 20000
+	var warnings []string
+	for i := range distinct {
+		w := fmt.Sprintf("store 10.0.%d.%d:10901 unavailable", i/256, i%256)
+		warnings = append(warnings, w, w) // each twice
+	}
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"status": "success", "warnings": warnings,
+			"data": map[string]any{"resultType": "vector", "result": []any{}}})
+	}))
+	defer backend.Close()
+	snap, err := newClient(t, Config{URL: backend.URL}).Fetch(context.Background(), []Series{apiHandle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{warnings[0], warnings[2], warnings[4], warnings[6], warnings[8],
+		fmt.Sprintf("…and %d more warnings from the backend", distinct-maxWarnings)}
+	if !slices.Equal(snap.Warnings, want) {
+		t.Errorf("warnings (%d) = %.500q\nwant %q", len(snap.Warnings), snap.Warnings, want)
 	}
 }

@@ -2,6 +2,7 @@ package promclient
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -191,22 +192,50 @@ func (c *Client) acquire(ctx context.Context) error {
 
 func (c *Client) release() { <-c.sem }
 
-// addNotes appends the notes not yet in list, each cut short as snippet does.
-func addNotes(list []string, notes []string) []string {
+// maxWarnings is how many distinct backend warnings a snapshot, trend or incident keeps for
+// the user; the others are counted in one closing line.
+const maxWarnings = 5
+
+// warningList collects a backend's warnings for the user: each cut as snippet does, repeats
+// dropped (in constant time each), the first maxWarnings kept and the rest counted, so a
+// backend answering thousands of warnings costs linear time and a few lines of card.
+// The zero value is empty and ready to use.
+type warningList struct {
+	kept []string
+	seen map[string]struct{}
+	more int // distinct warnings beyond the first maxWarnings
+}
+
+// add adds the warnings of one answer.
+func (w *warningList) add(notes []string) {
 	for _, n := range notes {
 		n = snippet(n)
-		seen := false
-		for _, l := range list {
-			if l == n {
-				seen = true
-				break
-			}
+		if _, dup := w.seen[n]; dup {
+			continue
 		}
-		if !seen {
-			list = append(list, n)
+		if w.seen == nil {
+			w.seen = map[string]struct{}{}
+		}
+		w.seen[n] = struct{}{}
+		if len(w.kept) < maxWarnings {
+			w.kept = append(w.kept, n)
+		} else {
+			w.more++
 		}
 	}
-	return list
+}
+
+// list returns the kept warnings, then "…and N more warnings from the backend" when some were
+// dropped; nil when there were none.
+func (w *warningList) list() []string {
+	if w.more == 0 {
+		return w.kept
+	}
+	plural := "s"
+	if w.more == 1 {
+		plural = ""
+	}
+	return append(w.kept[:len(w.kept):len(w.kept)], fmt.Sprintf("…and %d more warning%s from the backend", w.more, plural))
 }
 
 // batchAnswers are the answers to the batchQueries of one source's series.
@@ -230,12 +259,11 @@ func (a *batchAnswers) numbersErr() error {
 	return nil
 }
 
-// notes returns the backend's warnings of every answer, without repeats.
-func (a *batchAnswers) notes(list []string) []string {
+// addNotes adds the backend's warnings of every answer to w.
+func (a *batchAnswers) addNotes(w *warningList) {
 	for _, x := range []*queryAnswer{&a.calls, &a.latency, &a.concurrent, &a.buildInfo} {
-		list = addNotes(list, x.notes)
+		w.add(x.notes)
 	}
-	return list
 }
 
 // fetch runs the queries of one batch (those of every source of its series at once) and builds
@@ -264,9 +292,11 @@ func (c *Client) fetchResolved(ctx context.Context, series []Series) answer[*Sna
 	c.queryAll(ctx, jobs)
 
 	snap := &Snapshot{Stats: map[Series]Stats{}, Queried: series, Window: c.cfg.Window}
+	var warnings warningList
 	for i := range answers {
-		snap.Warnings = answers[i].notes(snap.Warnings)
+		answers[i].addNotes(&warnings)
 	}
+	snap.Warnings = warnings.list()
 	for i := range answers {
 		if err := answers[i].numbersErr(); err != nil {
 			snap.Err = c.classify(err)

@@ -87,7 +87,9 @@ func (c *Client) fetchIncident(ctx context.Context, snap *Snapshot, series []Ser
 	if hist.note == "" {
 		var notes []string
 		inc.Deploys, notes = c.deploys(ctx, snap, series, hist)
-		inc.Warnings = addNotes(inc.Warnings, notes)
+		var warnings warningList
+		warnings.add(notes)
+		inc.Warnings = warnings.list()
 	}
 	<-done
 	inc.FetchedAt = c.now()

@@ -124,6 +124,7 @@ func (c *Client) fetchTrendResolved(ctx context.Context, series []Series) answer
 	tr := c.emptyTrend()
 	tr.Queried = series
 	r := v1.Range{Start: tr.Start, End: tr.Start.Add(time.Duration(tr.Points-1) * tr.Step), Step: tr.Step}
+	var warnings warningList
 	for _, g := range bySource(series) {
 		q := c.queries(g[0].Source)
 		var (
@@ -135,7 +136,8 @@ func (c *Client) fetchTrendResolved(ctx context.Context, series []Series) answer
 			mat, notes, err = c.q.QueryRange(ctx, q.trend(g), r, c.cfg.Timeout)
 			c.release()
 		}
-		tr.Warnings = addNotes(tr.Warnings, notes)
+		warnings.add(notes)
+		tr.Warnings = warnings.list()
 		if err != nil {
 			tr.Series = map[Series]TrendSeries{}
 			tr.Err = c.classify(err)

@@ -13,6 +13,7 @@ export const SERVER_COMMANDS = {
   openPrometheus: 'am-lsp.openPrometheus',
   instrument: 'am-lsp.instrument',
   status: 'am-lsp.status',
+  snapshot: 'am-lsp.snapshot',
 } as const;
 
 export type ServerCommand = (typeof SERVER_COMMANDS)[keyof typeof SERVER_COMMANDS];
@@ -29,6 +30,7 @@ export const EXTENSION_COMMANDS = {
   setBearerToken: 'am-lsp.setBearerToken',
   setPassword: 'am-lsp.setPassword',
   clearSecrets: 'am-lsp.clearSecrets',
+  snapshot: 'am-lsp.copyFunctionSnapshot',
 } as const;
 
 /** The palette's "open at the cursor" commands and the server command each sends. */

@@ -16,6 +16,7 @@ import {
 } from 'vscode-languageclient/node';
 
 import { EXTENSION_COMMANDS, OPEN_COMMANDS, SERVER_COMMANDS, errorText } from './commands';
+import { SNAPSHOT_COPIED, snapshotMarkdown } from './snapshot';
 import { type PromptWindow, promptInstrumentation, promptSecret } from './prompts';
 import { resolveServerPath } from './serverPath';
 import {
@@ -85,6 +86,7 @@ class Controller implements vscode.Disposable {
       register(open.id, () => this.openAtCursor(open.server, open.where));
     }
     register(EXTENSION_COMMANDS.instrument, () => this.instrument());
+    register(EXTENSION_COMMANDS.snapshot, () => this.snapshot());
     register(EXTENSION_COMMANDS.restart, () => this.restart());
     register(EXTENSION_COMMANDS.showOutput, () => {
       this.output.show(true);
@@ -393,6 +395,27 @@ class Controller implements vscode.Disposable {
       await at.client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [arg] });
     } catch (err) {
       void vscode.window.showErrorMessage(`am-lsp: could not open the function in ${where}: ${errorText(err)}`);
+    }
+  }
+
+  /** Asks the server for the snapshot of the function at the cursor and copies it. */
+  private async snapshot(): Promise<void> {
+    const at = await this.cursor();
+    if (at === undefined) {
+      return;
+    }
+    const conv = at.client.code2ProtocolConverter;
+    const arg = { uri: conv.asUri(at.editor.document.uri), position: conv.asPosition(at.editor.selection.active) };
+    try {
+      const md = snapshotMarkdown(await at.client.sendRequest(ExecuteCommandRequest.type, { command: SERVER_COMMANDS.snapshot, arguments: [arg] }));
+      if (md === undefined) {
+        void vscode.window.showErrorMessage('am-lsp: the server answered no snapshot (is it older than this extension?)');
+        return;
+      }
+      await vscode.env.clipboard.writeText(md);
+      void vscode.window.showInformationMessage(SNAPSHOT_COPIED);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`am-lsp: could not take the snapshot: ${errorText(err)}`);
     }
   }
 

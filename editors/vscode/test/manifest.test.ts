@@ -79,6 +79,7 @@ describe('package.json', () => {
       EXTENSION_COMMANDS.openInGrafana,
       EXTENSION_COMMANDS.openInPrometheus,
       EXTENSION_COMMANDS.instrument,
+      EXTENSION_COMMANDS.snapshot,
     ].sort());
   });
 
