@@ -89,4 +89,3 @@ func TestIsStandard(t *testing.T) {
 		}
 	}
 }
-
