@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
 
 // TestReportBurning runs `am-lsp report --burning` on the demo module against Prometheus: every
@@ -22,22 +26,7 @@ func TestReportBurning(t *testing.T) {
 	bin := buildBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	run := func(args ...string) (string, string, int) {
-		cmd := exec.CommandContext(ctx, bin, append([]string{"report"}, args...)...)
-		cmd.Dir = demoDir(t)
-		cmd.Env = append(os.Environ(), "AM_PROMETHEUS_URL="+prom.URL)
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		var exitErr *exec.ExitError
-		code := 0
-		if errors.As(err, &exitErr) {
-			code = exitErr.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return stdout.String(), stderr.String(), code
-	}
+	run := reportIn(ctx, t, bin, prom.URL)
 	type row struct {
 		Function, Module, Name, Objective, Source, Message string
 		Percentile                                         float64
@@ -89,8 +78,12 @@ func TestReportBurning(t *testing.T) {
 			t.Errorf("message %q", r.Message)
 		}
 	}
-	if wantCode := map[bool]int{true: 3, false: 0}[breached]; code != wantCode {
+	if wantCode := map[bool]int{true: 3, false: 4}[breached]; code != wantCode {
 		t.Errorf("exit status %d, want %d (stderr %q)", code, wantCode, stderr)
+	}
+	// api.Pending has an SLO in its directive but go generate was not run: no series.
+	if want := "1 function with an SLO had no series in " + prom.URL + ": its SLO was not judged"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q, want %q", stderr, want)
 	}
 
 	// The table lists the same functions in the same order.
@@ -119,5 +112,68 @@ func TestReportBurning(t *testing.T) {
 	}
 	if _, stderr, code := run("--burning", "--burn-rate-threshold", "-1", "./..."); code != 2 || !strings.Contains(stderr, "must not be negative") {
 		t.Errorf("negative threshold: exit %d, %q", code, stderr)
+	}
+}
+
+// reportIn returns a runner of `am-lsp report ARGS` in the demo module against the backend at
+// url, giving its stdout, stderr and exit status.
+func reportIn(ctx context.Context, t *testing.T, bin, url string) func(args ...string) (string, string, int) {
+	return func(args ...string) (string, string, int) {
+		cmd := exec.CommandContext(ctx, bin, append([]string{"report"}, args...)...)
+		cmd.Dir = demoDir(t)
+		cmd.Env = append(os.Environ(), "AM_PROMETHEUS_URL="+url)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var exitErr *exec.ExitError
+		code := 0
+		if errors.As(err, &exitErr) {
+			code = exitErr.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return stdout.String(), stderr.String(), code
+	}
+}
+
+// TestReportBurningWithoutSeries runs `am-lsp report --burning` on the demo module against a
+// Prometheus that has none of its series: it does not say all is well, it says how many
+// functions with SLOs had no series and exits 4 (3 would be a breach, 0 all judged and fine).
+func TestReportBurningWithoutSeries(t *testing.T) {
+	empty := promfixture.StartT(t, promfixture.Options{})
+	bin := buildBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// The demo's functions whose //autometrics directive names an SLO, from the source text.
+	withSLO := 0
+	err := filepath.WalkDir(demoDir(t), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		for _, line := range strings.Split(string(src), "\n") {
+			if strings.HasPrefix(line, "//autometrics:inst ") && strings.Contains(line, "--slo ") && strings.Contains(line, "-target ") {
+				withSLO++
+			}
+		}
+		return err
+	})
+	if err != nil || withSLO < 2 {
+		t.Fatalf("the demo has %d functions with SLOs in their directive (%v), want several", withSLO, err)
+	}
+	n, err := empty.QueryValue(ctx, `count(function_calls_total) or vector(0)`)
+	if err != nil || n != 0 {
+		t.Fatalf("the empty backend has %v series (%v)", n, err)
+	}
+	run := reportIn(ctx, t, bin, empty.URL)
+	want := fmt.Sprintf("%d functions with an SLO had no series in %s: their SLOs were not judged", withSLO, empty.URL)
+	out, stderr, code := run("--burning", "./...")
+	if code != 4 || !strings.Contains(stderr, want) || strings.Contains(out, "no SLO is breached") {
+		t.Errorf("table: exit %d, want 4 and %q\nstdout:\n%s\nstderr:\n%s", code, want, out, stderr)
+	}
+	out, stderr, code = run("--burning", "--json", "./...")
+	var rows []any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 0 || code != 4 || !strings.Contains(stderr, want) {
+		t.Errorf("--json: exit %d, rows %v (%v), stderr %q; want 4, [] and %q", code, rows, err, stderr, want)
 	}
 }

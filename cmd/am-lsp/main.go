@@ -45,15 +45,16 @@ Serve flags:
 Report flags:
   --json                 print JSON instead of a table
   --burning              only the SLOs that are breached or burn their error budget faster
-                         than --burn-rate-threshold, worst burn rate first; exit status 3
-                         when any SLO is breached
+                         than --burn-rate-threshold, worst burn rate first, and how many
+                         functions with SLOs had no series (see exit status)
   --burn-rate-threshold  burn rate above which an SLO counts as burning (default 2; 0: breaches only)
   --prometheus-url URL   backend URL (default: $AM_PROMETHEUS_URL, else http://localhost:9090)
   --window DURATION      rate window (default 5m)
   --timeout DURATION     per-query timeout (default 10s)
 
-Exit status of report: 0 ok, 1 the backend or the packages could not be read, 2 usage,
-3 (--burning) at least one SLO is breached.
+Exit status of report: 0 ok, 1 the backend or the packages could not be read, 2 usage;
+with --burning also 3 at least one SLO is breached, 4 none is breached but functions with
+SLOs had no series (their SLOs were not judged).
 
 Environment:
   AM_PROMETHEUS_URL      Prometheus-compatible base URL (path prefix allowed)
@@ -199,20 +200,29 @@ func reportError(stderr io.Writer, err error) {
 	fmt.Fprintf(stderr, "am-lsp report: %s\n", plaintext.Clean(err.Error()))
 }
 
-// exitBreached is report --burning's exit status when an SLO is breached.
-const exitBreached = 3
+// Exit statuses of report --burning besides 0 (nothing to report), 1 (backend or packages
+// unreadable) and 2 (usage).
+const (
+	// exitBreached: an SLO is breached.
+	exitBreached = 3
+	// exitUnjudged: no SLO is breached, but functions with SLOs have no series, so their
+	// objectives were not judged (e.g. a backend that does not scrape this code).
+	exitUnjudged = 4
+)
 
-// reportBurning prints the SLO problems of views, worst first. A backend failure wins over a
-// breach (1): the list may then be incomplete.
+// reportBurning prints the SLO problems of views, worst first, and (on stderr) how many
+// functions with SLOs had no series. A backend failure wins over a breach (1): the list may then be
+// incomplete; a breach wins over functions without series.
 func reportBurning(views []insight.View, loadErr error, threshold float64, asJSON bool, stdout, stderr io.Writer) int {
 	problems := insight.SLOProblems(views, threshold)
+	unjudged := insight.SLOFunctionsWithoutSeries(views)
 	var werr error
 	switch {
 	case asJSON:
 		werr = insight.WriteProblemsJSON(stdout, problems)
 	case len(problems) > 0:
 		werr = insight.WriteProblemsTable(stdout, problems)
-	case loadErr == nil:
+	case loadErr == nil && unjudged == 0:
 		fmt.Fprintf(stdout, "no SLO is breached or burning faster than %g×\n", threshold)
 	}
 	if werr != nil {
@@ -223,8 +233,23 @@ func reportBurning(views []insight.View, loadErr error, threshold float64, asJSO
 		reportError(stderr, loadErr)
 		return 1
 	}
-	if insight.AnyBreached(problems) {
+	if unjudged > 0 {
+		// On stderr, so that stdout stays the table or one JSON document.
+		fmt.Fprintf(stderr, "%d %s with an SLO had no series in %s: %s not judged\n",
+			unjudged, plural(unjudged, "function", "functions"), views[0].Backend, plural(unjudged, "its SLO was", "their SLOs were"))
+	}
+	switch {
+	case insight.AnyBreached(problems):
 		return exitBreached
+	case unjudged > 0:
+		return exitUnjudged
 	}
 	return 0
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -21,8 +21,9 @@ import (
 // TestWorkspaceSLOProblems checks, in headless Neovim with the plugin set up as a user does and
 // only main.go open, that the breached SLOs of functions in files never opened reach Neovim's
 // diagnostics (errors, message leading with the objective and burn rate, numbers from
-// Prometheus's own answer), and that they are cleared once the backend shows the SLOs met again
-// (Prometheus restarted on the same port with healthy data).
+// Prometheus's own answer), that they stay while Prometheus is down (an outage is no recovery),
+// and that they are cleared once the backend shows the SLOs met again (Prometheus restarted on
+// the same port with healthy data).
 func TestWorkspaceSLOProblems(t *testing.T) {
 	nvim := requireTool(t, "nvim", "neovim")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -166,6 +167,30 @@ require("am_lsp").setup({
 	port, _ := strconv.Atoi(u.Port())
 	if err := prom.Stop(); err != nil {
 		t.Fatal(err)
+	}
+	// The outage: wait for two sweeps whose fetch of the api package failed (the first has
+	// published whatever it had to by the time the second fails); the driver checks that the
+	// problems stay meanwhile.
+	sweepFailures := func() int {
+		b, _ := os.ReadFile(serverLog)
+		n := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "workspace SLO sweep: fetch failed") && strings.Contains(line, "package=example.com/demo/api ") {
+				n++
+			}
+		}
+		return n
+	}
+	for base := sweepFailures(); sweepFailures() < base+2; {
+		select {
+		case err := <-done:
+			dump()
+			t.Fatalf("neovim ended (%v) while Prometheus was down: %s", err, read(out).Error)
+		case <-ctx.Done():
+			dump()
+			t.Fatal("the server's sweep did not fail while Prometheus was down")
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	healthy := opts
 	healthy.Port = port

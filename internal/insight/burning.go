@@ -106,6 +106,20 @@ func formatBurn(b float64) string {
 	return fmt.Sprintf("%.1f", b)
 }
 
+// SLOFunctionsWithoutSeries counts the functions of views that declare an SLO (in their
+// //autometrics directive) but have no series in the backend (StatusNoSeries): their objectives
+// cannot be judged, so SLOProblems says nothing about them. Span views are not counted (their
+// function's Autometrics view is).
+func SLOFunctionsWithoutSeries(views []View) int {
+	n := 0
+	for _, v := range views {
+		if !v.Span && v.Status == StatusNoSeries && len(objectivesOf(v.Function, promclient.Stats{})) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // AnyBreached reports whether one of problems is a breach.
 func AnyBreached(problems []SLOProblem) bool {
 	for _, p := range problems {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/promclient"
 )
 
 // Sweep keeps the SLO problems (breached or burning objectives, see SLOProblems) of every
@@ -15,8 +16,9 @@ import (
 // editor's problem list is the incident list. It analyses the workspace roots (./... of each)
 // once and again after files change, fetches the numbers of each package as one batch (shared
 // with the workspace's own fetches through the client's cache) every cacheTtl, and reports the
-// files whose problems changed, a file whose problems are gone with an empty list. It is safe
-// for concurrent use.
+// files whose problems changed, a file whose problems are gone with an empty list. A package
+// whose fetch fails (backend down, timeout) keeps the problems its last answer showed: an outage
+// is no recovery. It is safe for concurrent use.
 type Sweep struct {
 	w *Workspace
 	// changed hears which files' problems changed (path → its problems now, empty when
@@ -127,6 +129,7 @@ func (p *Sweep) once(ctx context.Context) {
 	}
 
 	next := map[string][]SLOProblem{}
+	unknown := map[string]bool{} // files of packages whose fetch failed this time
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for _, pkg := range pkgs {
@@ -141,7 +144,14 @@ func (p *Sweep) once(ctx context.Context) {
 			defer cancel()
 			snap, err := client.Fetch(fctx, batch)
 			if snap == nil || snap.Err != nil {
-				return // no numbers, no verdict: keep what the last answer said
+				// No numbers, no verdict: keep what the last answer said.
+				p.w.analyses.log.Warn("workspace SLO sweep: fetch failed, keeping the last problems", "package", pkg.Path, "err", fetchErr(snap, err))
+				mu.Lock()
+				for _, fn := range pkg.Instrumented() {
+					unknown[fn.NameSpan.File] = true
+				}
+				mu.Unlock()
+				return
 			}
 			var views []View
 			for _, fn := range pkg.Instrumented() {
@@ -164,6 +174,11 @@ func (p *Sweep) once(ctx context.Context) {
 	}
 
 	p.mu.Lock()
+	for f := range unknown {
+		if _, fresh := next[f]; !fresh && len(p.byFile[f]) > 0 {
+			next[f] = p.byFile[f]
+		}
+	}
 	changed := map[string][]SLOProblem{}
 	for f, old := range p.byFile {
 		if _, still := next[f]; !still && len(old) > 0 {
@@ -180,6 +195,14 @@ func (p *Sweep) once(ctx context.Context) {
 	if len(changed) > 0 && p.changed != nil {
 		p.changed(changed)
 	}
+}
+
+// fetchErr is why a fetch gave no numbers.
+func fetchErr(snap *promclient.Snapshot, err error) error {
+	if snap != nil && snap.Err != nil {
+		return snap.Err
+	}
+	return err
 }
 
 // sameProblems compares what a diagnostic shows: place, state and message.

@@ -4,8 +4,10 @@
 --   1. waits until am-lsp diagnostics with code "slo" exist for every file of AM_EXPECT (a
 --      comma-separated list of paths never opened), writes them to AM_OUT .. ".1" and whether
 --      their buffers are loaded;
---   2. waits for the file AM_GO (the test has restarted Prometheus with healthy data), then
---      until no "slo" diagnostic is left, and writes the final state to AM_OUT.
+--   2. waits for the file AM_GO (the test has stopped Prometheus, seen the server's sweep fail,
+--      and restarted Prometheus with healthy data), failing if the diagnostics of any AM_EXPECT
+--      file go away before it appears; then waits until no "slo" diagnostic is left, and writes
+--      the final state to AM_OUT.
 local out = assert(os.getenv("AM_OUT"))
 local file = assert(os.getenv("AM_FILE"))
 local go = assert(os.getenv("AM_GO"))
@@ -62,10 +64,20 @@ local ok, err = pcall(function()
   end
   result.burning = found
   write(out .. ".1", result)
+  -- While Prometheus is down (stopped, then restarting), the problems stay: an outage is no
+  -- recovery.
+  local cleared
   if not vim.wait(120000, function()
+    if not covers(slo_diagnostics()) then
+      cleared = slo_diagnostics()
+      return true
+    end
     return vim.loop.fs_stat(go) ~= nil
   end, 100) then
     error("the test did not restart Prometheus", 0)
+  end
+  if cleared then
+    error("SLO diagnostics cleared while Prometheus was down: " .. vim.inspect(cleared), 0)
   end
   if not vim.wait(60000, function()
     return #slo_diagnostics() == 0

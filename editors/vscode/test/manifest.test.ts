@@ -92,9 +92,9 @@ describe('package.json', () => {
     assert.ok(fs.existsSync(path.join(ROOT, m.main)), `${m.main} is built (npm run build)`);
   });
 
-  test('Restricted Mode ignores workspace values that choose the program or where credentials go', () => {
+  test('Restricted Mode ignores workspace values that choose the program, where credentials go or where links point', () => {
     const restricted = m.capabilities.untrustedWorkspaces.restrictedConfigurations;
-    for (const k of ['am-lsp.serverPath', 'am-lsp.prometheusUrl', 'am-lsp.headers', 'am-lsp.tlsInsecureSkipVerify']) {
+    for (const k of ['am-lsp.serverPath', 'am-lsp.prometheusUrl', 'am-lsp.grafanaUrl', 'am-lsp.traceUrlTemplate', 'am-lsp.headers', 'am-lsp.tlsInsecureSkipVerify']) {
       assert.ok(restricted.includes(k), k);
     }
     for (const k of restricted) {

@@ -1,0 +1,143 @@
+package insight
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/am-lsp/am-lsp/internal/config"
+	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
+	"github.com/am-lsp/am-lsp/internal/textdoc"
+)
+
+// countingHandler counts the log records whose message starts with prefix and whose package
+// attribute is pkg.
+type countingHandler struct {
+	prefix, pkg string
+	mu          sync.Mutex
+	n           int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler            { return h }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	if !strings.HasPrefix(r.Message, h.prefix) {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "package" && a.Value.String() == h.pkg {
+			h.mu.Lock()
+			h.n++
+			h.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (h *countingHandler) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n
+}
+
+// A backend outage is no recovery: with the demo's breached SLOs reported and then Prometheus
+// stopped, sweeps whose fetches fail keep every file's problems and report no change.
+func TestSweepKeepsProblemsWhileTheBackendIsDown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	demo, err := filepath.Abs("../../testdata/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, fns, err := demodata.Build(ctx, demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := promfixture.StartT(t, opts)
+	// The demo's breached SLOs (Aliased: latency; (*Server).Handle: success rate).
+	want := map[string]string{}
+	for _, f := range fns {
+		if f.PkgPath == "example.com/demo/api" && (f.QualifiedName() == "Aliased" || f.QualifiedName() == "(*Server).Handle") {
+			want[f.NameSpan.File] = f.QualifiedName()
+		}
+	}
+	if len(want) != 2 {
+		t.Fatalf("demo functions Aliased and (*Server).Handle not found: %v", want)
+	}
+
+	failures := &countingHandler{prefix: "workspace SLO sweep: fetch failed", pkg: "example.com/demo/api"}
+	w := NewWorkspace(slog.New(failures), textdoc.NewStore())
+	defer w.Close()
+	s := config.Defaults(func(string) string { return "" })
+	s.PrometheusURL, s.CacheTTL = prom.URL, time.Second
+	if err := w.Configure(s); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var reports []map[string][]SLOProblem
+	sweep := NewSweep(w, func(changed map[string][]SLOProblem) {
+		mu.Lock()
+		reports = append(reports, changed)
+		mu.Unlock()
+	})
+	sweep.minPeriod = 200 * time.Millisecond
+	sweep.SetRoots([]string{demo})
+
+	breached := func() bool {
+		for file := range want {
+			list := sweep.Problems(file)
+			if len(list) == 0 || !list[0].Breached {
+				return false
+			}
+		}
+		return true
+	}
+	for !breached() {
+		if ctx.Err() != nil {
+			t.Fatalf("no breached SLO problems for %v", want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	before := map[string]string{}
+	for file := range want {
+		before[file] = sweep.Problems(file)[0].Message
+	}
+	mu.Lock()
+	seen := len(reports)
+	mu.Unlock()
+
+	if err := prom.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// Two sweeps whose fetch of the package failed: the first has reported by the time the
+	// second fetch fails.
+	start := failures.count()
+	for failures.count() < start+2 {
+		if ctx.Err() != nil {
+			t.Fatalf("no failed sweep after Prometheus stopped (%d failures logged)", failures.count())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for file, name := range want {
+		list := sweep.Problems(file)
+		if len(list) == 0 || list[0].Message != before[file] {
+			t.Errorf("%s: problems %v while the backend is down, want the last answer's %q", name, list, before[file])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, changed := range reports[seen:] {
+		for file, list := range changed {
+			if _, ok := want[file]; ok {
+				t.Errorf("%s: reported %d problems while the backend is down, want no report", want[file], len(list))
+			}
+		}
+	}
+}
