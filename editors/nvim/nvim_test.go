@@ -24,6 +24,8 @@ import (
 	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/ci"
 )
 
 const grafanaURL = "http://grafana.test:3000"
@@ -45,7 +47,7 @@ func requireTool(t *testing.T, name, debianPackage string) string {
 	if err == nil {
 		return path
 	}
-	if os.Getenv("CI") != "" {
+	if ci.Enabled() {
 		t.Fatalf("%s is not installed: CI must have it (apt-get install %s; scripts/install-deps)", name, debianPackage)
 	}
 	t.Skipf("%s is not installed (apt-get install %s)", name, debianPackage)
@@ -88,7 +90,7 @@ func requireCached(t *testing.T, env, rel, script string) string {
 	if st, err := os.Stat(path); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
 		return path
 	}
-	if os.Getenv("CI") != "" {
+	if ci.Enabled() {
 		t.Fatalf("%s is missing: CI must have it (bash %s; scripts/install-deps runs it)", path, script)
 	}
 	t.Skipf("%s is missing (bash %s)", path, script)

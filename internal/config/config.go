@@ -265,7 +265,10 @@ func Merge(base Settings, raw []byte) (Settings, error) {
 
 func checkURL(raw string) error {
 	raw = strings.TrimSpace(raw)
-	stripped, _, _, _ := credurl.Split(raw)
+	stripped, _, _, _, err := credurl.Split(raw)
+	if err != nil {
+		return fmt.Errorf("%q: %v", Redact(raw), err)
+	}
 	u, err := url.Parse(stripped)
 	if err != nil {
 		return fmt.Errorf("%q is not a URL", Redact(raw))
@@ -295,10 +298,14 @@ func redactJSONError(err error) error {
 // TraceIDPlaceholder is replaced by a trace id in TraceURLTemplate.
 const TraceIDPlaceholder = "{traceId}"
 
-// checkTraceTemplate accepts "" or an http(s) URL that holds {traceId}.
+// checkTraceTemplate accepts "" or an http(s) URL that holds {traceId} and no user
+// information: trace links are shown in every card, so credentials in them would be too.
 func checkTraceTemplate(v string) error {
 	if v == "" {
 		return nil
+	}
+	if _, _, _, hasUser, err := credurl.Split(v); hasUser || err != nil {
+		return fmt.Errorf("%q must not hold a user or password (before an \"@\"): trace links are shown in hover cards; percent-encode an \"@\" in the path as %%40", Redact(v))
 	}
 	if !strings.Contains(v, TraceIDPlaceholder) {
 		return fmt.Errorf("%q has no %s placeholder", v, TraceIDPlaceholder)

@@ -116,6 +116,12 @@ func TestURLPasswordWithDelimiters(t *testing.T) {
 	if r := Redact(got.PrometheusURL); r != "http://prom:9090" {
 		t.Errorf("Redact = %q", r)
 	}
+	// "prom:9090" reads as a host: the "@" may be in the path, so the URL is refused, not guessed.
+	prev := got.PrometheusURL
+	got, err = Merge(got, []byte(`{"prometheusUrl":"http://prom:9090/x@h2"}`))
+	if err == nil || !strings.Contains(err.Error(), "percent-encode") || got.PrometheusURL != prev {
+		t.Errorf("ambiguous prometheusUrl: %q, %v", got.PrometheusURL, err)
+	}
 	_, err = Merge(Defaults(nil), []byte(`{"prometheusUrl":"gopher://alice:p/w#s@prom:9090"}`))
 	if err == nil || strings.Contains(err.Error(), "p/w") || strings.Contains(err.Error(), "w#s") {
 		t.Errorf("Merge with a bad scheme: %v, want an error without the password", err)

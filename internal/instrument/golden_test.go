@@ -18,6 +18,8 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/ci"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/instrument with the current results")
@@ -329,6 +331,9 @@ func TestGoldenOutputsBuild(t *testing.T) {
 	}
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
+		if ci.Enabled() {
+			t.Fatal("no go command: CI must have it")
+		}
 		t.Skip("no go command")
 	}
 	stub, err := filepath.Abs("../../testdata/autometrics-go")

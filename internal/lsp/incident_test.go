@@ -65,19 +65,27 @@ func TestHoverDuringIncident(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errs := row("Error ratio")
+	// Every row of both columns: the previous version at the deploy, the current one now.
+	rows := map[string][]string{"Request rate": row("Request rate"), "Error ratio": row("Error ratio"), "Latency p99": row("Latency p99")}
 	for i, c := range []struct {
 		version string
 		at      string
 	}{{demodata.IncidentPreviousVersion, fmt.Sprintf(" @ %d", until.Unix())}, {demodata.IncidentVersion, ""}} {
 		sel := fmt.Sprintf(`function="Handle",module="example.com/demo/api.Server",version=%q`, c.version)
-		want, err := prom.QueryValue(ctx, `sum(rate(function_calls_total{`+sel+`,result="error"}[5m]`+c.at+`)) / sum(rate(function_calls_total{`+sel+`}[5m]`+c.at+`))`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		shown, err := strconv.ParseFloat(strings.TrimSuffix(errs[i], " %"), 64)
-		if err != nil || shown/100 < want*0.99 || shown/100 > want*1.01 {
-			t.Errorf("%s error ratio shown %q, Prometheus %v", c.version, errs[i], want)
+		for _, q := range []struct{ row, promql string }{
+			{"Request rate", `sum(rate(function_calls_total{` + sel + `}[5m]` + c.at + `))`},
+			{"Error ratio", `sum(rate(function_calls_total{` + sel + `,result="error"}[5m]` + c.at + `)) / sum(rate(function_calls_total{` + sel + `}[5m]` + c.at + `))`},
+			{"Latency p99", `histogram_quantile(0.99, sum by (le) (rate(function_calls_duration_seconds_bucket{` + sel + `}[5m]` + c.at + `)))`},
+		} {
+			want, err := prom.QueryValue(ctx, q.promql)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shown := rows[q.row][i]
+			got, ok := parseShown(shown)
+			if !ok || want <= 0 || got < want*0.99 || got > want*1.01 {
+				t.Errorf("%s %s shown %q, Prometheus %v", c.version, q.row, shown, want)
+			}
 		}
 	}
 	if !strings.Contains(card, "**Regression** since `"+demodata.IncidentVersion+"`: error ratio 1.0 % → 25.0 %") {
@@ -87,13 +95,18 @@ func TestHoverDuringIncident(t *testing.T) {
 		t.Error("no commit range link")
 	}
 	// Traces, slowest first, through the template.
+	if len(demodata.IncidentTraces) < 2 {
+		t.Fatalf("the incident has %d traces, want several to check their order", len(demodata.IncidentTraces))
+	}
 	last := -1
 	for _, tr := range demodata.IncidentTraces {
 		i := strings.Index(card, "(https://tempo.example/trace/"+tr.ID+"?orgId=1)")
-		if i < last {
-			t.Errorf("trace %s missing or out of order", tr.ID)
+		if i < 0 {
+			t.Errorf("no link to trace %s", tr.ID)
+		} else if i < last {
+			t.Errorf("trace %s out of order", tr.ID)
 		}
-		last = i
+		last = max(last, i)
 	}
 
 	var lenses []struct {
@@ -132,6 +145,18 @@ func TestHoverDuringIncident(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no analysed function") {
 		t.Errorf("snapshot of an unknown function: %v", err)
 	}
+}
+
+// parseShown reads a number as the card shows it ("12.5 req/s", "25.0 %", "250 ms", "1.2 s")
+// in the unit Prometheus answers in (requests per second, a ratio, seconds).
+func parseShown(s string) (float64, bool) {
+	num, unit, _ := strings.Cut(s, " ")
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, false
+	}
+	scale := map[string]float64{"req/s": 1, "%": 0.01, "ms": 0.001, "s": 1}[unit]
+	return v * scale, scale != 0
 }
 
 // checkSnapshot checks a snapshot of (*Server).Handle during the incident: absolute range,

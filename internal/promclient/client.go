@@ -265,7 +265,10 @@ func parseURL(raw string) (base *url.URL, user, pass string, err error) {
 	if s == "" {
 		return nil, "", "", urlError(raw, "empty")
 	}
-	s, user, pass, _ = credurl.Split(s)
+	s, user, pass, _, err = credurl.Split(s)
+	if err != nil {
+		return nil, "", "", urlError(raw, err.Error())
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		var ue *url.Error

@@ -119,7 +119,7 @@ func TestQueryForFiltersFunctionAndModule(t *testing.T) {
 // display URL or link. Percent-encoded ones are decoded.
 func TestPasswordsWithURLDelimiters(t *testing.T) {
 	for _, tc := range []struct{ raw, user, pass, display string }{
-		{"http://user:9090/PW@prom:9090", "user", "9090/PW", "http://prom:9090"},
+		{"http://user:9090%2FPW@prom:9090", "user", "9090/PW", "http://prom:9090"},
 		{"http://alice:p#ss@prom:9090/prefix/", "alice", "p#ss", "http://prom:9090/prefix"},
 		{"https://alice:a/b?c#d@e@prom.example", "alice", "a/b?c#d@e", "https://prom.example"},
 		{"http://alice:a%2Fb%23c@prom", "alice", "a/b#c", "http://prom"},
@@ -136,6 +136,16 @@ func TestPasswordsWithURLDelimiters(t *testing.T) {
 		}
 		if shown := c.DisplayURL() + c.GraphURL("up") + c.classify(errors.New("x")).Error(); strings.Contains(shown, tc.pass) {
 			t.Errorf("%s: the password shows in %s", redactRaw(tc.raw), shown)
+		}
+	}
+	// An "@" after a "/" that follows what reads as a host could be in the path: rather than
+	// send "prom:9090/x" as credentials to h2 (or guess the other way), New asks for
+	// percent-encoding, quoting neither reading's secret.
+	for _, raw := range []string{"http://prom:9090/x@h2", "http://user:9090/PW@prom:9090", "http://alice:2024/Spring@host:9090"} {
+		_, err := New(Config{URL: raw})
+		if err == nil || !strings.Contains(err.Error(), "percent-encode") || strings.Contains(err.Error(), "Spring") ||
+			strings.Contains(err.Error(), "PW") || strings.Contains(err.Error(), "/x") {
+			t.Errorf("New(%s): %v; want a refusal asking for percent-encoding, without the password", redactRaw(raw), err)
 		}
 	}
 	// URLs that do not parse say why without any part of the password.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/ci"
 )
 
 // One Prometheus with the data below serves all tests that only read.
@@ -157,7 +159,7 @@ func sharedServer(t *testing.T) *promfixture.Server {
 func skipOrFail(t *testing.T, err error) {
 	t.Helper()
 	if errors.Is(err, promfixture.ErrNotInstalled) {
-		if os.Getenv("CI") == "true" {
+		if ci.Enabled() {
 			t.Fatalf("%v: CI must have it", err)
 		}
 		t.Skipf("skipping: %v", err)

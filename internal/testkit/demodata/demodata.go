@@ -168,7 +168,8 @@ var IncidentTraces = []struct {
 	Seconds float64
 }{{"4bf92f3577b34da6a3ce929d0e0e4736", 2.4}, {"00f067aa0ba902b7a3ce929d0e0e4736", 1.3}, {"a3ce929d0e0e47364bf92f3577b34da6", 0.8}}
 
-// WithIncident turns opts (from Build) into an incident, anchored at now: (*Server).Handle of
+// WithIncident turns opts (from Build) into an incident, anchored at now, with traffic that
+// varies over the hour (waves and a burst 40 minutes ago): (*Server).Handle of
 // example.com/demo/api was deployed 25 minutes ago as IncidentVersion, which fails a quarter of
 // its calls (its previous version IncidentPreviousVersion failed 1 %) and is slower; build_info
 // tells both versions (with a GitHub repository); an alerting rule fires on its error ratio and
@@ -177,8 +178,12 @@ var IncidentTraces = []struct {
 func WithIncident(opts promfixture.Options, now time.Time) promfixture.Options {
 	deploy := now.Add(-25 * time.Minute)
 	opts.Now = now
+	// Traffic comes in 20-minute waves (±30 %), with a burst of three times the calls for 4
+	// minutes 40 minutes ago: the trend sparklines show it.
+	traffic := &promfixture.Traffic{Amplitude: 0.3, Period: 20 * time.Minute, SpikeAt: now.Add(-40 * time.Minute), SpikeFor: 4 * time.Minute, SpikeFactor: 3}
 	var fns []promfixture.Function
 	for _, f := range opts.Functions {
+		f.Traffic = traffic
 		if f.Function != "Handle" || f.Module != "example.com/demo/api.Server" {
 			fns = append(fns, f)
 			continue

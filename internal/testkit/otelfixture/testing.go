@@ -3,10 +3,11 @@ package otelfixture
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/ci"
 )
 
 // StartT starts the pipeline for a test and stops it in t.Cleanup. When the collector or
@@ -15,7 +16,7 @@ func StartT(t testing.TB, opts Options) *Pipeline {
 	t.Helper()
 	p, err := Start(context.Background(), opts)
 	if errors.Is(err, ErrNoCollector) || errors.Is(err, promfixture.ErrNotInstalled) {
-		if os.Getenv("CI") == "true" {
+		if ci.Enabled() {
 			t.Fatalf("%v: CI must have it", err)
 		}
 		t.Skipf("skipping: %v", err)

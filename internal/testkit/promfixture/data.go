@@ -87,6 +87,46 @@ type Function struct {
 	// process that emits them starts at Start (its counters count from 0 there) and is gone
 	// at End. Two Functions with different Versions and adjacent bounds make a deploy.
 	Start, End time.Time
+
+	// Traffic, when set, shapes the rates over time (all of the function's counters alike,
+	// so ratios, quantiles and SLOs stay what the constant rates say): the rates above are
+	// then the average over the wave. Nil keeps them constant.
+	Traffic *Traffic
+}
+
+// Traffic is a shape of request rates over time: a wave of relative Amplitude (0 <= Amplitude
+// < 1) and Period around 1, times SpikeFactor during [SpikeAt, SpikeAt+SpikeFor).
+type Traffic struct {
+	Amplitude   float64
+	Period      time.Duration
+	SpikeAt     time.Time
+	SpikeFor    time.Duration
+	SpikeFactor float64
+}
+
+// integral returns the integral of the traffic's rate multiplier from a to b, in seconds.
+func (tr *Traffic) integral(a, b time.Time) float64 {
+	if tr == nil {
+		return b.Sub(a).Seconds()
+	}
+	p := tr.Period.Seconds()
+	wave := b.Sub(a).Seconds()
+	if p > 0 {
+		phase := func(t time.Time) float64 { return 2 * math.Pi * float64(t.UnixMilli()%int64(p*1000)) / (p * 1000) }
+		wave -= tr.Amplitude * p / (2 * math.Pi) * (math.Cos(phase(b)) - math.Cos(phase(a)))
+	}
+	if tr.SpikeFor > 0 && tr.SpikeFactor > 0 {
+		lo, hi := maxTime(a, tr.SpikeAt), b
+		if e := tr.SpikeAt.Add(tr.SpikeFor); e.Before(hi) {
+			hi = e
+		}
+		if hi.After(lo) {
+			// The wave's own share of the spike window is multiplied too; approximated by
+			// its mean (1) so that the integral stays closed-form.
+			wave += (tr.SpikeFactor - 1) * hi.Sub(lo).Seconds()
+		}
+	}
+	return wave
 }
 
 // Caller is one caller of a Function with its share of the calls.
@@ -261,6 +301,8 @@ type series struct {
 	// start and end, when not zero, bound the samples to [start, end); a counter counts
 	// from value at start.
 	start, end time.Time
+	// traffic shapes a counter's slope over time (nil: constant).
+	traffic *Traffic
 }
 
 type family struct {
@@ -302,7 +344,7 @@ func writeData(w io.Writer, opts Options, f format, from, to time.Time, extra bo
 				t = first.Add((lo.Sub(first) + opts.Step - 1) / opts.Step * opts.Step)
 			}
 			for ; !t.After(last) && t.Before(to) && (s.end.IsZero() || t.Before(s.end)); t = t.Add(opts.Step) {
-				v := s.value + s.slope*t.Sub(origin).Seconds()
+				v := s.value + s.slope*s.traffic.integral(origin, t)
 				line = append(line[:0], prefix...)
 				line = append(line, ' ')
 				line = strconv.AppendFloat(line, v, 'g', -1, 64)
@@ -431,8 +473,9 @@ func families(opts Options) ([]family, error) {
 	}
 	seen := map[string][]series{}
 	var start, end time.Time // bounds of the series being added
+	var traffic *Traffic     // shape of the series being added
 	add := func(fam *family, name string, labels map[string]string, slope, value float64) error {
-		s := series{name: name, labels: labelSet(labels), slope: slope, value: value, start: start, end: end}
+		s := series{name: name, labels: labelSet(labels), slope: slope, value: value, start: start, end: end, traffic: traffic}
 		key := string(seriesText(s))
 		for _, o := range seen[key] {
 			if overlap(o, s) {
@@ -459,7 +502,7 @@ func families(opts Options) ([]family, error) {
 		if !fn.End.IsZero() && !fn.End.After(fn.Start) {
 			return nil, fmt.Errorf("promfixture: %s.%s: End must be after Start", fn.Module, fn.Function)
 		}
-		start, end = fn.Start, fn.End
+		start, end, traffic = fn.Start, fn.End, fn.Traffic
 		job, inst := fn.Job, fn.Instance
 		if job == "" {
 			job = "app"
@@ -539,7 +582,7 @@ func families(opts Options) ([]family, error) {
 		if !b.End.IsZero() && !b.End.After(b.Start) {
 			return nil, fmt.Errorf("promfixture: build_info %s: End must be after Start", b.Version)
 		}
-		start, end = b.Start, b.End
+		start, end, traffic = b.Start, b.End, nil
 		job, inst := b.Job, b.Instance
 		if job == "" {
 			job = "app"

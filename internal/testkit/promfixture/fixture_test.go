@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/ci"
 )
 
 func sampleFunctions() []Function {
@@ -389,7 +391,7 @@ func TestSLORulesFilePassesPromtool(t *testing.T) {
 	}
 	promtool, err := lookBinary("", "promtool")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
+		if ci.Enabled() {
 			t.Fatal(err)
 		}
 		t.Skip(err)

@@ -157,3 +157,36 @@ func TestIncidentOptionsChecked(t *testing.T) {
 		t.Errorf("disjoint repeats of a version: %v", err)
 	}
 }
+
+// TestTrafficShapesCounters checks that a Traffic shape makes the counter the integral of the
+// shaped rate (read back at sample times), and that the shape's wave and burst show in rate().
+func TestTrafficShapesCounters(t *testing.T) {
+	now := time.Now()
+	tr := &Traffic{Amplitude: 0.3, Period: 20 * time.Minute, SpikeAt: now.Add(-40 * time.Minute), SpikeFor: 4 * time.Minute, SpikeFactor: 3}
+	opts := Options{Now: now, Before: time.Hour, After: 30 * time.Minute,
+		Functions: []Function{{Function: "F", Module: "m", CallsPerSec: 2, Traffic: tr}}}
+	s := StartT(t, opts)
+	ctx := context.Background()
+	first, _ := opts.Span()
+	for _, k := range []int{40, 80, 200} {
+		at := first.Add(time.Duration(k) * DefaultStep)
+		got, err := s.QueryValue(ctx, fmt.Sprintf(`function_calls_total{function="F"} @ %d`, at.Unix()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 2 * tr.integral(first, at); math.Abs(got-want) > 1e-6*want {
+			t.Errorf("counter at %v = %v, want %v", at, got, want)
+		}
+	}
+	burst, err := s.QueryValue(ctx, fmt.Sprintf(`rate(function_calls_total{function="F"}[2m] @ %d)`, now.Add(-37*time.Minute).Unix()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calm, err := s.QueryValue(ctx, fmt.Sprintf(`rate(function_calls_total{function="F"}[2m] @ %d)`, now.Add(-20*time.Minute).Unix()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if burst < 2*calm {
+		t.Errorf("burst rate %v, calm %v: the burst does not show", burst, calm)
+	}
+}

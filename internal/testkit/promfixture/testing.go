@@ -3,8 +3,9 @@ package promfixture
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/ci"
 )
 
 // StartT starts Prometheus for a test and stops it in t.Cleanup. When prometheus or promtool is
@@ -24,7 +25,7 @@ func startT(t testing.TB, opts Options, start func(context.Context, Options) (*S
 	t.Helper()
 	s, err := start(context.Background(), opts)
 	if errors.Is(err, ErrNotInstalled) {
-		if os.Getenv("CI") == "true" {
+		if ci.Enabled() {
 			t.Fatalf("%v: CI must have it (install the Debian package)", err)
 		}
 		t.Skipf("skipping: %v (install the Debian package to run this test)", err)
