@@ -34,8 +34,18 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 	}
 	if fn.Traced() {
 		// The span metrics' service may come from the code: the scan runs in the background
-		// (started when the file opened); until it ends the card says which scope it used.
-		w.numbers.scanScope(filepath.Dir(fn.NameSpan.File))
+		// (started when the file opened) and usually ends within milliseconds. The hover gives
+		// it at most half of what is left of the deadline; after that the card says it reads
+		// all services for now.
+		if done := w.numbers.scanScope(filepath.Dir(fn.NameSpan.File)); done != nil {
+			wait := time.NewTimer(time.Until(answerBy) / 2)
+			select {
+			case <-done:
+			case <-wait.C:
+			case <-ctx.Done():
+			}
+			wait.Stop()
+		}
 	}
 	b = w.numbers.backend()
 	if b.client == nil {

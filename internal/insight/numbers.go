@@ -43,9 +43,13 @@ type numbers struct {
 	codeScanned bool
 	scanGen     int
 	getenv      func(string) string
-	// rescoped, when set, is called (without the lock) after a scan of the code kept span
-	// metrics to a service: the numbers of the analysed packages are fetched again.
-	rescoped func()
+	// scanning reports that the scan of configuration scanGen has not ended: prefetch leaves
+	// the fetch to scopeKnown, so that numbers are fetched once, for the right scope.
+	scanning bool
+	scanDone chan struct{} // closed when the scan of configuration scanGen ends
+	// scopeKnown, when set, is called (without the lock) when a scan of the code ends: the
+	// numbers of the analysed packages are fetched (prefetch).
+	scopeKnown func()
 	// scanCode reads the code of the module containing a directory for its service (codeScope).
 	scanCode func(dir string) ServiceScope
 }
@@ -85,7 +89,7 @@ func (n *numbers) configure(s config.Settings) error {
 	}
 	n.configErr = nil
 	n.settings = s
-	n.scope, n.codeScanned = scope, fromSettings
+	n.scope, n.codeScanned, n.scanning = scope, fromSettings, false
 	n.scanGen++
 	n.client = client
 	n.links = Links{Grafana: s.GrafanaURL, GrafanaDatasource: s.GrafanaDatasource, Prom: client, Spans: scope, TraceURLTemplate: s.TraceURLTemplate}
@@ -130,19 +134,27 @@ const ScopeScanningNote = "still reading the code for a service.name"
 // service.name it gives its OpenTelemetry resource, and returns at once ("" does nothing). Until
 // the scan ends span metrics are those of all services, and the scope's note says the code is
 // still being read; when it names one service, span metrics are kept to it from then on (a new
-// client; the settings named none) and rescoped is called.
-func (n *numbers) scanScope(dir string) {
+// client; the settings named none). When it ends, scopeKnown is called. The channel returned is
+// closed when the scan (started now or earlier) ends; nil when none is running.
+func (n *numbers) scanScope(dir string) <-chan struct{} {
 	n.mu.Lock()
+	if n.scanning {
+		defer n.mu.Unlock()
+		return n.scanDone
+	}
 	if n.codeScanned || dir == "" || n.client == nil {
 		n.mu.Unlock()
-		return
+		return nil
 	}
-	n.codeScanned = true
+	n.codeScanned, n.scanning = true, true
+	done := make(chan struct{})
+	n.scanDone = done
 	gen, settings := n.scanGen, n.settings
 	n.scope.Note = ScopeScanningNote
 	n.links.Spans = n.scope
 	n.mu.Unlock()
 	go func() {
+		defer close(done)
 		scope := n.scanCode(dir)
 		var client *promclient.Client
 		if scope.Service != "" {
@@ -163,12 +175,14 @@ func (n *numbers) scanScope(dir string) {
 		}
 		n.scope = scope
 		n.links.Spans = scope
-		rescoped := n.rescoped
+		n.scanning = false
+		scopeKnown := n.scopeKnown
 		n.mu.Unlock()
-		if client != nil && rescoped != nil {
-			rescoped()
+		if scopeKnown != nil {
+			scopeKnown()
 		}
 	}()
+	return done
 }
 
 // refreshLoop fetches the numbers of the packages analysed (as packages tells) again each time
@@ -188,9 +202,16 @@ func (n *numbers) refreshLoop(packages func() []*analysis.Package) {
 
 // prefetch starts fetching the numbers and trends of pkgs' instrumented functions, one batch
 // per package, in the background, and tells the observer when numbers newer than those it last
-// heard of arrive. It returns at once.
+// heard of arrive. While the code is read for a service.name (scanScope) it fetches nothing: the
+// scan's end fetches the analysed packages for the scope it found. It returns at once.
 func (n *numbers) prefetch(pkgs []*analysis.Package) {
 	n.scopeFromCode(pkgs)
+	n.mu.Lock()
+	scanning := n.scanning
+	n.mu.Unlock()
+	if scanning {
+		return // the scan's end fetches, with the client of the scope it found
+	}
 	b := n.backend()
 	if b.client == nil {
 		return
