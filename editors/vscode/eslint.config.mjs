@@ -48,6 +48,6 @@ export default tseslint.config(
   {
     // The real-VS-Code test: Node globals, and the page's `document` inside page.evaluate().
     files: ['e2e/**/*.mjs'],
-    languageOptions: { globals: { setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', URL: 'readonly', document: 'readonly' } },
+    languageOptions: { globals: { setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', URL: 'readonly', document: 'readonly', navigator: 'readonly' } },
   },
 );

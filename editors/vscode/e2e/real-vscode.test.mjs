@@ -198,6 +198,7 @@ function squash(s) {
 
 async function openWorkbench(browser, url) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
   await context.route(`${GRAFANA}/**`, (route) => route.fulfill({ contentType: 'text/html', body: '<title>Grafana stand-in</title>' }));
   const page = await context.newPage();
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
@@ -535,6 +536,19 @@ describe('the extension in a real VS Code (code-server + chromium)', () => {
       const url = await waitFor('the opened page\'s URL', () => (opened.url() !== '' && opened.url() !== 'about:blank' ? opened.url() : undefined), 20_000, 50);
       assert.equal(url, GRAFANA_LINK);
       await opened.close();
+    });
+
+    test('palette: "am-lsp: Copy Function Snapshot" puts the function\'s snapshot on the clipboard', async () => {
+      await openFile(page, path.relative(workspace, prom.report.file));
+      await goTo(page, prom.report.line, prom.report.character);
+      const input = await quickInput(page, 'F1', '>am-lsp: Copy Function Snapshot');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Copy Function Snapshot' }).first().waitFor();
+      await input.press('Enter');
+      await page.locator('.notifications-toasts', { hasText: 'snapshot copied' }).waitFor({ timeout: 30_000 });
+      await screenshot(page, 'snapshot');
+      const copied = await page.evaluate(() => navigator.clipboard.readText());
+      assert.ok(copied.startsWith('### am-lsp snapshot'), `the clipboard holds a snapshot: ${copied.slice(0, 200)}`);
+      assert.ok(copied.includes(prom.report.function), `the snapshot names ${prom.report.function}`);
     });
 
     test('a settings.json change reaches the running server (no restart)', async () => {

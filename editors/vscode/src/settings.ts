@@ -275,18 +275,13 @@ export function redactSettings(settings: ServerSettings): ServerSettings {
   return copy;
 }
 
-/** A URL without the password of its userinfo (strings that are not URLs lose anything before '@'). */
+/**
+ * raw without its userinfo, read as the server reads it (internal/credurl): everything between
+ * "://" (or the start) and the last "@", since a password may hold "/", "?", "#" or "@" unencoded.
+ */
 export function redactUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (u.username === '' && u.password === '') {
-      return raw;
-    }
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    const at = raw.lastIndexOf('@');
-    return at >= 0 ? `…@${raw.slice(at + 1)}` : raw;
-  }
+  const scheme = raw.indexOf('://');
+  const start = scheme >= 0 ? scheme + 3 : 0;
+  const at = raw.lastIndexOf('@');
+  return at >= start ? raw.slice(0, start) + raw.slice(at + 1) : raw;
 }

@@ -1,5 +1,7 @@
 // The glue (src/extension.ts) against stand-ins of `vscode` and vscode-languageclient: what it
-// starts, what the server receives, what each command sends and what the user is shown.
+// starts, what the server receives, what each command sends and what it sets on screen. What a
+// user then sees in VS Code (numbers, tooltip, quick fixes, palette, settings, Restricted Mode) is
+// checked in a real VS Code by e2e/real-vscode.test.mjs (scripts/test-vscode-e2e).
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -113,6 +115,16 @@ describe('extension glue', () => {
     assert.equal(h.statusItem.backgroundColor?.id, 'statusBarItem.warningBackground');
     h.client.crash();
     assert.equal(h.statusItem.text, '$(error) am-lsp: not running');
+  });
+
+  test('a CodeLens answer makes the status be asked again, so the tooltip follows the lens', async () => {
+    await activate();
+    const polls = commandRequests('am-lsp.status').length;
+    const lenses = [{ command: { title: '4.25 req/s' } }];
+    const got = await h.client.clientOptions.middleware.provideCodeLenses({}, undefined, () => lenses);
+    assert.equal(got, lenses, 'the lenses pass through unchanged');
+    await settle();
+    assert.ok(commandRequests('am-lsp.status').length > polls);
   });
 
   test('workspace/configuration is answered by the middleware with the mapped settings and secrets', async () => {

@@ -224,7 +224,10 @@ describe('redaction', () => {
     assert.deepEqual(r.headers, { 'X-Scope-OrgID': '<set>' });
     assert.equal(r.prometheusUrl, 'https://prom:9090/x');
     assert.equal(redactSettings(DEFAULTS).bearerToken, '', 'an unset secret stays visibly unset');
-    assert.equal(redactUrl('not a url user:pw@host'), '…@host');
+    assert.equal(redactUrl('not a url user:pw@host'), 'host');
+    // As the server reads it: everything up to the last '@' is userinfo, '/', '#', '?' included.
+    assert.equal(redactUrl('http://alice:2024/Spring@host:9090'), 'http://host:9090');
+    assert.equal(redactUrl('https://a:p#s?s/w@rd@prom.example/x'), 'https://prom.example/x');
     assert.equal(redactUrl('http://localhost:9090'), 'http://localhost:9090');
   });
 });

@@ -3,6 +3,7 @@ package lspclient
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -59,10 +60,42 @@ func (c *Client) Change(path string, version int, startLine, startChar, endLine,
 	})
 }
 
-// HoverMargin is what a test allows a hover beyond the server's hover deadline: scheduling, the
-// syntax-only reading and rendering on a busy shared machine. Tests set query timeouts well above
-// deadline + margin, so that a hover that waits for the backend rather than the deadline fails.
-const HoverMargin = 1200 * time.Millisecond
+// HoverSlack is what a test allows a hover beyond the server's hover deadline plus a baseline
+// measured in the same run (see HoverTimer): rendering the card and jitter on a busy shared
+// machine. Tests set query timeouts well above it, so that a hover that waits for the backend
+// or the go command rather than the deadline fails.
+const HoverSlack = 150 * time.Millisecond
+
+// HoverTimer bounds hovers that wait for the server's hover deadline. Before each timed hover
+// it measures a baseline: a hover on the same file past its last line, which the server answers
+// at once (no analysis, no numbers), so its time is the round trip and how busy the machine is
+// right now. A timed hover may take Deadline + the slowest baseline so far + HoverSlack.
+type HoverTimer struct {
+	Client   *Client
+	Deadline time.Duration
+	baseline time.Duration
+}
+
+// Hover measures a baseline, then hovers at line, character of path, and returns the card, how
+// long the hover took and the most it may take (Limit).
+func (h *HoverTimer) Hover(ctx context.Context, path string, line, character int) (card string, took, limit time.Duration, err error) {
+	const pastTheEnd = 1 << 24
+	start := time.Now()
+	none, err := h.Client.Hover(ctx, path, pastTheEnd, 0)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	if none != "" {
+		return "", 0, 0, fmt.Errorf("baseline hover past the end of %s answered a card:\n%s", path, none)
+	}
+	h.baseline = max(h.baseline, time.Since(start))
+	start = time.Now()
+	card, err = h.Client.Hover(ctx, path, line, character)
+	return card, time.Since(start), h.Limit(), err
+}
+
+// Limit is Deadline + the slowest baseline measured so far + HoverSlack.
+func (h *HoverTimer) Limit() time.Duration { return h.Deadline + h.baseline + HoverSlack }
 
 // Hover requests a hover and returns its markdown ("" for a null hover).
 func (c *Client) Hover(ctx context.Context, path string, line, character int) (string, error) {

@@ -10,6 +10,18 @@ local warn = health.warn or health.report_warn
 local fail = health.error or health.report_error
 local info = health.info or health.report_info
 
+-- url without its userinfo, read as the server reads it (internal/credurl): everything between
+-- "://" (or the start) and the last "@", since a password may hold "/", "?", "#" or "@" unencoded.
+function M.redact_url(url)
+  local scheme_end = url:find("://", 1, true)
+  local host_at = scheme_end and scheme_end + 3 or 1
+  local after = url:sub(host_at):match("^.*@(.*)$")
+  if not after then
+    return url
+  end
+  return url:sub(1, host_at - 1) .. after
+end
+
 function M.check()
   local am = require("am_lsp")
   start("am-lsp")
@@ -36,7 +48,7 @@ function M.check()
   end
 
   local url = (am.config.settings or {}).prometheusUrl or os.getenv("AM_PROMETHEUS_URL")
-  info("prometheusUrl: " .. (url or "not set (the server uses http://localhost:9090)"))
+  info("prometheusUrl: " .. (url and M.redact_url(url) or "not set (the server uses http://localhost:9090)"))
 
   if am.config.open_url then
     ok("links open with your open_url function")

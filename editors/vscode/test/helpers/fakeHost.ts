@@ -57,6 +57,7 @@ export class FakeClient {
       documentSelector: unknown;
       initializationOptions: Record<string, unknown>;
       middleware: {
+        provideCodeLenses(document: unknown, token: unknown, next: (d: unknown, t: unknown) => unknown): Promise<unknown>;
         workspace: {
           configuration(params: { items: { section?: string }[] }, token: unknown, next: (p: unknown, t: unknown) => unknown): Promise<unknown[]>;
         };
