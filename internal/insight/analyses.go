@@ -383,15 +383,23 @@ func (a *analyses) syntaxOf(path string) []*analysis.Package {
 // is there. Otherwise (the user is typing, the background load of 0.1–1 s is under way) a
 // syntax-only reading of the current text answers at once for declarations and same-package
 // calls; only what needs type information (calls into other packages) waits for the typed
-// analysis, at most a.wait. It returns nils when nothing is found.
+// analysis, at most a.wait and until ctx is done (a hover passes its deadline). A call into a
+// package that cannot hold a measured function (the standard library) answers nils at once.
+// It returns nils when nothing is found.
 func (a *analyses) functionAt(ctx context.Context, path string, version int32, offset int) (*analysis.Function, *analysis.Package) {
 	if fa, ok := a.currentOrRebased(path, version); ok && fa.pkg != nil {
 		fn, _ := fa.pkg.FunctionAt(path, offset)
 		return fn, fa.pkg
 	}
-	for _, p := range a.syntaxOf(path) {
+	syntax := a.syntaxOf(path)
+	for _, p := range syntax {
 		if fn, ok := p.FunctionAt(path, offset); ok {
 			return fn, p
+		}
+	}
+	for _, p := range syntax {
+		if a.intoUnmeasuredPackage(p, path, offset) {
+			return nil, nil
 		}
 	}
 	if fa, ok := a.awaitCurrent(ctx, path, version); ok && fa.pkg != nil {
@@ -399,6 +407,21 @@ func (a *analyses) functionAt(ctx context.Context, path string, version int32, o
 		return fn, fa.pkg
 	}
 	return nil, nil
+}
+
+// intoUnmeasuredPackage reports whether offset of path (read by p, a syntax-only package) is on
+// a qualified identifier of a package that holds no measured function: the standard library,
+// as p or the newest typed analysis of path knows it.
+func (a *analyses) intoUnmeasuredPackage(p *analysis.Package, path string, offset int) bool {
+	imp := p.ImportAt(path, offset)
+	if imp == "" {
+		return false
+	}
+	if p.IsStandard(imp) {
+		return true
+	}
+	typed := a.newest(path)
+	return typed != nil && typed.IsStandard(imp)
 }
 
 // packageForLens returns the package whose functions the lenses of path at version show: the

@@ -89,6 +89,7 @@ func NewWorkspace(log *slog.Logger, docs *textdoc.Store) *Workspace {
 	w := &Workspace{notify: &notifier{}, ctx: ctx, cancel: cancel}
 	w.numbers = newNumbers(ctx, w.notify)
 	w.analyses = newAnalyses(ctx, log, docs, w.notify, w.numbers.prefetch)
+	w.numbers.scopeKnown = func() { w.numbers.prefetch(w.analyses.packages()) }
 	go w.numbers.refreshLoop(w.analyses.packages)
 	return w
 }
