@@ -18,7 +18,7 @@ const (
 )
 
 // trendChart draws values (left to right, evenly spaced, NaN a gap) as a small SVG line chart:
-// fixed size, no axes and no text, scaled from 0 to the largest of the values and threshold.
+// fixed size on a faint background, no axes and no text, scaled from 0 to the largest of the values and threshold.
 // A threshold > 0 is drawn as a dashed red line at its height; 0 or less draws none. More than
 // maxChartPoints values are reduced to that many, each the largest of its run, so the picture
 // keeps its spikes and its size stays bounded. The SVG holds nothing but numbers am-lsp
@@ -39,6 +39,9 @@ func trendChart(values []float64, threshold float64) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">`, chartWidth, chartHeight, chartWidth, chartHeight)
+	// A faint background, so that the chart's extent (and a flat line's place in it) shows in
+	// light and dark themes alike.
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" rx="2" fill="#8b949e" fill-opacity="0.15"/>`, chartWidth, chartHeight)
 	if threshold > 0 && !math.IsInf(threshold, 0) {
 		y := chartY(threshold, hi)
 		fmt.Fprintf(&b, `<line x1="0" y1="%s" x2="%d" y2="%s" stroke="#e5534b" stroke-width="1" stroke-dasharray="3 2"/>`, y, chartWidth, y)

@@ -439,6 +439,34 @@ describe('the extension in a real VS Code (code-server + chromium)', () => {
       await page.keyboard.press('Escape');
     });
 
+    test('the hover card draws the trend as SVG charts (hoverImages), the error chart with the SLO line', async () => {
+      await goTo(page, prom.report.line, prom.report.character);
+      // The trend may come a moment after the numbers: hover again until both charts are shown.
+      const charts = await waitFor('a hover card with two trend charts', async () => {
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('Control+K');
+        await page.keyboard.press('Control+I');
+        await page.locator('.monaco-hover table').first().waitFor({ timeout: 5000 });
+        const imgs = await page.$$eval('.monaco-hover img', (els) =>
+          els.map((e) => ({ alt: e.getAttribute('alt'), src: e.getAttribute('src') ?? '', drawn: e.complete && e.naturalWidth > 0 })),
+        );
+        return imgs.length === 2 && imgs.every((i) => i.drawn) ? imgs : undefined;
+      }, 30_000);
+      // The charts sit below the table: scroll the hover to them for the screenshot.
+      await page.locator('.monaco-hover img').last().scrollIntoViewIfNeeded();
+      await screenshot(page, 'hover-chart');
+      const prefix = 'data:image/svg+xml;base64,';
+      assert.deepEqual(charts.map((c) => c.alt), ['requests', 'errors']);
+      for (const c of charts) {
+        assert.ok(c.src.startsWith(prefix), `the ${c.alt} chart's src is not an SVG data URI: ${c.src.slice(0, 60)}`);
+        const svg = Buffer.from(c.src.slice(prefix.length), 'base64').toString('utf8');
+        assert.match(svg, /^<svg [^>]*>.*<path d="M[^"]+"[^>]*\/><\/svg>$/, `the ${c.alt} chart draws no line: ${svg}`);
+        // The demo's Handle has a 99 % success objective: only the error chart draws its 1 % line.
+        assert.equal(/<line /.test(svg), c.alt === 'errors', `${c.alt} chart threshold line: ${svg}`);
+      }
+      await page.keyboard.press('Escape');
+    });
+
     test('the status bar tooltip agrees with the lens (the backend answers, numbers fetched)', async () => {
       const item = page.locator('.statusbar-item', { hasText: 'am-lsp' }).first();
       await item.waitFor();
