@@ -66,6 +66,8 @@ type Snapshot struct {
 	// bound, ascending, +Inf last; and the SLO recording rules of the objectives of the batch.
 	buckets map[Series][]bucket
 	rules   []ruleSeries
+	// sloth holds the Sloth recording rules of the span subjects of the batch (SlothRules).
+	sloth []slothRule
 }
 
 type bucket struct{ le, rate float64 }
@@ -317,6 +319,7 @@ func (c *Client) fetchResolved(ctx context.Context, series []Series) answer[*Sna
 		acc.into(snap)
 	}
 	sortRules(snap.rules)
+	sortSlothRules(snap.sloth)
 	snap.FetchedAt = c.now()
 	return answer[*Snapshot]{val: snap, at: snap.FetchedAt}
 }
@@ -329,6 +332,7 @@ type accumulator struct {
 	want   map[Series]bool
 	totals map[Series]*seriesTotals
 	rules  []ruleSeries
+	sloth  []slothRule
 }
 
 // seriesTotals are the sums of one series while its samples arrive.
@@ -444,7 +448,11 @@ func (a *accumulator) addLatency(vec model.Vector) {
 func (a *accumulator) addConcurrent(vec model.Vector) {
 	for _, smp := range vec {
 		if _, ok := smp.Metric[model.MetricNameLabel]; ok {
-			if r, ok := ruleOf(smp); ok {
+			if a.src.SlothRules {
+				if r, ok := slothRuleOf(smp); ok {
+					a.sloth = append(a.sloth, r)
+				}
+			} else if r, ok := ruleOf(smp); ok {
 				a.rules = append(a.rules, r)
 			}
 			continue
@@ -478,6 +486,7 @@ func (a *accumulator) addBuildInfo(vec model.Vector) {
 // into adds the finished numbers, buckets and rules to snap.
 func (a *accumulator) into(snap *Snapshot) {
 	snap.rules = append(snap.rules, a.rules...)
+	snap.sloth = append(snap.sloth, a.sloth...)
 	for s, t := range a.totals {
 		t.stats.RequestRate = t.total
 		if t.total > 0 {
