@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,17 +18,7 @@ import (
 // hovers its SLO status with the rules' numbers, as Prometheus answers them; a traced function
 // without rules says which rules would give it one.
 func TestHoverTracedFunctionSLOFromSlothRules(t *testing.T) {
-	opts := promfixture.Options{Now: time.Now(), Before: 30 * time.Minute, After: 90 * time.Minute}
-	var spans []promfixture.Span
-	for i := 6; i < 9; i++ {
-		spans = append(spans, promfixture.Span{Service: "shop", Name: fmt.Sprintf("many.F%02d", i), Kind: "SPAN_KIND_INTERNAL",
-			CallsPerSec: 0.5 + float64(i), ErrorsPerSec: float64(i%4) / 8, Latencies: []float64{0.001 * float64(i+1), 0.05}})
-	}
-	om, err := promfixture.SpanOpenMetrics(opts, promfixture.CollectorNaming, spans)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.ExtraOpenMetrics = om
+	opts := manySpansOptions(t, 6, 9)
 	sel := `service_name="shop",span_name="many.F07"`
 	sli := func(window string) string {
 		return `sum(rate(traces_span_metrics_calls_total{` + sel + `,status_code="STATUS_CODE_ERROR"}[` + window + `])) / sum(rate(traces_span_metrics_calls_total{` + sel + `}[` + window + `]))`

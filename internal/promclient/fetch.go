@@ -412,9 +412,13 @@ func (a *accumulator) addCalls(vec model.Vector) {
 }
 
 // addLatency adds the quantiles (labelled quantile, in seconds) and the raw bucket rates
-// (labelled le, in the source's unit) with their latency objectives.
+// (labelled le, in the source's unit) with their latency objectives, and reads the recording
+// rules (with a __name__).
 func (a *accumulator) addLatency(vec model.Vector) {
 	for _, smp := range vec {
+		if a.addRule(smp) {
+			continue
+		}
 		t := a.of(smp.Metric)
 		if t == nil {
 			continue
@@ -447,20 +451,29 @@ func (a *accumulator) addLatency(vec model.Vector) {
 // addConcurrent reads the gauge sums (no __name__) and the SLO recording rules (with one).
 func (a *accumulator) addConcurrent(vec model.Vector) {
 	for _, smp := range vec {
-		if _, ok := smp.Metric[model.MetricNameLabel]; ok {
-			if a.src.SlothRules {
-				if r, ok := slothRuleOf(smp); ok {
-					a.sloth = append(a.sloth, r)
-				}
-			} else if r, ok := ruleOf(smp); ok {
-				a.rules = append(a.rules, r)
-			}
+		if a.addRule(smp) {
 			continue
 		}
 		if t := a.of(smp.Metric); t != nil {
 			t.stats.Concurrent = float64(smp.Value)
 		}
 	}
+}
+
+// addRule records smp when it is a recording rule sample (it has a __name__: the sums and
+// quantiles have none) and reports whether it was one.
+func (a *accumulator) addRule(smp *model.Sample) bool {
+	if _, ok := smp.Metric[model.MetricNameLabel]; !ok {
+		return false
+	}
+	if a.src.SlothRules {
+		if r, ok := slothRuleOf(smp); ok {
+			a.sloth = append(a.sloth, r)
+		}
+	} else if r, ok := ruleOf(smp); ok {
+		a.rules = append(a.rules, r)
+	}
+	return true
 }
 
 // addBuildInfo records the services and versions of the build info, for series that already

@@ -129,6 +129,9 @@ type sourceQueries struct {
 //   - concurrent: the gauge, or the SLO recording rules of the objectives the calls of the
 //     batch carry (the rule series keep their __name__, the sums have none);
 //   - buildInfo: services and versions from the info metric, for series that lack them.
+//
+// The Sloth rules of a SlothRules source come with its latency query (else the concurrent
+// one), keeping their __name__ too.
 type batchQueries struct {
 	calls, latency, concurrent, buildInfo string
 }
@@ -248,7 +251,12 @@ func (q sourceQueries) batch(series []Series) batchQueries {
 		parts = append(parts, `(`+rules+` and on (`+objectiveLabels+`) `+objectives+`)`)
 	}
 	if src.SlothRules {
-		parts = append(parts, q.slothRules(series))
+		// With the latency query when there is one: no query more per batch.
+		if b.latency != "" {
+			b.latency += ` or ` + q.slothRules(series)
+		} else {
+			parts = append(parts, q.slothRules(series))
+		}
 	}
 	b.concurrent = strings.Join(parts, " or ")
 	if src.BuildInfo != "" && (src.ServiceLabel != "" || src.VersionLabel != "") {

@@ -59,8 +59,7 @@ func (c *Client) SlothSLOs(snap *Snapshot, s Series) []SLOStatus {
 		}
 	}
 	type sloKey struct{ service, slo string }
-	type values struct{ objective, sli, burn, remaining float64 }
-	found := map[sloKey]*values{}
+	found := map[sloKey]*ruleValues{}
 	var keys []sloKey
 	for _, r := range snap.sloth {
 		if r.spanName != s.Function && (r.spanName != "" || r.slo != s.Function) {
@@ -72,27 +71,11 @@ func (c *Client) SlothSLOs(snap *Snapshot, s Series) []SLOStatus {
 		k := sloKey{r.service, r.slo}
 		v := found[k]
 		if v == nil {
-			nan := math.NaN()
-			v = &values{nan, nan, nan, nan}
+			v = newRuleValues()
 			found[k] = v
 			keys = append(keys, k)
 		}
-		var p *float64
-		switch r.record {
-		case ruleObjective:
-			p = &v.objective
-		case ruleSLIError:
-			p = &v.sli
-		case ruleBurnRate:
-			p = &v.burn
-		case ruleBudgetRemaining:
-			p = &v.remaining
-		default:
-			continue
-		}
-		if math.IsNaN(*p) { // the first in label order wins
-			*p = r.value
-		}
+		v.add(r.record, r.value)
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i].service != keys[j].service {
