@@ -16,6 +16,8 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,8 +29,31 @@ import (
 	"github.com/am-lsp/am-lsp/internal/promclient"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version is set at build time with -ldflags "-X main.version=…"; see currentVersion.
 var version = "dev"
+
+// currentVersion is version when the build set it, else the module version the go command
+// recorded (`go install github.com/am-lsp/am-lsp/cmd/am-lsp@v1.2.3` records v1.2.3), else "dev".
+func currentVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v := moduleVersion(info); v != "" {
+			return v
+		}
+	}
+	return version
+}
+
+// moduleVersion is the main module's version in info, or "" for a build from a source tree
+// (the go command writes "(devel)" there).
+func moduleVersion(info *debug.BuildInfo) string {
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	return ""
+}
 
 const usage = `am-lsp: live Autometrics telemetry for Go functions, in your editor.
 
@@ -76,7 +101,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "report":
 		return report(args, stdout, stderr)
 	case "version":
-		fmt.Fprintf(stdout, "am-lsp %s\n", version)
+		fmt.Fprintf(stdout, "am-lsp %s\n", currentVersion())
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -135,9 +160,11 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		logOut = f
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: an editor that exits hangs up its servers; stopping cleanly ends the go
+	// commands of loads under way and removes their temporary files.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	srv := lsp.New(lsp.Options{Logger: log, Version: version})
+	srv := lsp.New(lsp.Options{Logger: log, Version: currentVersion()})
 	code := srv.Serve(ctx, stdio{Reader: stdin, Writer: stdout})
 	log.Info("am-lsp exiting", "code", code)
 	return code
@@ -195,9 +222,12 @@ func report(args []string, stdout, stderr io.Writer) int {
 
 // reportError prints err of the report command on stderr. Its text may come from the
 // repository, the go command or the backend: control characters are dropped, so no terminal
-// escape sequence in it reaches the terminal (plaintext.Clean).
+// escape sequence in it reaches the terminal (plaintext.Clean). Each line of err (one per
+// problem, see insight.Report) is its own line of output.
 func reportError(stderr io.Writer, err error) {
-	fmt.Fprintf(stderr, "am-lsp report: %s\n", plaintext.Clean(err.Error()))
+	for _, line := range strings.Split(err.Error(), "\n") { // one line per problem
+		fmt.Fprintf(stderr, "am-lsp report: %s\n", plaintext.Clean(line))
+	}
 }
 
 // Exit statuses of report --burning besides 0 (nothing to report), 1 (backend or packages

@@ -147,7 +147,8 @@ func TestEmacsSnippets(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(emacs, "--batch", "-l", checker, file)
-		cmd.Env = append(os.Environ(), "HOME="+dir, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		// TMPDIR too: whatever Emacs or the servers it starts leave goes with the test's directory.
+		cmd.Env = append(os.Environ(), "HOME="+dir, "TMPDIR="+dir, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {

@@ -49,6 +49,9 @@ func RuntimeName(n FuncName) string {
 	return b.String()
 }
 
+// receiverMarks strips the receiver punctuation of a runtime name ("(*T)" → "T").
+var receiverMarks = strings.NewReplacer("(", "", ")", "", "*", "")
+
 // LabelsFromRuntimeName splits a runtime function name into the function and module labels the
 // way autometrics-go does (spec §2): at the LAST '.', then '(', ')' and '*' removed from the
 // module part. A name without '.' gives an empty module.
@@ -60,7 +63,7 @@ func LabelsFromRuntimeName(name string) Labels {
 	if i < 0 {
 		return Labels{Function: name}
 	}
-	module := strings.NewReplacer("(", "", ")", "", "*", "").Replace(name[:i])
+	module := receiverMarks.Replace(name[:i])
 	return Labels{Function: name[i+1:], Module: module}
 }
 

@@ -39,6 +39,10 @@ type Loader struct {
 
 	cache fileCache // syntax-only detections of files in other packages, for FunctionAt
 
+	// running counts the loads under way, until their go commands ended and their temporary
+	// files are removed (see Wait).
+	running sync.WaitGroup
+
 	mu      sync.Mutex
 	warming map[string]chan struct{} // module roots where an abandoned load still runs → closed when it ends
 	graphs  map[string]*moduleGraph  // module root → package graph
@@ -47,6 +51,23 @@ type Loader struct {
 
 // parseMode is how every file is parsed, by go/packages and by the syntax-only fallback.
 const parseMode = parser.ParseComments | parser.AllErrors | parser.SkipObjectResolution
+
+// Wait waits, at most d, until every load this Loader started has ended and removed its
+// temporary files; after a cancelled Load its go command is being killed. A process about to
+// exit calls it so that nothing of a load outlives it. It reports whether all loads ended.
+func (l *Loader) Wait(d time.Duration) bool {
+	ended := make(chan struct{})
+	go func() {
+		l.running.Wait()
+		close(ended)
+	}()
+	select {
+	case <-ended:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
 
 func (l *Loader) timeout() time.Duration {
 	if l.Timeout > 0 {
@@ -223,7 +244,9 @@ func (l *Loader) typed(ctx context.Context, deadline time.Time, dir string, dirs
 		err  error
 	}
 	done := make(chan result, 1)
+	l.running.Add(1)
 	go func() {
+		defer l.running.Done()
 		pkgs, err := l.check(runCtx, dir, dirs, patterns, overlay)
 		done <- result{pkgs, err}
 	}()

@@ -4,7 +4,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,51 +19,97 @@ type ServiceName struct {
 	Line int    `json:"line"`
 }
 
-// maxServiceScanFiles bounds the files ServiceNames parses (a monorepo must not stall it).
-const maxServiceScanFiles = 2000
+// Bounds of the scan ServiceNames runs (a monorepo, a checked-in node_modules or a directory of
+// generated data must not stall it): directories listed, directory entries seen (files of any
+// kind count), Go files parsed, and bytes of Go source read. A Go file larger than
+// maxServiceFileBytes (generated code) is not read.
+var (
+	maxServiceScanDirs    = 2000
+	maxServiceScanEntries = 50000
+	maxServiceScanFiles   = 2000
+	maxServiceScanBytes   = int64(32 << 20)
+	maxServiceFileBytes   = int64(1 << 20)
+)
+
+// skippedScanDir reports whether the scan for service names leaves out a directory called name:
+// test data, vendored and JavaScript dependencies, and hidden or underscore directories.
+func skippedScanDir(name string) bool {
+	switch name {
+	case "testdata", "vendor", "node_modules":
+		return true
+	}
+	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
+}
 
 // ServiceNames finds, from syntax alone, the service names the module containing dir gives its
 // OpenTelemetry resource in package main: semconv.ServiceName("x"), semconv.ServiceNameKey.String("x")
 // and attribute.String("service.name", "x") with constant arguments. It skips testdata, vendor,
-// hidden directories, nested modules and test files, and reads at most a few thousand files.
-// The result is sorted by name, then file.
+// node_modules, hidden and underscore directories, nested modules and test files, and walks
+// breadth first within the bounds above (package main sits near the top). It reads the disk for
+// a while on a large module: call it off any request's path. The result is sorted by name, then
+// file.
 func ServiceNames(dir string) []ServiceName {
 	m := findModule(dir, nil)
 	if m.Root == "" {
 		return nil
 	}
 	var out []ServiceName
-	files := 0
-	_ = filepath.WalkDir(m.Root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.IsDir() {
-			name := d.Name()
-			if path != m.Root && (name == "testdata" || name == "vendor" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
-				return filepath.SkipDir
+	var dirs, entries, files int
+	var bytes int64
+	queue := []string{m.Root}
+scan:
+	for len(queue) > 0 && dirs < maxServiceScanDirs {
+		d := queue[0]
+		queue = queue[1:]
+		if d != m.Root {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				continue // a nested module
 			}
-			if path != m.Root {
-				if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
-					return filepath.SkipDir
+		}
+		dirs++
+		f, err := os.Open(d)
+		if err != nil {
+			continue
+		}
+		for {
+			batch, err := f.ReadDir(256)
+			for _, e := range batch {
+				if entries++; entries > maxServiceScanEntries {
+					f.Close()
+					break scan
+				}
+				path := filepath.Join(d, e.Name())
+				if e.IsDir() {
+					if !skippedScanDir(e.Name()) {
+						queue = append(queue, path)
+					}
+					continue
+				}
+				if !e.Type().IsRegular() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+					continue
+				}
+				info, err := e.Info()
+				if err != nil || info.Size() > maxServiceFileBytes {
+					continue
+				}
+				if files++; files > maxServiceScanFiles || bytes+info.Size() > maxServiceScanBytes {
+					f.Close()
+					break scan
+				}
+				bytes += info.Size()
+				for _, n := range serviceNamesIn(path) {
+					if rel, err := filepath.Rel(m.Root, n.File); err == nil {
+						n.Rel = filepath.ToSlash(rel)
+					}
+					out = append(out, n)
 				}
 			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		if files++; files > maxServiceScanFiles {
-			return filepath.SkipAll
-		}
-		for _, n := range serviceNamesIn(path) {
-			if rel, err := filepath.Rel(m.Root, n.File); err == nil {
-				n.Rel = filepath.ToSlash(rel)
+			if err != nil {
+				break
 			}
-			out = append(out, n)
 		}
-		return nil
-	})
+		f.Close()
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {
 			return out[i].Name < out[j].Name
@@ -82,7 +127,7 @@ func serviceNamesIn(path string) []ServiceName {
 	}
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, path, src, parser.PackageClauseOnly)
-	if err != nil || f.Name == nil || f.Name.Name != "main" || !strings.Contains(string(src), "service") {
+	if err != nil || f.Name == nil || f.Name.Name != "main" || !strings.Contains(string(src), "ervice") { // ServiceName, service.name
 		return nil
 	}
 	f, _ = parser.ParseFile(fset, path, src, parser.SkipObjectResolution)

@@ -3,7 +3,9 @@ package insight
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -128,6 +130,19 @@ func (a *analyses) run(path string, wk *worker) {
 	}
 }
 
+// MaxAnalysedBytes bounds the work spent on one document. A larger file (generated code, most
+// likely) is read from syntax alone, without the go command, and IsLarge tells the editor layer
+// to skip the heavy features (code diagnostics and actions); hovers and lenses are served.
+const MaxAnalysedBytes = 1 << 20
+
+// IsLarge reports whether a document of n bytes is beyond MaxAnalysedBytes.
+func IsLarge(n int) bool { return n > MaxAnalysedBytes }
+
+// largeReason is the Degraded reason of a package analysed from syntax because of a large file.
+func largeReason(path string) string {
+	return fmt.Sprintf("%s is larger than %d MiB, so am-lsp reads it from syntax alone and skips its code diagnostics and code actions", filepath.Base(path), MaxAnalysedBytes>>20)
+}
+
 // analyse loads the package(s) of path with the current overlay and records the result for
 // every open file they contain, then hands them to loaded.
 func (a *analyses) analyse(path string) {
@@ -145,16 +160,27 @@ func (a *analyses) analyse(path string) {
 	}
 	// A syntax-only reading takes well under a millisecond and names the same series as the typed
 	// load that follows, so the numbers start loading now rather than after the go command.
-	a.loaded(a.loader.LoadSyntax([]string{path}, overlay))
+	syntax := a.loader.LoadSyntax([]string{path}, overlay)
+	a.loaded(syntax)
 	a.notify.observe(func(o Observer) { o.AnalysisStarted(path) })
 	defer a.notify.observe(func(o Observer) { o.AnalysisFinished(path) })
 	start := time.Now()
-	pkgs, err := a.loader.Load(a.ctx, []string{path}, overlay)
-	switch {
-	case errors.Is(err, context.Canceled):
-		a.log.Debug("analysis cancelled", "file", path) // shutting down: not a problem
-	case err != nil:
-		a.log.Warn("analysis failed", "file", path, "err", err)
+	var pkgs []*analysis.Package
+	if IsLarge(len(overlay[path])) {
+		// Type-checking a file this large costs the go command and this process gigabytes.
+		pkgs = syntax
+		for _, p := range pkgs {
+			p.Degraded = largeReason(path)
+		}
+	} else {
+		var err error
+		pkgs, err = a.loader.Load(a.ctx, []string{path}, overlay)
+		switch {
+		case errors.Is(err, context.Canceled):
+			a.log.Debug("analysis cancelled", "file", path) // shutting down: not a problem
+		case err != nil:
+			a.log.Warn("analysis failed", "file", path, "err", err)
+		}
 	}
 	a.log.Debug("analysed", "file", path, "packages", len(pkgs), "took", time.Since(start))
 
@@ -357,15 +383,23 @@ func (a *analyses) syntaxOf(path string) []*analysis.Package {
 // is there. Otherwise (the user is typing, the background load of 0.1–1 s is under way) a
 // syntax-only reading of the current text answers at once for declarations and same-package
 // calls; only what needs type information (calls into other packages) waits for the typed
-// analysis, at most a.wait. It returns nils when nothing is found.
+// analysis, at most a.wait and until ctx is done (a hover passes its deadline). A call into a
+// package that cannot hold a measured function (the standard library) answers nils at once.
+// It returns nils when nothing is found.
 func (a *analyses) functionAt(ctx context.Context, path string, version int32, offset int) (*analysis.Function, *analysis.Package) {
 	if fa, ok := a.currentOrRebased(path, version); ok && fa.pkg != nil {
 		fn, _ := fa.pkg.FunctionAt(path, offset)
 		return fn, fa.pkg
 	}
-	for _, p := range a.syntaxOf(path) {
+	syntax := a.syntaxOf(path)
+	for _, p := range syntax {
 		if fn, ok := p.FunctionAt(path, offset); ok {
 			return fn, p
+		}
+	}
+	for _, p := range syntax {
+		if a.intoUnmeasuredPackage(p, path, offset) {
+			return nil, nil
 		}
 	}
 	if fa, ok := a.awaitCurrent(ctx, path, version); ok && fa.pkg != nil {
@@ -373,6 +407,21 @@ func (a *analyses) functionAt(ctx context.Context, path string, version int32, o
 		return fn, fa.pkg
 	}
 	return nil, nil
+}
+
+// intoUnmeasuredPackage reports whether offset of path (read by p, a syntax-only package) is on
+// a qualified identifier of a package that holds no measured function: the standard library,
+// as p or the newest typed analysis of path knows it.
+func (a *analyses) intoUnmeasuredPackage(p *analysis.Package, path string, offset int) bool {
+	imp := p.ImportAt(path, offset)
+	if imp == "" {
+		return false
+	}
+	if p.IsStandard(imp) {
+		return true
+	}
+	typed := a.newest(path)
+	return typed != nil && typed.IsStandard(imp)
 }
 
 // packageForLens returns the package whose functions the lenses of path at version show: the

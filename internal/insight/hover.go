@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/config"
 	"github.com/am-lsp/am-lsp/internal/promclient"
 )
 
@@ -14,20 +15,39 @@ import (
 const hoverAnswerMargin = 50 * time.Millisecond
 
 // Hover returns the card for the instrumented function at offset of the open document path at
-// version: declared there, or called there. It waits for numbers at most the hover deadline and
-// answers without them (saying why) when they are late. ok is false when no instrumented
-// function is there.
+// version: declared there, or called there. Everything it waits for (the typed analysis of a
+// call into another package, the numbers) shares the hover deadline, and it answers without
+// what is late (saying why for numbers). ok is false when no instrumented function is there.
 func (w *Workspace) Hover(ctx context.Context, path string, version int32, offset int) (HoverCard, bool) {
+	b := w.numbers.backend()
+	deadline := b.settings.HoverDeadline
+	if deadline <= 0 {
+		deadline = config.Defaults(nil).HoverDeadline // not configured yet
+	}
+	// The card is rendered and sent within the deadline: a margin comes off the waiting.
+	answerBy := time.Now().Add(deadline - min(hoverAnswerMargin, deadline/10))
+	ctx, cancel := context.WithDeadline(ctx, answerBy)
+	defer cancel()
 	fn, pkg := w.analyses.functionAt(ctx, path, version, offset)
 	if fn == nil || !fn.Measured() {
 		return HoverCard{}, false
 	}
 	if fn.Traced() {
-		// The span metrics' service may come from the code: read it (once) before the first
-		// span card, so that no card shows all services and the next one service.
-		w.numbers.scopeFromDir(filepath.Dir(fn.NameSpan.File))
+		// The span metrics' service may come from the code: the scan runs in the background
+		// (started when the file opened) and usually ends within milliseconds. The hover gives
+		// it at most half of what is left of the deadline; after that the card says it reads
+		// all services for now.
+		if done := w.numbers.scanScope(filepath.Dir(fn.NameSpan.File)); done != nil {
+			wait := time.NewTimer(time.Until(answerBy) / 2)
+			select {
+			case <-done:
+			case <-wait.C:
+			case <-ctx.Done():
+			}
+			wait.Stop()
+		}
 	}
-	b := w.numbers.backend()
+	b = w.numbers.backend()
 	if b.client == nil {
 		title := "Autometrics"
 		if fn.Instrumentation == analysis.NotInstrumented {
@@ -35,20 +55,20 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 		}
 		return HoverCard{Markdown: NotConfiguredCard(title, fn.QualifiedName(), b.configErr)}, true
 	}
-	// The card is rendered and sent within the deadline: a margin comes off the wait for numbers.
-	deadline := b.settings.HoverDeadline
-	h := w.numbers.forHover(ctx, b.client, w.batchFor(fn, pkg), deadline-min(hoverAnswerMargin, deadline/10))
+	h := w.numbers.forHover(ctx, b.client, w.batchFor(fn, pkg), time.Until(answerBy))
 
 	var degraded string
 	if pkg != nil && pkg == w.analyses.newest(path) {
 		degraded = pkg.Degraded // the go command's load answered, but read the package from syntax alone
 	}
 	key := newCardKey(fn, b.links, h, degraded)
+	key.images = b.settings.HoverImages
 	markdown, cached := w.cards.get(key)
 	if !cached {
 		views := Views(fn, b.links, h.snap, h.fetchErr)
 		for i := range views {
 			views[i] = views[i].WithTrend(h.trend).WithIncident(h.incident, b.links)
+			views[i].Images = b.settings.HoverImages
 		}
 		if degraded != "" {
 			last := &views[len(views)-1]

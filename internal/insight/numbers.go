@@ -37,14 +37,25 @@ type numbers struct {
 	seen      map[string]time.Time // batch key → FetchedAt of the newest numbers announced
 	health    BackendStatus        // outcome of the newest background fetch
 	// scope is the service span metrics are kept to; codeScanned reports that the code was
-	// read for a service.name (once per configuration, from the first traced package).
+	// read, or is being read, for a service.name (once per configuration, from the first traced
+	// package) by the scan of configuration scanGen.
 	scope       ServiceScope
 	codeScanned bool
+	scanGen     int
 	getenv      func(string) string
+	// scanning reports that the scan of configuration scanGen has not ended: prefetch leaves
+	// the fetch to scopeKnown, so that numbers are fetched once, for the right scope.
+	scanning bool
+	scanDone chan struct{} // closed when the scan of configuration scanGen ends
+	// scopeKnown, when set, is called (without the lock) when a scan of the code ends: the
+	// numbers of the analysed packages are fetched (prefetch).
+	scopeKnown func()
+	// scanCode reads the code of the module containing a directory for its service (codeScope).
+	scanCode func(dir string) ServiceScope
 }
 
 func newNumbers(ctx context.Context, notify *notifier) *numbers {
-	return &numbers{ctx: ctx, notify: notify, seen: map[string]time.Time{}, getenv: os.Getenv}
+	return &numbers{ctx: ctx, notify: notify, seen: map[string]time.Time{}, getenv: os.Getenv, scanCode: codeScope}
 }
 
 // backend is what numbers holds at one moment; client is nil until a configure succeeded.
@@ -78,7 +89,8 @@ func (n *numbers) configure(s config.Settings) error {
 	}
 	n.configErr = nil
 	n.settings = s
-	n.scope, n.codeScanned = scope, fromSettings
+	n.scope, n.codeScanned, n.scanning = scope, fromSettings, false
+	n.scanGen++
 	n.client = client
 	n.links = Links{Grafana: s.GrafanaURL, GrafanaDatasource: s.GrafanaDatasource, Prom: client, Spans: scope, TraceURLTemplate: s.TraceURLTemplate}
 	return nil
@@ -95,9 +107,8 @@ func newClient(s config.Settings, scope ServiceScope) (*promclient.Client, error
 	})
 }
 
-// scopeFromCode reads, once per configuration, the service.name of the module of the first
-// package with traced functions among pkgs, and when it names one service keeps span metrics to
-// it (a new client; the settings named none).
+// scopeFromCode starts, once per configuration, the background scan of the module of the first
+// package with traced functions among pkgs for its service.name (see scanScope).
 func (n *numbers) scopeFromCode(pkgs []*analysis.Package) {
 	n.mu.Lock()
 	scanned := n.codeScanned
@@ -105,50 +116,73 @@ func (n *numbers) scopeFromCode(pkgs []*analysis.Package) {
 	if scanned {
 		return
 	}
-	var dir string
 	for _, p := range pkgs {
 		for _, fn := range p.Functions {
 			if fn.Traced() {
-				dir = p.Dir
-				break
+				n.scanScope(p.Dir)
+				return
 			}
 		}
-		if dir != "" {
-			break
-		}
 	}
-	n.scopeFromDir(dir)
 }
 
-// scopeFromDir is scopeFromCode for the module containing dir ("" does nothing).
-func (n *numbers) scopeFromDir(dir string) {
+// ScopeScanningNote is the note of the span metrics' scope while the code is still read for a
+// service.name (the numbers are those of all services until then).
+const ScopeScanningNote = "still reading the code for a service.name"
+
+// scanScope starts, once per configuration, reading the module containing dir for the
+// service.name it gives its OpenTelemetry resource, and returns at once ("" does nothing). Until
+// the scan ends span metrics are those of all services, and the scope's note says the code is
+// still being read; when it names one service, span metrics are kept to it from then on (a new
+// client; the settings named none). When it ends, scopeKnown is called. The channel returned is
+// closed when the scan (started now or earlier) ends; nil when none is running.
+func (n *numbers) scanScope(dir string) <-chan struct{} {
 	n.mu.Lock()
-	scanned, settings := n.codeScanned, n.settings
+	if n.scanning {
+		defer n.mu.Unlock()
+		return n.scanDone
+	}
+	if n.codeScanned || dir == "" || n.client == nil {
+		n.mu.Unlock()
+		return nil
+	}
+	n.codeScanned, n.scanning = true, true
+	done := make(chan struct{})
+	n.scanDone = done
+	gen, settings := n.scanGen, n.settings
+	n.scope.Note = ScopeScanningNote
+	n.links.Spans = n.scope
 	n.mu.Unlock()
-	if scanned || dir == "" {
-		return
-	}
-	scope := codeScope(dir)
-	var client *promclient.Client
-	if scope.Service != "" {
-		c, err := newClient(settings, scope)
-		if err != nil {
-			return
+	go func() {
+		defer close(done)
+		scope := n.scanCode(dir)
+		var client *promclient.Client
+		if scope.Service != "" {
+			if c, err := newClient(settings, scope); err == nil {
+				client = c
+			}
 		}
-		client = c
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.codeScanned || n.client == nil {
-		return // configured again meanwhile
-	}
-	n.codeScanned = true
-	n.scope = scope
-	if client != nil {
-		n.client = client
-		n.links.Prom = client
-	}
-	n.links.Spans = scope
+		n.mu.Lock()
+		if n.scanGen != gen || n.ctx.Err() != nil {
+			n.mu.Unlock()
+			return // configured again meanwhile: that configuration scans for itself
+		}
+		if client == nil {
+			scope.Service, scope.From = "", "" // a client for it could not be built
+		} else {
+			n.client = client
+			n.links.Prom = client
+		}
+		n.scope = scope
+		n.links.Spans = scope
+		n.scanning = false
+		scopeKnown := n.scopeKnown
+		n.mu.Unlock()
+		if scopeKnown != nil {
+			scopeKnown()
+		}
+	}()
+	return done
 }
 
 // refreshLoop fetches the numbers of the packages analysed (as packages tells) again each time
@@ -168,9 +202,16 @@ func (n *numbers) refreshLoop(packages func() []*analysis.Package) {
 
 // prefetch starts fetching the numbers and trends of pkgs' instrumented functions, one batch
 // per package, in the background, and tells the observer when numbers newer than those it last
-// heard of arrive. It returns at once.
+// heard of arrive. While the code is read for a service.name (scanScope) it fetches nothing: the
+// scan's end fetches the analysed packages for the scope it found. It returns at once.
 func (n *numbers) prefetch(pkgs []*analysis.Package) {
 	n.scopeFromCode(pkgs)
+	n.mu.Lock()
+	scanning := n.scanning
+	n.mu.Unlock()
+	if scanning {
+		return // the scan's end fetches, with the client of the scope it found
+	}
 	b := n.backend()
 	if b.client == nil {
 		return

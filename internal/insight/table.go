@@ -19,7 +19,8 @@ func WriteTable(w io.Writer, views []View) error {
 	fmt.Fprintln(tw, "FUNCTION\tMODULE\tREQ/S\tERRORS\tP95\tP99\tSTATUS")
 	for _, v := range views {
 		status := v.Status.String()
-		if v.Reason != "" {
+		// A backend failure is the same for every row: the report says it once, not per row.
+		if v.Reason != "" && v.Status != StatusBackendError {
 			status += ": " + firstSentence(v.Reason)
 		}
 		rate, errs, p95, p99 := "–", "–", "–", "–"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/config"
@@ -88,6 +89,7 @@ func NewWorkspace(log *slog.Logger, docs *textdoc.Store) *Workspace {
 	w := &Workspace{notify: &notifier{}, ctx: ctx, cancel: cancel}
 	w.numbers = newNumbers(ctx, w.notify)
 	w.analyses = newAnalyses(ctx, log, docs, w.notify, w.numbers.prefetch)
+	w.numbers.scopeKnown = func() { w.numbers.prefetch(w.analyses.packages()) }
 	go w.numbers.refreshLoop(w.analyses.packages)
 	return w
 }
@@ -103,8 +105,12 @@ func (w *Workspace) Configure(s config.Settings) error {
 	return nil
 }
 
-// Close stops background work.
-func (w *Workspace) Close() { w.cancel() }
+// Close stops background work and waits (a few seconds at most) until the go commands of loads
+// under way have ended and their temporary files are removed, so none outlives the server.
+func (w *Workspace) Close() {
+	w.cancel()
+	w.analyses.loader.Wait(5 * time.Second)
+}
 
 // Changed schedules the analysis of the package of path (an open document whose text changed)
 // and, when it is done, the prefetch of its numbers. It returns at once.

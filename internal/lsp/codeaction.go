@@ -8,6 +8,7 @@ import (
 	"go.lsp.dev/protocol"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/insight"
 	"github.com/am-lsp/am-lsp/internal/instrument"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
@@ -34,21 +35,25 @@ type textEdit struct {
 // quick fixes of the diagnostics there, filtered by the kinds the client asked for.
 func codeAction(ctx context.Context, s *Server, p *protocol.CodeActionParams) ([]codeActionResult, error) {
 	doc, ok := s.docs.Get(pathOf(p.TextDocument.URI))
-	if !ok {
+	if !ok || insight.IsLarge(len(doc.Text)) {
 		return []codeActionResult{}, nil
 	}
-	start, err1 := textdoc.Offset(doc.Text, textdoc.Position{Line: p.Range.Start.Line, Character: p.Range.Start.Character})
-	end, err2 := textdoc.Offset(doc.Text, textdoc.Position{Line: p.Range.End.Line, Character: p.Range.End.Character})
+	start, err1 := doc.Offset(textdoc.Position{Line: p.Range.Start.Line, Character: p.Range.Start.Character})
+	end, err2 := doc.Offset(textdoc.Position{Line: p.Range.End.Line, Character: p.Range.End.Character})
 	if err1 != nil || err2 != nil {
 		return []codeActionResult{}, nil
 	}
+	// internal/instrument knows only "\n" line ends: it reads the "\n" view of the text, and
+	// editOf and diagnosticOf map its offsets and inserted lines back to the document.
+	lf := doc.LF()
+	start, end = lf.Normalized(start), lf.Normalized(end)
 	var only []string
 	for _, k := range p.Context.Only {
 		only = append(only, string(k))
 	}
 	out := []codeActionResult{}
 	fixed := map[string]bool{}
-	for _, d := range instrument.Diagnose(doc.Path, doc.Text) {
+	for _, d := range instrument.Diagnose(doc.Path, lf.Text) {
 		if d.Fix == nil || d.End < start || d.Start > end || !kindWanted(d.Fix.Kind, only) {
 			continue
 		}
@@ -59,13 +64,13 @@ func codeAction(ctx context.Context, s *Server, p *protocol.CodeActionParams) ([
 		})
 		fixed[d.Fix.Title] = true
 	}
-	for _, a := range instrument.Actions(doc.Path, doc.Text, start, end) {
+	for _, a := range instrument.Actions(doc.Path, lf.Text, start, end) {
 		if fixed[a.Title] || !kindWanted(a.Kind, only) {
 			continue
 		}
 		out = append(out, codeActionResult{Title: a.Title, Kind: a.Kind, IsPreferred: a.IsPreferred, Edit: editOf(doc, a.Edits)})
 	}
-	for _, a := range instrument.TraceActions(doc.Path, doc.Text, start, end, traceOptions(doc)) {
+	for _, a := range instrument.TraceActions(doc.Path, lf.Text, start, end, traceOptions(doc)) {
 		if kindWanted(a.Kind, only) {
 			out = append(out, codeActionResult{Title: a.Title, Kind: a.Kind, Edit: editOf(doc, a.Edits)})
 		}
@@ -94,26 +99,35 @@ func kindWanted(kind string, only []string) bool {
 	return false
 }
 
+// editOf turns edits computed on doc.LF().Text into the document's TextEdits: offsets map back
+// to the document and inserted lines end as the document's lines do ("\r\n" in CRLF files).
 func editOf(doc *textdoc.Snapshot, edits []instrument.Edit) workspaceEdit {
+	lf := doc.LF()
 	out := make([]textEdit, 0, len(edits))
 	for _, e := range edits {
-		out = append(out, textEdit{Range: rangeOf(doc, e.Start, e.End), NewText: e.NewText})
+		out = append(out, textEdit{Range: rangeOf(doc, lf.Original(e.Start), lf.Original(e.End)), NewText: lf.NewText(e.NewText)})
 	}
 	return workspaceEdit{Changes: map[string][]textEdit{fileURI(doc.Path): out}}
 }
 
+// diagnosticOf turns a diagnostic computed on doc.LF().Text into the document's.
 func diagnosticOf(doc *textdoc.Snapshot, d instrument.Diagnostic) diagnosticResult {
+	lf := doc.LF()
 	return diagnosticResult{
-		Range: rangeOf(doc, d.Start, d.End), Severity: int(d.Severity), Code: d.Code,
+		Range: rangeOf(doc, lf.Original(d.Start), lf.Original(d.End)), Severity: int(d.Severity), Code: d.Code,
 		Source: instrument.Source, Message: d.Message,
 	}
 }
 
 // codeDiagnostics returns the diagnostics about the code itself: directive problems, missing or
 // outdated statements, uncounted errors.
+// Large documents get none (see insight.MaxAnalysedBytes).
 func (s *Server) codeDiagnostics(doc *textdoc.Snapshot) []diagnosticResult {
+	if insight.IsLarge(len(doc.Text)) {
+		return nil
+	}
 	var out []diagnosticResult
-	for _, d := range instrument.Diagnose(doc.Path, doc.Text) {
+	for _, d := range instrument.Diagnose(doc.Path, doc.LF().Text) {
 		out = append(out, diagnosticOf(doc, d))
 	}
 	return out
@@ -137,11 +151,15 @@ func (s *Server) runInstrument(ctx context.Context, arg instrumentArg) (any, err
 	if !ok {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s is not open", arg.URI)
 	}
-	offset, err := textdoc.Offset(doc.Text, textdoc.Position{Line: arg.Position.Line, Character: arg.Position.Character})
+	if insight.IsLarge(len(doc.Text)) {
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s is larger than %d MiB: am-lsp offers no code actions in it", arg.URI, insight.MaxAnalysedBytes>>20)
+	}
+	offset, err := doc.Offset(textdoc.Position{Line: arg.Position.Line, Character: arg.Position.Character})
 	if err != nil {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%v", err)
 	}
-	edits, err := instrument.InstrumentEdits(doc.Path, doc.Text, offset, arg.SLO)
+	lf := doc.LF()
+	edits, err := instrument.InstrumentEdits(doc.Path, lf.Text, lf.Normalized(offset), arg.SLO)
 	if err != nil {
 		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "cannot instrument here: %v", err)
 	}

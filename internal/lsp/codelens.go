@@ -54,7 +54,7 @@ func inlayHint(ctx context.Context, s *Server, p *protocol.InlayHintParams) ([]i
 	}
 	out := []inlayHintResult{}
 	for _, l := range s.workspace.Lenses(doc.Path, doc.Version) {
-		pos := textdoc.PositionOf(doc.Text, lineEnd(doc.Text, l.Function.NameSpan.End))
+		pos := doc.PositionOf(lineEnd(doc.Text, l.Function.NameSpan.End))
 		if pos.Line < p.Range.Start.Line || pos.Line > p.Range.End.Line {
 			continue
 		}
@@ -64,14 +64,14 @@ func inlayHint(ctx context.Context, s *Server, p *protocol.InlayHintParams) ([]i
 }
 
 func lineEnd(text []byte, offset int) int {
-	for offset < len(text) && text[offset] != '\n' {
+	for offset < len(text) && text[offset] != '\n' && text[offset] != '\r' {
 		offset++
 	}
 	return offset
 }
 
 func rangeOf(doc *textdoc.Snapshot, start, end int) protocol.Range {
-	a, b := textdoc.PositionOf(doc.Text, start), textdoc.PositionOf(doc.Text, end)
+	a, b := doc.PositionOf(start), doc.PositionOf(end)
 	return protocol.Range{Start: protocol.Position{Line: a.Line, Character: a.Character}, End: protocol.Position{Line: b.Line, Character: b.Character}}
 }
 

@@ -128,7 +128,7 @@ func (s *Server) resolveFunction(ctx context.Context, arg functionArg) (promclie
 	if !ok {
 		return promclient.Series{}, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s is not open", arg.URI)
 	}
-	offset, err := textdoc.Offset(doc.Text, textdoc.Position{Line: arg.Position.Line, Character: arg.Position.Character})
+	offset, err := doc.Offset(textdoc.Position{Line: arg.Position.Line, Character: arg.Position.Character})
 	if err != nil {
 		return promclient.Series{}, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%v", err)
 	}

@@ -17,7 +17,7 @@ func hover(ctx context.Context, s *Server, p *protocol.HoverParams) (*protocol.H
 	if !ok {
 		return nil, nil
 	}
-	offset, err := textdoc.Offset(doc.Text, textdoc.Position{Line: p.Position.Line, Character: p.Position.Character})
+	offset, err := doc.Offset(textdoc.Position{Line: p.Position.Line, Character: p.Position.Character})
 	if err != nil {
 		return nil, nil // a position outside the document hovers nothing
 	}
@@ -27,8 +27,7 @@ func hover(ctx context.Context, s *Server, p *protocol.HoverParams) (*protocol.H
 	}
 	h := &protocol.Hover{Contents: &protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: card.Markdown}}
 	if card.Span.File != "" {
-		start := textdoc.PositionOf(doc.Text, card.Span.Start)
-		end := textdoc.PositionOf(doc.Text, card.Span.End)
+		start, end := doc.PositionOf(card.Span.Start), doc.PositionOf(card.Span.End)
 		h.Range = &protocol.Range{
 			Start: protocol.Position{Line: start.Line, Character: start.Character},
 			End:   protocol.Position{Line: end.Line, Character: end.Character},

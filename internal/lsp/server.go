@@ -44,6 +44,7 @@ type Server struct {
 	workspace *insight.Workspace
 	sweep     *insight.Sweep // SLO problems of the whole workspace (problems.go)
 	client    *clientConn
+	publishes debouncer // diagnostics of changed documents, published when edits pause
 
 	mu          sync.Mutex
 	state       lifecycle
@@ -69,13 +70,14 @@ func New(opts Options) *Server {
 		getenv = os.Getenv
 	}
 	s := &Server{
-		log:      log,
-		getenv:   getenv,
-		version:  opts.Version,
-		docs:     textdoc.NewStore(),
-		exited:   make(chan struct{}),
-		grace:    2 * time.Second,
-		settings: config.Defaults(getenv),
+		log:       log,
+		getenv:    getenv,
+		version:   opts.Version,
+		docs:      textdoc.NewStore(),
+		exited:    make(chan struct{}),
+		grace:     2 * time.Second,
+		publishes: debouncer{delay: diagnosticsDelay},
+		settings:  config.Defaults(getenv),
 	}
 	s.workspace = insight.NewWorkspace(log, s.docs)
 	s.workspace.SetObserver(&notifier{srv: s})

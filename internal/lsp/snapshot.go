@@ -35,7 +35,7 @@ func (s *Server) runSnapshot(ctx context.Context, args []protocol.LSPAny) (any, 
 		if !ok {
 			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s is not open", arg.URI)
 		}
-		offset, err := textdoc.Offset(doc.Text, textdoc.Position{Line: arg.Position.Line, Character: arg.Position.Character})
+		offset, err := doc.Offset(textdoc.Position{Line: arg.Position.Line, Character: arg.Position.Character})
 		if err != nil {
 			return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%v", err)
 		}

@@ -20,7 +20,7 @@ func didOpen(ctx context.Context, s *Server, p *protocol.DidOpenTextDocumentPara
 	}
 	s.docs.Open(path, p.TextDocument.Version, p.TextDocument.Text)
 	s.workspace.Changed(path)
-	go s.publishDiagnostics(path)
+	s.schedulePublish(path)
 	return nil, nil
 }
 
@@ -43,7 +43,7 @@ func didChange(ctx context.Context, s *Server, p *protocol.DidChangeTextDocument
 		return nil, err // logged by dispatch; the document keeps its last good text
 	}
 	s.workspace.Changed(path)
-	go s.publishDiagnostics(path)
+	s.schedulePublish(path)
 	return nil, nil
 }
 

@@ -1,6 +1,10 @@
 // Package textdoc keeps the editor's open documents: their text, version and language, edited
 // with LSP-style ranges whose character offsets count UTF-16 code units. Every update replaces a
 // document with a new immutable Snapshot, so readers never see half an edit.
+//
+// Lines end, as in LSP, at "\r\n", "\n" or a lone "\r". Each Snapshot indexes its line starts
+// once, on first use, so converting between positions and byte offsets costs a binary search
+// plus the length of one line, whatever the document's size.
 package textdoc
 
 import (
@@ -8,8 +12,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // Position is a zero-based line and UTF-16 character offset, as in LSP.
@@ -29,6 +31,30 @@ type Snapshot struct {
 	Path    string // absolute file path
 	Version int32
 	Text    []byte // never modified after creation
+
+	linesOnce sync.Once
+	lines     Lines
+	lfOnce    sync.Once
+	lf        *LFView
+}
+
+// Lines returns the line index of the snapshot's text, built on first use.
+func (s *Snapshot) Lines() Lines {
+	s.linesOnce.Do(func() { s.lines = IndexLines(s.Text) })
+	return s.lines
+}
+
+// Offset converts an LSP position in the snapshot's text to a byte offset; see Lines.Offset.
+func (s *Snapshot) Offset(pos Position) (int, error) { return s.Lines().Offset(pos) }
+
+// PositionOf converts a byte offset in the snapshot's text to an LSP position; see
+// Lines.PositionOf.
+func (s *Snapshot) PositionOf(offset int) Position { return s.Lines().PositionOf(offset) }
+
+// LF returns the snapshot's text as tools that only know "\n" line ends read it; see LFView.
+func (s *Snapshot) LF() *LFView {
+	s.lfOnce.Do(func() { s.lf = NewLFView(s.Text) })
+	return s.lf
 }
 
 // ErrNotOpen is returned for documents the editor has not opened.
@@ -65,17 +91,20 @@ func (s *Store) Apply(path string, version int32, changes []Change) (*Snapshot, 
 	if version <= cur.Version {
 		return nil, fmt.Errorf("didChange for %s: version %d is not newer than the current %d", path, version, cur.Version)
 	}
-	text := cur.Text
+	text, lines := cur.Text, cur.Lines()
 	for i, ch := range changes {
+		if i > 0 {
+			lines = IndexLines(text) // the previous change moved the lines
+		}
 		if ch.Range == nil {
 			text = []byte(ch.Text)
 			continue
 		}
-		start, err := Offset(text, ch.Range.Start)
+		start, err := lines.Offset(ch.Range.Start)
 		if err != nil {
 			return nil, fmt.Errorf("didChange for %s, change %d: %w", path, i, err)
 		}
-		end, err := Offset(text, ch.Range.End)
+		end, err := lines.Offset(ch.Range.End)
 		if err != nil {
 			return nil, fmt.Errorf("didChange for %s, change %d: %w", path, i, err)
 		}
@@ -129,72 +158,4 @@ func (s *Store) Overlay() map[string][]byte {
 		out[p] = d.Text
 	}
 	return out
-}
-
-// Offset converts an LSP position to a byte offset in text. A character offset past the end of
-// its line clamps to the line end (as LSP asks); a line past the end of the text is an error,
-// except the line just after a trailing newline.
-func Offset(text []byte, pos Position) (int, error) {
-	line := uint32(0)
-	i := 0
-	for line < pos.Line {
-		j := indexByte(text[i:], '\n')
-		if j < 0 {
-			return 0, fmt.Errorf("position %d:%d is beyond the last line (%d)", pos.Line, pos.Character, line)
-		}
-		i += j + 1
-		line++
-	}
-	units := uint32(0)
-	for i < len(text) && text[i] != '\n' && units < pos.Character {
-		r, size := utf8.DecodeRune(text[i:])
-		n := uint32(utf16.RuneLen(r))
-		if r == utf8.RuneError || n == 0 {
-			n = 1
-		}
-		if units+n > pos.Character {
-			break // position inside a surrogate pair: stay before the rune
-		}
-		units += n
-		i += size
-	}
-	return i, nil
-}
-
-// PositionOf converts a byte offset in text to an LSP position. Offsets beyond the text clamp to
-// its end.
-func PositionOf(text []byte, offset int) Position {
-	if offset > len(text) {
-		offset = len(text)
-	}
-	if offset < 0 {
-		offset = 0
-	}
-	var pos Position
-	lineStart := 0
-	for i := 0; i < offset; i++ {
-		if text[i] == '\n' {
-			pos.Line++
-			lineStart = i + 1
-		}
-	}
-	for i := lineStart; i < offset; {
-		r, size := utf8.DecodeRune(text[i:])
-		n := utf16.RuneLen(r)
-		if n <= 0 {
-			n = 1
-		}
-		pos.Character += uint32(n)
-		i += size
-	}
-	return pos
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }

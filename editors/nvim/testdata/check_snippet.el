@@ -32,6 +32,8 @@
        (out (make-temp-file "am-snippet" t))
        (result nil))
   (setq command-line-args-left nil)
+  ;; The scratch directory goes whatever the exit (kill-emacs runs this hook, unwind forms not).
+  (add-hook 'kill-emacs-hook (lambda () (delete-directory out t)))
   (unless (and file (file-readable-p file))
     (am-check--fail "usage: emacs --batch -l check_snippet.el SNIPPET.el"))
   ;; Reads: balanced parentheses and every form readable.

@@ -51,9 +51,17 @@ func main() {
 	edits := flag.Int("edits", 10, "edits per server and repetition")
 	module := flag.String("module", "", "directory of a large module to copy (default: golang.org/x/tools from the module cache); see README for prometheus/prometheus")
 	heavy := flag.String("import", "", "package of the module the caller package imports (default: one per known module)")
+	hugeOnly := flag.Bool("huge", false, "only the huge-document measure (needs neither gopls nor Prometheus)")
 	flag.Parse()
 	b := &bench{amlsp: abs(*amlsp), gopls: abs(*gopls), hovers: max(*hovers, 1000), reps: max(*reps, 1), edits: max(*edits, 1)}
-	if err := b.run(*module, *heavy); err != nil {
+	var err error
+	if !*hugeOnly {
+		err = b.run(*module, *heavy)
+	}
+	if err == nil {
+		err = b.huge(context.Background())
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}

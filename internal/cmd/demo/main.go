@@ -13,10 +13,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/am-lsp/am-lsp/internal/testkit/childproc"
 	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
 	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
@@ -27,14 +30,23 @@ func main() {
 	binary := flag.String("binary", "bin/am-lsp", "the am-lsp binary to run")
 	module := flag.String("module", "testdata/demo", "the Go module to analyse")
 	flag.Parse()
-	if err := run(*binary, *module); err != nil {
+	// Ctrl-C, SIGTERM or a closed terminal cancel ctx: every child started with it is killed,
+	// and the deferred stops remove what the demo created before it exits.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	err := run(ctx, *binary, *module)
+	stop()
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "\ndemo: interrupted; stopped everything it started and removed its temporary files")
+		os.Exit(130)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(binary, module string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+func run(ctx context.Context, binary, module string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	binary, _ = filepath.Abs(binary)
 	module, _ = filepath.Abs(module)
@@ -60,6 +72,7 @@ func run(binary, module string) error {
 	report.Dir = module
 	report.Env = append(os.Environ(), "AM_PROMETHEUS_URL="+prom.URL)
 	report.Stdout, report.Stderr = os.Stdout, os.Stderr
+	childproc.TieToParent(report)
 	if err := report.Run(); err != nil {
 		return fmt.Errorf("am-lsp report: %w", err)
 	}
@@ -69,6 +82,7 @@ func run(binary, module string) error {
 	burning.Dir = module
 	burning.Env = append(os.Environ(), "AM_PROMETHEUS_URL="+prom.URL)
 	burning.Stdout, burning.Stderr = os.Stdout, os.Stderr
+	childproc.TieToParent(burning)
 	if err := burning.Run(); err != nil {
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 {
@@ -165,6 +179,7 @@ func hover(ctx context.Context, binary, module, promURL string, target *demodata
 	cmd := exec.CommandContext(ctx, binary, "serve", "--log-level", "warn")
 	cmd.Dir = module
 	cmd.Stderr = os.Stderr
+	childproc.TieToParent(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return "", "", err

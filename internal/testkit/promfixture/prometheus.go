@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/am-lsp/am-lsp/internal/testkit/childproc"
 )
 
 // ErrNotInstalled is wrapped by the errors of Start and StartVictoriaMetrics when a binary they
@@ -455,6 +457,7 @@ func (s *Server) start(bin string, args []string) error {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = s.dir
+	childproc.TieToParent(cmd) // a killed test or demo leaves no server behind
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("promfixture: start %s: %w", bin, err)
