@@ -58,6 +58,10 @@ type Settings struct {
 	CodeLensFormat string
 	// InlayHints (inlayHints) shows the summary as an inlay hint after the signature instead.
 	InlayHints bool
+	// HoverImages (hoverImages) says the client renders Markdown images with data: URIs (VS
+	// Code does): the hover's trend is then drawn as small SVG charts instead of text
+	// sparklines. Off by default, since clients such as Neovim show images as their raw URI.
+	HoverImages bool
 	// BurnRateThreshold (burnRateThreshold): an SLO whose error-budget burn rate over the window
 	// exceeds it gets a warning diagnostic (a breached objective always does). 0 disables.
 	BurnRateThreshold float64
@@ -124,6 +128,7 @@ type wire struct {
 	CodeLens              *bool              `json:"codeLens"`
 	CodeLensFormat        *string            `json:"codeLensFormat"`
 	InlayHints            *bool              `json:"inlayHints"`
+	HoverImages           *bool              `json:"hoverImages"`
 	BurnRateThreshold     *float64           `json:"burnRateThreshold"`
 	BearerToken           *string            `json:"bearerToken"`
 	BearerTokenFile       *string            `json:"bearerTokenFile"`
@@ -198,7 +203,7 @@ func Merge(base Settings, raw []byte) (Settings, error) {
 	bools := []struct {
 		val *bool
 		dst *bool
-	}{{w.CodeLens, &out.CodeLens}, {w.InlayHints, &out.InlayHints}, {w.TLSInsecureSkipVerify, &out.TLSInsecureSkipVerify}}
+	}{{w.CodeLens, &out.CodeLens}, {w.InlayHints, &out.InlayHints}, {w.HoverImages, &out.HoverImages}, {w.TLSInsecureSkipVerify, &out.TLSInsecureSkipVerify}}
 	for _, f := range bools {
 		if f.val != nil {
 			*f.dst = *f.val

@@ -61,12 +61,12 @@ func TestRedactRemovesCredentials(t *testing.T) {
 func TestMergeEditorSurfaceAndAuthSettings(t *testing.T) {
 	env := map[string]string{"AM_GRAFANA_URL": "http://grafana:3000"}
 	base := Defaults(func(k string) string { return env[k] })
-	if base.GrafanaURL != "http://grafana:3000" || !base.CodeLens || base.CodeLensFormat != DefaultCodeLensFormat {
+	if base.GrafanaURL != "http://grafana:3000" || !base.CodeLens || base.HoverImages || base.CodeLensFormat != DefaultCodeLensFormat {
 		t.Fatalf("defaults: %+v", base)
 	}
 	got, err := Merge(base, []byte(`{
 		"grafanaUrl": "https://g.example/grafana/", "grafanaDatasource": "prom-uid",
-		"labelMatchers": ["env=\"prod\""], "codeLens": false, "codeLensFormat": "{rate}", "inlayHints": true,
+		"labelMatchers": ["env=\"prod\""], "codeLens": false, "codeLensFormat": "{rate}", "inlayHints": true, "hoverImages": true,
 		"burnRateThreshold": 14.4, "bearerTokenFile": "/run/token", "username": "u", "password": "p",
 		"headers": {"X-Scope-OrgID": "team-a"}, "tlsCaFile": "/etc/ca.pem", "tlsInsecureSkipVerify": true}`))
 	if err != nil {
@@ -77,6 +77,7 @@ func TestMergeEditorSurfaceAndAuthSettings(t *testing.T) {
 	want.LabelMatchers, want.CodeLens, want.CodeLensFormat, want.InlayHints = []string{`env="prod"`}, false, "{rate}", true
 	want.BurnRateThreshold, want.BearerTokenFile, want.Username, want.Password = 14.4, "/run/token", "u", "p"
 	want.Headers, want.TLSCAFile, want.TLSInsecureSkipVerify = map[string]string{"X-Scope-OrgID": "team-a"}, "/etc/ca.pem", true
+	want.HoverImages = true
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
 	}

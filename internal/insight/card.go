@@ -52,7 +52,7 @@ func Card(v View) string {
 		}
 		b.WriteString("\n")
 		if v.Trend != nil {
-			fmt.Fprintf(&b, "Last %s: requests `%s` · errors `%s`\n\n", formatWindow(v.TrendRange), sparkline(v.Trend.RequestRate), sparkline(v.Trend.ErrorRatio))
+			b.WriteString(trendLine(v))
 		}
 		for _, s := range v.SLOs {
 			b.WriteString(sloLine(s) + "\n\n")
@@ -94,6 +94,19 @@ func Card(v View) string {
 		fmt.Fprintf(&b, "> %s\n\n", text(n, maxProseText))
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// trendLine renders v's trend: small SVG charts when v.Images (the client renders images; the
+// error chart has the tightest success objective's allowed error ratio drawn), else text
+// sparklines.
+func trendLine(v View) string {
+	window := formatWindow(v.TrendRange)
+	if v.Images {
+		return fmt.Sprintf("Last %s: requests %s · errors %s\n\n", window,
+			chartImage("requests", trendChart(v.Trend.RequestRate, 0)),
+			chartImage("errors", trendChart(v.Trend.ErrorRatio, errorThreshold(v.SLOs))))
+	}
+	return fmt.Sprintf("Last %s: requests `%s` · errors `%s`\n\n", window, sparkline(v.Trend.RequestRate), sparkline(v.Trend.ErrorRatio))
 }
 
 // Cards renders the Views of one function (Autometrics, then its span) as one hover card,

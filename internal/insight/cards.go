@@ -21,6 +21,7 @@ type cardKey struct {
 	degraded  string // why the package was read from syntax alone, "" when typed
 	fetchErr  bool
 	trace     analysis.Trace // the span the function starts; zero when not traced
+	images    bool           // the trend drawn as charts (View.Images)
 }
 
 // directiveKey is what a card shows of the function's //autometrics directive: its SLO. The zero

@@ -62,11 +62,13 @@ func (w *Workspace) Hover(ctx context.Context, path string, version int32, offse
 		degraded = pkg.Degraded // the go command's load answered, but read the package from syntax alone
 	}
 	key := newCardKey(fn, b.links, h, degraded)
+	key.images = b.settings.HoverImages
 	markdown, cached := w.cards.get(key)
 	if !cached {
 		views := Views(fn, b.links, h.snap, h.fetchErr)
 		for i := range views {
 			views[i] = views[i].WithTrend(h.trend).WithIncident(h.incident, b.links)
+			views[i].Images = b.settings.HoverImages
 		}
 		if degraded != "" {
 			last := &views[len(views)-1]

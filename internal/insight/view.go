@@ -80,6 +80,9 @@ type View struct {
 	Trend *promclient.TrendSeries
 	// TrendRange is the time the trend covers.
 	TrendRange time.Duration
+	// Images renders the trend as SVG charts (Markdown images) instead of text sparklines: the
+	// client renders images (setting hoverImages).
+	Images bool
 	// Incident is the function's alerts, deploy and traces, when the refresh fetched them.
 	Incident *FunctionIncident
 }

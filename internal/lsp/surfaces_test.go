@@ -1,8 +1,11 @@
 package lsp
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -267,6 +270,53 @@ func TestHoverShowsTrendCallersAndSLO(t *testing.T) {
 	if n := len([]rune(spark)); n < 25 || n > 31 {
 		t.Errorf("request sparkline %q has %d points", spark, n)
 	}
+	if strings.Contains(card, "data:image") {
+		t.Errorf("hoverImages is off by default, yet the card has an image:\n%s", card)
+	}
+	// With hoverImages the trend is two SVG charts; the error chart draws the 1 % error ratio
+	// that the 99 % success objective allows.
+	if err := s.client.Notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"hoverImages": true}}); err != nil {
+		t.Fatal(err)
+	}
+	charts := chartImages.FindAllStringSubmatch(card, -1)
+	for wait := time.Now().Add(15 * time.Second); len(charts) != 2 && time.Now().Before(wait); {
+		time.Sleep(50 * time.Millisecond)
+		card = hoverUntilNumbers(t, s, fn.NameSpan.File, line, char)
+		charts = chartImages.FindAllStringSubmatch(card, -1)
+	}
+	if len(charts) != 2 || strings.Contains(card, "requests `") {
+		t.Fatalf("with hoverImages the trend must be two chart images, not sparklines:\n%s", card)
+	}
+	for _, c := range charts {
+		svg, err := base64.StdEncoding.DecodeString(c[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var chart struct {
+			Lines []struct{} `xml:"line"`
+			Paths []struct {
+				D string `xml:"d,attr"`
+			} `xml:"path"`
+		}
+		if err := xml.Unmarshal(svg, &chart); err != nil {
+			t.Fatalf("%s chart is not XML: %v\n%s", c[1], err, svg)
+		}
+		if c[1] == "requests" {
+			points := 0
+			for _, p := range chart.Paths {
+				points += strings.Count(p.D, "M") + strings.Count(p.D, "L")
+			}
+			if points != len([]rune(spark)) {
+				t.Errorf("request chart draws %d points, the sparkline had %d", points, len([]rune(spark)))
+			}
+		}
+		if wantLines := map[string]int{"requests": 0, "errors": 1}[c[1]]; len(chart.Lines) != wantLines {
+			t.Errorf("%s chart has %d threshold lines, want %d", c[1], len(chart.Lines), wantLines)
+		}
+	}
+	if len(card) > 16<<10 {
+		t.Errorf("the card with charts is %d bytes", len(card))
+	}
 	// The directive's objective (--slo API --success-target 99), from the raw counters.
 	success := 1 - value(cardcheck.SpecQueries("Handle", "example.com/demo/api", "5m")[cardcheck.ErrorRatio])
 	wantSLO := fmt.Sprintf("SLO **API** (99 %% success): measured %.2f %%", success*100)
@@ -298,6 +348,9 @@ func TestHoverShowsTrendCallersAndSLO(t *testing.T) {
 		t.Errorf("SLO diagnostic on line %d: %+v in %s", line, slo, msg.Params)
 	}
 }
+
+// chartImages finds the trend charts of a card: alt text and base64 SVG.
+var chartImages = regexp.MustCompile(`!\[(requests|errors)\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)`)
 
 // count returns how many requests of method the server sent so far.
 func (r *recorder) count(method string) int {

@@ -33,6 +33,7 @@ export interface ServerSettings {
   codeLens: boolean;
   codeLensFormat: string;
   inlayHints: boolean;
+  hoverImages: boolean;
   burnRateThreshold: number;
   bearerToken: string;
   bearerTokenFile: string;
@@ -79,6 +80,8 @@ export const SERVER_SETTINGS: readonly SettingSpec[] = [
   { key: 'codeLens', kind: 'boolean', default: true },
   { key: 'codeLensFormat', kind: 'string', default: DEFAULT_CODELENS_FORMAT, emptyMeansDefault: true },
   { key: 'inlayHints', kind: 'boolean', default: false },
+  // VS Code renders Markdown images with data: URIs in hovers; the server's default is off.
+  { key: 'hoverImages', kind: 'boolean', default: true },
   { key: 'burnRateThreshold', kind: 'number', default: 2 },
   { key: 'bearerToken', kind: 'string', default: '', secret: true },
   { key: 'bearerTokenFile', kind: 'string', default: '' },

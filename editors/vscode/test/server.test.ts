@@ -195,6 +195,7 @@ describe('against the am-lsp server', () => {
       codeLens: false,
       codeLensFormat: '{rate} {p95}',
       inlayHints: true,
+      hoverImages: false,
       burnRateThreshold: 0,
       bearerTokenFile: '',
       username: 'alice',

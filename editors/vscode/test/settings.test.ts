@@ -35,6 +35,7 @@ const DEFAULTS: ServerSettings = {
   codeLens: true,
   codeLensFormat: DEFAULT_CODELENS_FORMAT,
   inlayHints: false,
+  hoverImages: true, // the extension's own default: VS Code renders the charts (the server's is off)
   burnRateThreshold: 2,
   bearerToken: '',
   bearerTokenFile: '',
@@ -68,6 +69,7 @@ describe('settings mapping', () => {
       codeLens: false,
       codeLensFormat: '{rate} | {p95}',
       inlayHints: true,
+      hoverImages: false,
       burnRateThreshold: 0,
       bearerTokenFile: '/var/run/token',
       username: 'alice',
