@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -247,7 +249,8 @@ func (l *Loader) goList(ctx context.Context, dir string, patterns []string, over
 // writeOverlay writes overlay in the go command's -overlay format (a JSON file mapping each path
 // to a file holding its content) into a temporary directory removed by cleanup.
 func writeOverlay(overlay map[string][]byte) (string, func(), error) {
-	dir, err := os.MkdirTemp("", "am-lsp-overlay-")
+	removeStaleOverlays.Do(func() { removeOverlaysOfEndedServers(os.TempDir()) })
+	dir, err := os.MkdirTemp("", overlayPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return "", nil, err
 	}
@@ -268,4 +271,35 @@ func writeOverlay(overlay map[string][]byte) (string, func(), error) {
 		return "", nil, err
 	}
 	return file, cleanup, nil
+}
+
+// overlayPrefix starts the name of every overlay directory, followed by the writing server's
+// process id and a dash.
+const overlayPrefix = "am-lsp-overlay-"
+
+var removeStaleOverlays sync.Once
+
+// removeOverlaysOfEndedServers removes the overlay directories in tmp whose server process has
+// ended. A server removes its own after each go command; one killed during a load (an editor that
+// gives up waiting for shutdown) cannot, so the next server sweeps them once. Directories of
+// running servers, and names it cannot read, are left alone.
+func removeOverlaysOfEndedServers(tmp string) {
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), overlayPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(filepath.Join(tmp, e.Name()))
+		}
+	}
 }

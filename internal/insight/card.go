@@ -57,6 +57,9 @@ func Card(v View) string {
 		for _, s := range v.SLOs {
 			b.WriteString(sloLine(s) + "\n\n")
 		}
+		if v.NoSLO != "" {
+			b.WriteString(text(v.NoSLO, maxProseText) + "\n\n")
+		}
 		b.WriteString(incidentMarkdown(v.Incident))
 		if len(v.Stats.Callers) > 0 {
 			b.WriteString("Top callers: ")

@@ -34,6 +34,16 @@ func objectivesOf(fn *analysis.Function, stats promclient.Stats) []promclient.Ob
 	return out
 }
 
+// noSlothSLO explains why a span has no SLO status: no Sloth recording rules name it.
+func noSlothSLO(series promclient.Series, stats promclient.Stats, backend string) string {
+	of := ""
+	if stats.ServiceName != "" {
+		of = fmt.Sprintf(" and sloth_service %q", stats.ServiceName)
+	}
+	return fmt.Sprintf("No SLO: %s has no Sloth recording rules (slo:objective:ratio, slo:sli_error:ratio_rate5m) "+
+		"with span_name or sloth_slo %q%s.", backend, series.Function, of)
+}
+
 // Breach says whether an SLO status needs the user's attention: the objective is not met over
 // the window, or the budget burns faster than burnThreshold (0 disables that check). The
 // returned text explains it; "" means no breach.

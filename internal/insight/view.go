@@ -76,6 +76,9 @@ type View struct {
 	Jumps     map[Target]string          // Grafana dashboard, Explore and Prometheus links
 	// SLOs are the function's objectives with their measured status.
 	SLOs []promclient.SLOStatus
+	// NoSLO explains, on a span's View with numbers and no SLOs, which Sloth recording rules
+	// would give it one.
+	NoSLO string
 	// Trend is the last hour of request rate and error ratio, when fetched.
 	Trend *promclient.TrendSeries
 	// TrendRange is the time the trend covers.
@@ -144,7 +147,12 @@ func explainNumbers(fn *analysis.Function, series promclient.Series, links Links
 		v.Status = StatusOK
 		v.Stats = stats
 		if series.IsSpan() {
-			break // the directive's objectives are the Autometrics series'
+			// The directive's objectives are the Autometrics series'; a span's come from Sloth.
+			v.SLOs = client.SlothSLOs(snap, series)
+			if len(v.SLOs) == 0 {
+				v.NoSLO = noSlothSLO(series, stats, v.Backend)
+			}
+			break
 		}
 		for _, o := range objectivesOf(fn, stats) {
 			v.SLOs = append(v.SLOs, client.SLO(snap, series, o))

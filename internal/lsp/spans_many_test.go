@@ -18,9 +18,22 @@ import (
 // testdata/otelapp/many and returns it with that file.
 func manySpansBackend(t testing.TB) (*promfixture.Server, string) {
 	t.Helper()
+	opts := manySpansOptions(t, 0, 50)
+	file, err := filepath.Abs("../../testdata/otelapp/many/many.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return promfixture.StartT(t, opts), file
+}
+
+// manySpansOptions returns backend options holding span metrics of service shop for the
+// functions F<from>..F<to-1> of testdata/otelapp/many: F<i> makes 0.5+i calls/s, (i%4)/8 of
+// them failing.
+func manySpansOptions(t testing.TB, from, to int) promfixture.Options {
+	t.Helper()
 	opts := promfixture.Options{Now: time.Now(), Before: 30 * time.Minute, After: 90 * time.Minute}
 	var spans []promfixture.Span
-	for i := 0; i < 50; i++ {
+	for i := from; i < to; i++ {
 		spans = append(spans, promfixture.Span{Service: "shop", Name: fmt.Sprintf("many.F%02d", i), Kind: "SPAN_KIND_INTERNAL",
 			CallsPerSec: 0.5 + float64(i), ErrorsPerSec: float64(i%4) / 8, Latencies: []float64{0.001 * float64(i+1), 0.05}})
 	}
@@ -29,11 +42,7 @@ func manySpansBackend(t testing.TB) (*promfixture.Server, string) {
 		t.Fatal(err)
 	}
 	opts.ExtraOpenMetrics = om
-	file, err := filepath.Abs("../../testdata/otelapp/many/many.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return promfixture.StartT(t, opts), file
+	return opts
 }
 
 // startOtelapp starts a session on testdata/otelapp against promURL.

@@ -66,6 +66,8 @@ type Snapshot struct {
 	// bound, ascending, +Inf last; and the SLO recording rules of the objectives of the batch.
 	buckets map[Series][]bucket
 	rules   []ruleSeries
+	// sloth holds the Sloth recording rules of the span subjects of the batch (SlothRules).
+	sloth []slothRule
 }
 
 type bucket struct{ le, rate float64 }
@@ -317,6 +319,7 @@ func (c *Client) fetchResolved(ctx context.Context, series []Series) answer[*Sna
 		acc.into(snap)
 	}
 	sortRules(snap.rules)
+	sortSlothRules(snap.sloth)
 	snap.FetchedAt = c.now()
 	return answer[*Snapshot]{val: snap, at: snap.FetchedAt}
 }
@@ -329,6 +332,7 @@ type accumulator struct {
 	want   map[Series]bool
 	totals map[Series]*seriesTotals
 	rules  []ruleSeries
+	sloth  []slothRule
 }
 
 // seriesTotals are the sums of one series while its samples arrive.
@@ -408,9 +412,13 @@ func (a *accumulator) addCalls(vec model.Vector) {
 }
 
 // addLatency adds the quantiles (labelled quantile, in seconds) and the raw bucket rates
-// (labelled le, in the source's unit) with their latency objectives.
+// (labelled le, in the source's unit) with their latency objectives, and reads the recording
+// rules (with a __name__).
 func (a *accumulator) addLatency(vec model.Vector) {
 	for _, smp := range vec {
+		if a.addRule(smp) {
+			continue
+		}
 		t := a.of(smp.Metric)
 		if t == nil {
 			continue
@@ -443,16 +451,29 @@ func (a *accumulator) addLatency(vec model.Vector) {
 // addConcurrent reads the gauge sums (no __name__) and the SLO recording rules (with one).
 func (a *accumulator) addConcurrent(vec model.Vector) {
 	for _, smp := range vec {
-		if _, ok := smp.Metric[model.MetricNameLabel]; ok {
-			if r, ok := ruleOf(smp); ok {
-				a.rules = append(a.rules, r)
-			}
+		if a.addRule(smp) {
 			continue
 		}
 		if t := a.of(smp.Metric); t != nil {
 			t.stats.Concurrent = float64(smp.Value)
 		}
 	}
+}
+
+// addRule records smp when it is a recording rule sample (it has a __name__: the sums and
+// quantiles have none) and reports whether it was one.
+func (a *accumulator) addRule(smp *model.Sample) bool {
+	if _, ok := smp.Metric[model.MetricNameLabel]; !ok {
+		return false
+	}
+	if a.src.SlothRules {
+		if r, ok := slothRuleOf(smp); ok {
+			a.sloth = append(a.sloth, r)
+		}
+	} else if r, ok := ruleOf(smp); ok {
+		a.rules = append(a.rules, r)
+	}
+	return true
 }
 
 // addBuildInfo records the services and versions of the build info, for series that already
@@ -478,6 +499,7 @@ func (a *accumulator) addBuildInfo(vec model.Vector) {
 // into adds the finished numbers, buckets and rules to snap.
 func (a *accumulator) into(snap *Snapshot) {
 	snap.rules = append(snap.rules, a.rules...)
+	snap.sloth = append(snap.sloth, a.sloth...)
 	for s, t := range a.totals {
 		t.stats.RequestRate = t.total
 		if t.total > 0 {

@@ -53,9 +53,14 @@ const (
 	ruleSLIError        = "slo:sli_error:ratio_rate5m"
 	ruleBurnRate        = "slo:current_burn_rate:ratio"
 	ruleBudgetRemaining = "slo:period_error_budget_remaining:ratio"
+	ruleObjective       = "slo:objective:ratio"
 	ruleSLIWindow       = 5 * time.Minute
 	ruleBudgetPeriod    = 30 * 24 * time.Hour
 )
+
+// slothRuleNames are the Sloth recording rules read for the subjects of a source with
+// SlothRules: the objective itself comes from slo:objective:ratio.
+var slothRuleNames = []string{ruleSLIError, ruleObjective, ruleBurnRate, ruleBudgetRemaining}
 
 // QueryFor returns the PromQL of one number of one function, as the spec's queries (§3) but
 // filtered on both function and module (and the ExtraMatchers), without the build_info join,
@@ -94,10 +99,11 @@ func (c *Client) queries(id SourceID) sourceQueries {
 		src = c.sources[id]
 	}
 	extra := c.extraSuffix()
+	ruleExtra := extra
 	if IsSpanSource(id) && c.cfg.SpanService != "" && src.ServiceLabel != "" {
 		extra += "," + src.ServiceLabel + "=" + quote(c.cfg.SpanService)
 	}
-	return sourceQueries{src: src, window: c.cfg.Window, extra: extra}
+	return sourceQueries{src: src, window: c.cfg.Window, extra: extra, ruleExtra: ruleExtra}
 }
 
 // sourceQueries builds the PromQL of one source: every query the client sends is made here,
@@ -106,6 +112,9 @@ type sourceQueries struct {
 	src    *Source
 	window time.Duration
 	extra  string // the ExtraMatchers as ",m1,m2"
+	// ruleExtra is extra without the span service matcher: Sloth rules name their service
+	// sloth_service, which SlothSLOs compares with the numbers' services.
+	ruleExtra string
 	// at, when not "", evaluates range selectors at a fixed time: " @ <unix seconds>".
 	at string
 }
@@ -120,6 +129,9 @@ type sourceQueries struct {
 //   - concurrent: the gauge, or the SLO recording rules of the objectives the calls of the
 //     batch carry (the rule series keep their __name__, the sums have none);
 //   - buildInfo: services and versions from the info metric, for series that lack them.
+//
+// The Sloth rules of a SlothRules source come with its latency query (else the concurrent
+// one), keeping their __name__ too.
 type batchQueries struct {
 	calls, latency, concurrent, buildInfo string
 }
@@ -238,6 +250,14 @@ func (q sourceQueries) batch(series []Series) batchQueries {
 			strings.Join(append(append([]string(nil), src.Calls...), src.Counts...), "|") + `",` + m + `})`
 		parts = append(parts, `(`+rules+` and on (`+objectiveLabels+`) `+objectives+`)`)
 	}
+	if src.SlothRules {
+		// With the latency query when there is one: no query more per batch.
+		if b.latency != "" {
+			b.latency += ` or ` + q.slothRules(series)
+		} else {
+			parts = append(parts, q.slothRules(series))
+		}
+	}
 	b.concurrent = strings.Join(parts, " or ")
 	if src.BuildInfo != "" && (src.ServiceLabel != "" || src.VersionLabel != "") {
 		// Only names service and version for series that lack them; it may drop series freely
@@ -250,6 +270,21 @@ func (q sourceQueries) batch(series []Series) batchQueries {
 			`topk by (instance, job) (1, last_over_time(` + src.BuildInfo + `[` + formatWindow(q.window) + `])))`
 	}
 	return b
+}
+
+// slothRules selects the Sloth recording rules (slothRuleNames) whose sloth_slo or span_name
+// label is the function label value of one of series.
+func (q sourceQueries) slothRules(series []Series) string {
+	var names []string
+	seen := map[string]bool{}
+	for _, s := range series {
+		if !seen[s.Function] {
+			seen[s.Function] = true
+			names = append(names, s.Function)
+		}
+	}
+	rules := `{__name__=~"` + strings.Join(slothRuleNames, "|") + `",`
+	return rules + matcher("sloth_slo", names) + q.ruleExtra + `} or ` + rules + matcher("span_name", names) + q.ruleExtra + `}`
 }
 
 // trend is the range query of FetchTrend: call rates by failure.

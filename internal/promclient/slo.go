@@ -232,7 +232,34 @@ func sortRules(rs []ruleSeries) {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].key < rs[j].key })
 }
 
-type ruleValues struct{ sli, burn, remaining float64 }
+// ruleValues are the values of one SLO's recording rules (NaN for those absent).
+type ruleValues struct{ sli, burn, remaining, objective float64 }
+
+func newRuleValues() *ruleValues {
+	nan := math.NaN()
+	return &ruleValues{nan, nan, nan, nan}
+}
+
+// add records the value of one sample of rule record; the first sample of each rule (in label
+// order) wins, and other rules are ignored.
+func (v *ruleValues) add(record string, value float64) {
+	var p *float64
+	switch record {
+	case ruleSLIError:
+		p = &v.sli
+	case ruleBurnRate:
+		p = &v.burn
+	case ruleBudgetRemaining:
+		p = &v.remaining
+	case ruleObjective:
+		p = &v.objective
+	default:
+		return
+	}
+	if math.IsNaN(*p) {
+		*p = value
+	}
+}
 
 // rulesFor returns the recording rule values of o for a series of the services in services
 // (joined with ", "): those of the first of its services that has some, else those without a
@@ -245,24 +272,10 @@ func rulesFor(rs []ruleSeries, o Objective, services string) (ruleValues, bool) 
 		}
 		v := byService[r.service]
 		if v == nil {
-			nan := math.NaN()
-			v = &ruleValues{nan, nan, nan}
+			v = newRuleValues()
 			byService[r.service] = v
 		}
-		var p *float64
-		switch r.record {
-		case ruleSLIError:
-			p = &v.sli
-		case ruleBurnRate:
-			p = &v.burn
-		case ruleBudgetRemaining:
-			p = &v.remaining
-		default:
-			continue
-		}
-		if math.IsNaN(*p) { // the first in label order wins
-			*p = r.value
-		}
+		v.add(r.record, r.value)
 	}
 	var names []string
 	if services != "" {

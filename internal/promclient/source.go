@@ -75,6 +75,9 @@ type Source struct {
 	// BuildInfo is the info metric joined on (instance, job) to name the service and version
 	// of series that lack them ("" for none).
 	BuildInfo string
+	// SlothRules says Sloth SLO recording rules name a subject by their sloth_slo or span_name
+	// label (the subject's function label value): see Client.SlothSLOs.
+	SlothRules bool
 }
 
 // CallerLabels name the caller of a call.

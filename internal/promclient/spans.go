@@ -28,6 +28,7 @@ func spanSource(id SourceID, name string, calls, buckets, counts []string, laten
 		Calls: calls, Buckets: buckets, Counts: counts, LatencySeconds: latencySeconds,
 		ErrorLabel: statusLabel, ErrorValue: StatusCodeError,
 		ServiceLabel: serviceLabel,
+		SlothRules:   true,
 	}
 }
 

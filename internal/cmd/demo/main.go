@@ -34,8 +34,9 @@ func main() {
 	// and the deferred stops remove what the demo created before it exits.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	err := run(ctx, *binary, *module)
+	interrupted := ctx.Err() != nil // read before stop, which cancels ctx too
 	stop()
-	if ctx.Err() != nil {
+	if interrupted {
 		fmt.Fprintln(os.Stderr, "\ndemo: interrupted; stopped everything it started and removed its temporary files")
 		os.Exit(130)
 	}
