@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
+	"github.com/am-lsp/am-lsp/internal/config"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
 
@@ -129,5 +131,38 @@ func TestAnalysisRetriesWhenTheAbandonedLoadSettles(t *testing.T) {
 	}
 	if !sawSyntaxOnly {
 		t.Error("the first load did not time out: the test shows nothing")
+	}
+}
+
+// Closing the workspace while the workspace-wide SLO sweep analyses the roots is no warning
+// either, and the sweep publishes nothing for the cancelled analysis.
+func TestCloseDuringSweepAnalysisIsNotAWarning(t *testing.T) {
+	started := filepath.Join(t.TempDir(), "started")
+	file, _ := withFakeGo(t, func(string) string { return "touch " + started + "; exec sleep 30" })
+	var logs syncBuffer
+	w := NewWorkspace(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), textdoc.NewStore())
+	s := config.Defaults(func(string) string { return "" })
+	s.PrometheusURL = "http://127.0.0.1:1" // never asked: the analysis does not end
+	if err := w.Configure(s); err != nil {
+		t.Fatal(err)
+	}
+	var published atomic.Int32
+	sweep := NewSweep(w, func(map[string][]SLOProblem) { published.Add(1) })
+	sweep.SetRoots([]string{filepath.Dir(filepath.Dir(file))})
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(started); err == nil {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("the sweep never ran the go command; logs:\n%s", logs.String())
+		}
+	}
+	w.Close()
+	time.Sleep(200 * time.Millisecond) // the sweep's goroutine sees the cancellation
+	if strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("shutdown logged a warning:\n%s", logs.String())
+	}
+	if n := published.Load(); n != 0 {
+		t.Errorf("the cancelled sweep published %d reports", n)
 	}
 }

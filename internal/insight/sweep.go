@@ -117,6 +117,9 @@ func (p *Sweep) once(ctx context.Context) {
 		for _, root := range roots {
 			l := &analysis.Loader{Dir: root, Timeout: p.w.analyses.loader.Timeout}
 			got, err := l.LoadPatterns(ctx, []string{"./..."}, nil)
+			if ctx.Err() != nil {
+				return // shutting down: nothing to warn about, nothing to publish
+			}
 			if err != nil {
 				p.w.analyses.log.Warn("workspace SLO sweep: analysis failed", "dir", root, "err", err)
 			}
