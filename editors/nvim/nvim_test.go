@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/am-lsp/am-lsp/internal/testkit/cardcheck"
+	"github.com/am-lsp/am-lsp/internal/testkit/childproc"
 	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
@@ -241,6 +242,7 @@ func runNeovim(t *testing.T, nvim, init string, env map[string]string) (driverRe
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	output, runErr := cmd.CombinedOutput()
+	waitForServersToEnd(t, out)
 	logs := "neovim output:\n" + string(output) + neovimLogs(home)
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -640,5 +642,30 @@ func testCodeAction(t *testing.T, nvim, bin string) {
 	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Errorf("go build ./... in the edited copy: %v\n%s\n%s", err, out, after)
+	}
+}
+
+// waitForServersToEnd waits until the servers this Neovim session started (the processes that
+// inherited AM_OUT=out) have exited: after Neovim quits, a server may still finish a load and
+// write its type cache under the test's XDG_CACHE_HOME, which the test's cleanup removes. A
+// server still running 10 s after Neovim quit is an error (it should have ended on exit), and
+// is killed.
+func waitForServersToEnd(t *testing.T, out string) {
+	t.Helper()
+	mine := func(p childproc.Process) bool { return strings.Contains(p.Environ, "\x00AM_OUT="+out+"\x00") }
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		left := childproc.Find(mine)
+		if len(left) == 0 {
+			return
+		}
+		if time.Since(start) > 10*time.Second {
+			childproc.Kill(left)
+			var names []string
+			for _, p := range left {
+				names = append(names, p.Cmdline)
+			}
+			t.Errorf("still running 10 s after Neovim quit (killed): %q", names)
+			return
+		}
 	}
 }
