@@ -242,7 +242,7 @@ func runNeovim(t *testing.T, nvim, init string, env map[string]string) (driverRe
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	output, runErr := cmd.CombinedOutput()
-	waitForServersToEnd(t, out)
+	waitForServersToEnd(t, "AM_OUT="+out)
 	logs := "neovim output:\n" + string(output) + neovimLogs(home)
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -645,14 +645,14 @@ func testCodeAction(t *testing.T, nvim, bin string) {
 	}
 }
 
-// waitForServersToEnd waits until the servers this Neovim session started (the processes that
-// inherited AM_OUT=out) have exited: after Neovim quits, a server may still finish a load and
-// write its type cache under the test's XDG_CACHE_HOME, which the test's cleanup removes. A
-// server still running 10 s after Neovim quit is an error (it should have ended on exit), and
-// is killed.
-func waitForServersToEnd(t *testing.T, out string) {
+// waitForServersToEnd waits until the servers a Neovim session started (the processes that
+// inherited its environment entry envEntry, NAME=value) have exited: after Neovim quits, a
+// server may still finish a load and write its type cache under the test's XDG_CACHE_HOME,
+// which the test's cleanup removes. A server still running 10 s after Neovim quit is an error
+// (it should have ended on exit), and is killed.
+func waitForServersToEnd(t *testing.T, envEntry string) {
 	t.Helper()
-	mine := func(p childproc.Process) bool { return strings.Contains(p.Environ, "\x00AM_OUT="+out+"\x00") }
+	mine := func(p childproc.Process) bool { return strings.Contains(p.Environ, "\x00"+envEntry+"\x00") }
 	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
 		left := childproc.Find(mine)
 		if len(left) == 0 {

@@ -251,5 +251,7 @@ func neovimCommand(ctx context.Context, t *testing.T, nvim, init, driver, home s
 		"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
 		"GOCACHE="+strings.TrimSpace(string(gocache)))
 	cmd.Env = append(cmd.Env, env...)
+	// Before home goes (its cleanup was registered earlier, so it runs later).
+	t.Cleanup(func() { waitForServersToEnd(t, "XDG_CACHE_HOME="+filepath.Join(home, "cache")) })
 	return cmd
 }
