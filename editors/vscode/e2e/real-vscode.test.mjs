@@ -13,6 +13,7 @@
 //   AM_E2E_RESULTS      where screenshots go (test-results/vscode)
 //   AM_E2E_CHROMIUM     the browser (/usr/bin/chromium)
 
+import { Buffer } from 'node:buffer';
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
