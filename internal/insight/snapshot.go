@@ -59,9 +59,13 @@ func (w *Workspace) FunctionByLabels(s promclient.Series) *analysis.Function {
 	return nil
 }
 
-// SnapshotMarkdown renders v (with numbers fetched at v.FetchedAt over v.Window) as a snapshot.
+// SnapshotMarkdown renders v (with numbers evaluated at v.EvaluatedAt over v.Window) as a
+// snapshot whose time range is exactly the one of its numbers.
 func SnapshotMarkdown(v View, links Links) string {
-	end := v.FetchedAt.UTC().Truncate(time.Second)
+	end := v.EvaluatedAt.UTC()
+	if end.IsZero() {
+		end = v.FetchedAt.UTC().Truncate(time.Second)
+	}
 	start := end.Add(-v.Window)
 	var b strings.Builder
 	fmt.Fprintf(&b, "### am-lsp snapshot · %s\n\n", code(v.Function.QualifiedName(), maxLabelText))

@@ -71,9 +71,11 @@ type View struct {
 	Stats     promclient.Stats
 	Window    time.Duration
 	FetchedAt time.Time
-	Backend   string                     // backend URL without credentials
-	Links     map[promclient.Kind]string // Prometheus graph link per number
-	Jumps     map[Target]string          // Grafana dashboard, Explore and Prometheus links
+	// EvaluatedAt is the instant the numbers were evaluated at (see promclient.Snapshot).
+	EvaluatedAt time.Time
+	Backend     string                     // backend URL without credentials
+	Links       map[promclient.Kind]string // Prometheus graph link per number
+	Jumps       map[Target]string          // Grafana dashboard, Explore and Prometheus links
 	// SLOs are the function's objectives with their measured status.
 	SLOs []promclient.SLOStatus
 	// NoSLO explains, on a span's View with numbers and no SLOs, which Sloth recording rules
@@ -136,7 +138,7 @@ func explainNumbers(fn *analysis.Function, series promclient.Series, links Links
 		return v
 	}
 	v.Window = snap.Window
-	v.FetchedAt = snap.FetchedAt
+	v.FetchedAt, v.EvaluatedAt = snap.FetchedAt, snap.EvaluatedAt
 	v.Notes = append(v.Notes, snap.Warnings...)
 	if fetchErr != nil {
 		v.Notes = append(v.Notes, fmt.Sprintf("Showing numbers from %s; a refresh is under way.", snap.FetchedAt.Format(time.TimeOnly)))

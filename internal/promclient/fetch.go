@@ -57,6 +57,10 @@ type Snapshot struct {
 	// FetchedAt is when the answer arrived; Window is the rate window of the numbers.
 	FetchedAt time.Time
 	Window    time.Duration
+	// EvaluatedAt is the instant (whole seconds, wall clock) every query of the batch was
+	// evaluated at: the numbers are those of [EvaluatedAt-Window, EvaluatedAt]. Zero when no
+	// query answered.
+	EvaluatedAt time.Time
 
 	// Spans is what the backend holds of span metrics, when the batch asked for span
 	// placeholders (SpanAuto): the explanation of span series without numbers.
@@ -160,9 +164,10 @@ type queryJob struct {
 	into *queryAnswer
 }
 
-// queryAll runs instant queries concurrently, within the client's bound on queries in flight.
-// A job with an empty text is not sent and its answer stays empty.
-func (c *Client) queryAll(ctx context.Context, jobs []queryJob) {
+// queryAll runs instant queries concurrently, within the client's bound on queries in flight,
+// all evaluated at the instant at (the zero time: each at the server's current time). A job with
+// an empty text is not sent and its answer stays empty.
+func (c *Client) queryAll(ctx context.Context, at time.Time, jobs []queryJob) {
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		if j.text == "" {
@@ -176,7 +181,7 @@ func (c *Client) queryAll(ctx context.Context, jobs []queryJob) {
 				return
 			}
 			defer c.release()
-			vec, notes, err := c.q.Query(ctx, j.text, c.cfg.Timeout)
+			vec, notes, err := c.q.Query(ctx, j.text, at, c.cfg.Timeout)
 			*j.into = queryAnswer{vec, notes, err}
 		}()
 	}
@@ -291,9 +296,12 @@ func (c *Client) fetchResolved(ctx context.Context, series []Series) answer[*Sna
 	for i, g := range groups {
 		jobs = append(jobs, answers[i].jobs(c.queries(g[0].Source).batch(g))...)
 	}
-	c.queryAll(ctx, jobs)
+	// One instant for the whole batch, so its numbers agree with each other and a snapshot can
+	// name the exact range they cover.
+	at := time.Now().Truncate(time.Second)
+	c.queryAll(ctx, at, jobs)
 
-	snap := &Snapshot{Stats: map[Series]Stats{}, Queried: series, Window: c.cfg.Window}
+	snap := &Snapshot{Stats: map[Series]Stats{}, Queried: series, Window: c.cfg.Window, EvaluatedAt: at}
 	var warnings warningList
 	for i := range answers {
 		answers[i].addNotes(&warnings)

@@ -9,12 +9,12 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// querier is the part of the backend the client uses: instant queries at the server's current
-// time answering a vector, and range queries answering a matrix, each with the backend's
+// querier is the part of the backend the client uses: instant queries at a given instant (the
+// zero time: the server's current time) answering a vector, and range queries answering a matrix, each with the backend's
 // warnings (and infos). Further backend endpoints (alerts, exemplars) are added here as methods,
 // implemented on promAPI, so that tests and the fault handling see one seam.
 type querier interface {
-	Query(ctx context.Context, query string, timeout time.Duration) (model.Vector, []string, error)
+	Query(ctx context.Context, query string, at time.Time, timeout time.Duration) (model.Vector, []string, error)
 	QueryRange(ctx context.Context, query string, r v1.Range, timeout time.Duration) (model.Matrix, []string, error)
 	// Alerts answers /api/v1/alerts: the active (firing and pending) alerts of the rules the
 	// backend evaluates.
@@ -29,8 +29,8 @@ type promAPI struct {
 	rt  *transport
 }
 
-func (p *promAPI) Query(ctx context.Context, query string, timeout time.Duration) (model.Vector, []string, error) {
-	val, warnings, infos, err := p.api.Query(ctx, query, time.Time{}, v1.WithTimeout(serverTimeout(timeout)))
+func (p *promAPI) Query(ctx context.Context, query string, at time.Time, timeout time.Duration) (model.Vector, []string, error) {
+	val, warnings, infos, err := p.api.Query(ctx, query, at, v1.WithTimeout(serverTimeout(timeout)))
 	notes := append(append([]string(nil), warnings...), infos...)
 	if err != nil {
 		return nil, notes, err

@@ -79,7 +79,7 @@ func (c *Client) fetchHistory(ctx context.Context, _ []Series) answer[*versionHi
 		return answer[*versionHistory]{val: h, at: c.now()}
 	}
 	var ans queryAnswer
-	c.queryAll(ctx, []queryJob{{historyQuery(src.BuildInfo), &ans}})
+	c.queryAll(ctx, time.Time{}, []queryJob{{historyQuery(src.BuildInfo), &ans}})
 	if ans.err != nil {
 		h.note = "build_info history: " + c.explainMissing(ans.err, "queries")
 		return answer[*versionHistory]{val: h, at: c.now(), failed: true}
@@ -227,7 +227,7 @@ func (c *Client) deploys(ctx context.Context, snap *Snapshot, series []Series, h
 			c.versionQuery(g.series, g.service, g.cur, "current", time.Time{}))
 	}
 	var ans queryAnswer
-	c.queryAll(ctx, []queryJob{{strings.Join(parts, " or "), &ans}})
+	c.queryAll(ctx, time.Time{}, []queryJob{{strings.Join(parts, " or "), &ans}})
 	if ans.err != nil {
 		return out, append(ans.notes, "version comparison failed: "+c.classify(ans.err).Error())
 	}
