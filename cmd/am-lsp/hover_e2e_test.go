@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/am-lsp/am-lsp/internal/testkit/lspclient"
+	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
 
 // The built binary, driven over stdio as an editor would, answers a hover within its hover
@@ -18,26 +18,7 @@ import (
 // answers; the query timeout is far longer, so a hover that waited for the backend fails.
 func TestBinaryHoverWithinDeadline(t *testing.T) {
 	bin := buildBinary(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() { // accept and never answer
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	hanging := promfixture.Hanging(t)
 
 	dir := t.TempDir()
 	src := "package hang\n\n//autometrics:inst\nfunc Wait() {}\n"
@@ -76,7 +57,7 @@ func TestBinaryHoverWithinDeadline(t *testing.T) {
 	defer cancel()
 	const deadline = 300 * time.Millisecond
 	if _, err := client.Initialize(ctx, dir, nil, map[string]any{
-		"prometheusUrl": "http://" + ln.Addr().String(), "hoverDeadline": deadline.String(), "queryTimeout": "20s",
+		"prometheusUrl": hanging, "hoverDeadline": deadline.String(), "queryTimeout": "20s",
 	}); err != nil {
 		t.Fatal(err)
 	}

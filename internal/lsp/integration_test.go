@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -320,29 +319,10 @@ func TestHoverExplainsMissingNumbers(t *testing.T) {
 	})
 
 	t.Run("prometheus hangs", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() { // accept and never answer
-			var held []net.Conn
-			defer func() {
-				for _, c := range held {
-					c.Close()
-				}
-			}()
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				held = append(held, c)
-			}
-		}()
+		hanging := promfixture.Hanging(t)
 		// The query timeout is far above deadline + margin: a hover that waited for the
 		// backend rather than the deadline fails.
-		s := startInitialized(t, "http://"+ln.Addr().String(), map[string]any{"hoverDeadline": "300ms", "queryTimeout": "10s"})
+		s := startInitialized(t, hanging, map[string]any{"hoverDeadline": "300ms", "queryTimeout": "10s"})
 		line, char := openAt(t, s, handleFile, at("Handle"))
 		timer := &lspclient.HoverTimer{Client: s.client, Deadline: 300 * time.Millisecond}
 		for i := 0; i < 6; i++ { // straight after opening, while the background analysis runs
