@@ -656,14 +656,25 @@ describe('the extension in a real VS Code (code-server + chromium)', () => {
       await screenshot(page, 'restricted-status');
       assert.ok(!restricted.includes(prom.report.url), `Restricted Mode ignores the workspace's prometheusUrl: ${restricted}`);
       // Trust the folder: now the workspace's prometheusUrl applies, without a restart.
-      const input = await quickInput(page, 'F1', '>Workspaces: Manage Workspace Trust');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Manage Workspace Trust' }).first().waitFor();
-      await input.press('Enter');
-      await page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ }).first().click();
-      const trusted = await waitFor('the status once trusted', async () => {
+      const trust = async () => {
+        const input = await quickInput(page, 'F1', '>Workspaces: Manage Workspace Trust');
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Manage Workspace Trust' }).first().waitFor();
+        await input.press('Enter');
+        await page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ }).first().click();
+      };
+      const trustedStatus = (ms) => waitFor('the status once trusted', async () => {
         const t = await tooltip();
         return t?.includes(prom.report.url) ? t : undefined;
-      }, 30_000);
+      }, ms);
+      await trust();
+      // The trust editor's button sometimes takes no click on a loaded machine (seen once in CI
+      // runs): trusting is idempotent, so a second try is the user's own remedy, not a mask.
+      let trusted = await trustedStatus(20_000).catch(() => undefined);
+      if (trusted === undefined) {
+        await screenshot(page, 'trust-not-taken');
+        await trust();
+        trusted = await trustedStatus(30_000);
+      }
       await screenshot(page, 'trusted-status');
       assert.ok(trusted.includes('answers'), trusted);
       const handleLine = squash(fs.readFileSync(prom.report.file, 'utf8').split('\n')[prom.report.line]);
