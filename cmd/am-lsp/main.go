@@ -17,12 +17,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/trace"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/config"
+	"github.com/am-lsp/am-lsp/internal/heapfloor"
 	"github.com/am-lsp/am-lsp/internal/insight"
 	"github.com/am-lsp/am-lsp/internal/lsp"
 	"github.com/am-lsp/am-lsp/internal/plaintext"
@@ -66,6 +68,7 @@ Usage:
 Serve flags:
   --log-file FILE    write logs to FILE instead of stderr (never to stdout)
   --log-level LEVEL  debug, info, warn or error (default info)
+  --trace FILE       write a Go execution trace to FILE (one task per request; go tool trace)
 
 Report flags:
   --json                 print JSON instead of a table
@@ -135,10 +138,24 @@ type stdio struct {
 
 func (stdio) Close() error { return nil }
 
+// startTrace writes a runtime execution trace to file until the returned function is called.
+func startTrace(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { trace.Stop(); f.Close() }, nil
+}
+
 func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve")
 	logFile := fs.String("log-file", "", "")
 	logLevel := fs.String("log-level", "info", "")
+	traceFile := fs.String("trace", "", "")
 	if err := fs.Parse(args); err != nil {
 		return usageError(stderr, err)
 	}
@@ -160,10 +177,21 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		logOut = f
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	if *traceFile != "" {
+		stopTrace, err := startTrace(*traceFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "am-lsp: --trace: %v\n", err)
+			return 2
+		}
+		defer stopTrace()
+	}
 	// SIGHUP too: an editor that exits hangs up its servers; stopping cleanly ends the go
 	// commands of loads under way and removes their temporary files.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	// A server at rest has a small heap: without a floor, bursts of hovers would each meet a
+	// collection (see heapfloor). GOGC in the environment turns this off.
+	defer heapfloor.Keep(heapfloor.DefaultFloor)()
 	srv := lsp.New(lsp.Options{Logger: log, Version: currentVersion()})
 	code := srv.Serve(ctx, stdio{Reader: stdin, Writer: stdout})
 	log.Info("am-lsp exiting", "code", code)

@@ -7,11 +7,10 @@ import (
 	"go/types"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/tools/go/ast/astutil"
 )
 
 // FunctionAt returns the function whose declaration name is at offset of file (an absolute
@@ -65,21 +64,35 @@ func (p *Package) FunctionAt(file string, offset int) (*Function, bool) {
 	return p.resolveBySyntax(af, path, id)
 }
 
-// identAt returns the identifier at offset and the path of nodes enclosing it (innermost first).
+// identAt returns the identifier at offset and the path of nodes enclosing it (innermost first,
+// the file last), or nil, nil when offset is not inside an identifier. It runs on every hover:
+// one walk down the nodes that contain offset, without building a node list per level.
 func identAt(af *ast.File, tf *token.File, offset int) ([]ast.Node, *ast.Ident) {
 	if offset >= tf.Size() {
 		return nil, nil
 	}
 	pos := tf.Pos(offset)
-	path, _ := astutil.PathEnclosingInterval(af, pos, pos+1)
-	if len(path) < 2 {
+	var stack []ast.Node // outermost first
+	var id *ast.Ident
+	ast.Inspect(af, func(n ast.Node) bool {
+		switch {
+		case id != nil:
+			return false // found: the rest of the walk only unwinds
+		case n == nil:
+			stack = stack[:len(stack)-1] // the children of the top did not hold pos
+			return false
+		case pos < n.Pos() || pos >= n.End():
+			return false
+		}
+		stack = append(stack, n)
+		id, _ = n.(*ast.Ident)
+		return id == nil
+	})
+	if id == nil || len(stack) < 2 {
 		return nil, nil
 	}
-	id, ok := path[0].(*ast.Ident)
-	if !ok || pos < id.Pos() || pos >= id.End() {
-		return nil, nil
-	}
-	return path, id
+	slices.Reverse(stack)
+	return stack, id
 }
 
 // functionNamedAt returns the package's function whose name starts at offset of file.

@@ -1,11 +1,17 @@
 package analysis
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/tools/go/ast/astutil"
 )
 
 // offsetOf returns the byte offset of the first occurrence of marker in file, plus skip.
@@ -176,5 +182,41 @@ func TestFileFunctionsCache(t *testing.T) {
 	overlay := map[string][]byte{path: []byte("package a\n\nfunc G() {}\n")}
 	if fromOverlay := l.fileFunctions(path, "example.com/a", "a", overlay); len(fromOverlay) != 1 || fromOverlay[0].fn.Name != "G" {
 		t.Errorf("with an overlay: %+v, want G from the unsaved content", fromOverlay)
+	}
+}
+
+// identAt walks only the nodes that contain the offset; at every offset of real files it finds
+// the identifier and the enclosing nodes that astutil.PathEnclosingInterval finds.
+func TestIdentAtAgreesWithPathEnclosingInterval(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/demo/*/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no demo files: %v", err)
+	}
+	idents := 0
+	for _, name := range files {
+		fset := token.NewFileSet()
+		af, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tf := fset.File(af.FileStart)
+		for offset := 0; offset < tf.Size(); offset++ {
+			pos := tf.Pos(offset)
+			want, _ := astutil.PathEnclosingInterval(af, pos, pos+1)
+			wantID, ok := want[0].(*ast.Ident)
+			if !ok || pos < wantID.Pos() || pos >= wantID.End() || len(want) < 2 {
+				want, wantID = nil, nil
+			}
+			got, gotID := identAt(af, tf, offset)
+			if gotID != wantID || !slices.Equal(got, want) {
+				t.Fatalf("%s offset %d: identAt = %v %v, PathEnclosingInterval = %v %v", name, offset, gotID, got, wantID, want)
+			}
+			if gotID != nil {
+				idents++
+			}
+		}
+	}
+	if idents < 1000 {
+		t.Fatalf("only %d offsets on identifiers in %d files: the comparison saw too little", idents, len(files))
 	}
 }

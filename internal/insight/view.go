@@ -16,7 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/promclient"
@@ -177,20 +180,57 @@ func SeriesOf(fn *analysis.Function) promclient.Series {
 }
 
 // SeriesOfPackage returns the series of every function of pkg that is instrumented or traced
-// (Autometrics series and span placeholders), in order, without duplicates: the batch am-lsp
-// asks the backend for in one go.
+// (Autometrics series and span placeholders), without duplicates, in promclient's batch order
+// (Normalize): the batch am-lsp asks the backend for in one go.
+//
+// A Package is not modified once built, so its batch is computed once and the same slice is
+// returned to every caller (hovers and lenses ask for it on each request): callers must not
+// modify it.
 func SeriesOfPackage(pkg *analysis.Package) []promclient.Series {
-	seen := map[promclient.Series]bool{}
-	var out []promclient.Series
-	for _, fn := range pkg.Measured() {
-		for _, s := range seriesOfFunction(fn) {
-			if !seen[s] {
-				seen[s] = true
-				out = append(out, s)
-			}
+	return packageBatches.of(pkg)
+}
+
+// packageBatches memoizes SeriesOfPackage.
+var packageBatches = batchMemo{}
+
+// batchMemo maps a Package to its batch. Keys are weak pointers: an entry does not keep its
+// Package alive and is removed once the Package is collected, so the memo holds the batches
+// of the packages still in use and nothing more.
+type batchMemo struct {
+	m sync.Map // weak.Pointer[analysis.Package] → []promclient.Series
+}
+
+func (b *batchMemo) of(pkg *analysis.Package) []promclient.Series {
+	if pkg == nil {
+		return nil
+	}
+	key := weak.Make(pkg)
+	if v, ok := b.m.Load(key); ok {
+		return v.([]promclient.Series)
+	}
+	batch := seriesOfPackage(pkg)
+	if v, loaded := b.m.LoadOrStore(key, batch); loaded {
+		return v.([]promclient.Series)
+	}
+	runtime.AddCleanup(pkg, func(k weak.Pointer[analysis.Package]) { b.m.Delete(k) }, key)
+	return batch
+}
+
+// len returns the number of batches held (tests).
+func (b *batchMemo) len() int {
+	n := 0
+	b.m.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+func seriesOfPackage(pkg *analysis.Package) []promclient.Series {
+	var all []promclient.Series
+	for _, fn := range pkg.Functions {
+		if fn.Measured() {
+			all = append(all, seriesOfFunction(fn)...)
 		}
 	}
-	return out
+	return promclient.Normalize(all)
 }
 
 func isContextError(err error) bool {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"runtime/trace"
 	"strings"
 	"sync"
 
@@ -164,6 +165,11 @@ func (c *connection) dispatch(ctx context.Context, req *jsonrpc2.Request) (resul
 	params := req.Params()
 	hctx, cancel := context.WithCancel(jsonrpc2.DetachContext(ctx))
 	defer cancel()
+	if trace.IsEnabled() { // serve --trace: one task per message, named by its method
+		var task *trace.Task
+		hctx, task = trace.NewTask(hctx, name)
+		defer task.End()
+	}
 	if isCall {
 		c.mu.Lock()
 		c.inflight[id] = cancel

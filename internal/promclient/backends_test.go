@@ -340,10 +340,10 @@ func TestExtraMatchers(t *testing.T) {
 	asked := []Series{syncer, apiHandle}
 
 	// Every selector of every query carries the matcher.
-	q := c.queries(Autometrics).batch(normalize(asked))
+	q := c.queries(Autometrics).batch(Normalize(asked))
 	selector := regexp.MustCompile(`\{[^{}]*\}`)
 	for name, text := range map[string]string{"calls": q.calls, "latency": q.latency, "concurrent": q.concurrent, "build info": q.buildInfo,
-		"trend": c.queries(Autometrics).trend(normalize(asked)), "QueryFor": c.QueryFor(LatencyP99, syncer)} {
+		"trend": c.queries(Autometrics).trend(Normalize(asked)), "QueryFor": c.QueryFor(LatencyP99, syncer)} {
 		sels := selector.FindAllString(text, -1)
 		if len(sels) == 0 {
 			t.Errorf("%s: no selector in %s", name, text)

@@ -147,18 +147,16 @@ func (b *batchCache[T]) evictLocked() {
 	}
 }
 
-// normalize returns series sorted (by source, module, function), without duplicates.
-func normalize(series []Series) []Series {
+// Normalize returns series sorted (by source, module, function), without duplicates: the
+// order every batch is kept in. Series already in that order are returned as they are (no
+// copy: batches built with Normalize, as the editor's are, cost nothing to look up); otherwise
+// the result is a new slice. Either way the caller's slice is not modified.
+func Normalize(series []Series) []Series {
+	if isNormal(series) {
+		return series
+	}
 	out := append([]Series(nil), series...)
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Source != out[j].Source {
-			return out[i].Source < out[j].Source
-		}
-		if out[i].Module != out[j].Module {
-			return out[i].Module < out[j].Module
-		}
-		return out[i].Function < out[j].Function
-	})
+	sort.Slice(out, func(i, j int) bool { return seriesLess(out[i], out[j]) })
 	n := 0
 	for i, s := range out {
 		if i == 0 || s != out[n-1] {
@@ -167,6 +165,26 @@ func normalize(series []Series) []Series {
 		}
 	}
 	return out[:n]
+}
+
+// isNormal reports whether series are strictly increasing (sorted, no duplicates).
+func isNormal(series []Series) bool {
+	for i := 1; i < len(series); i++ {
+		if !seriesLess(series[i-1], series[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func seriesLess(a, b Series) bool {
+	if a.Source != b.Source {
+		return a.Source < b.Source
+	}
+	if a.Module != b.Module {
+		return a.Module < b.Module
+	}
+	return a.Function < b.Function
 }
 
 func batchKey(series []Series) string {

@@ -88,7 +88,7 @@ type bucket struct{ le, rate float64 }
 // When the backend fails, Fetch returns the snapshot (Err set, no Stats) together with the same
 // *FetchError.
 func (c *Client) Fetch(ctx context.Context, series []Series) (*Snapshot, error) {
-	series = normalize(series)
+	series = Normalize(series)
 	if len(series) == 0 {
 		return &Snapshot{Stats: map[Series]Stats{}, FetchedAt: c.now(), Window: c.cfg.Window}, nil
 	}
@@ -109,7 +109,7 @@ func result(s *Snapshot) (*Snapshot, error) {
 // Cached returns the freshest snapshot covering series (asked for exactly them or a superset),
 // fresh or not, without touching the network. It may hold a failure (Err set).
 func (c *Client) Cached(series []Series) (*Snapshot, bool) {
-	series = normalize(series)
+	series = Normalize(series)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a, ok := c.snaps.latest(series)
@@ -122,7 +122,7 @@ func (c *Client) Cached(series []Series) (*Snapshot, bool) {
 // Prefetch starts fetching series in the background, unless a fresh answer or a fetch in flight
 // covers them.
 func (c *Client) Prefetch(series []Series) {
-	series = normalize(series)
+	series = Normalize(series)
 	if len(series) == 0 {
 		return
 	}

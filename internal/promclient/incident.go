@@ -57,7 +57,7 @@ func (c *Client) FetchIncident(ctx context.Context, snap *Snapshot) (*Incident, 
 // CachedIncident returns the freshest incident data covering series, fresh or not, without the
 // network.
 func (c *Client) CachedIncident(series []Series) (*Incident, bool) {
-	series = normalize(series)
+	series = Normalize(series)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a, ok := c.incidents.latest(series)

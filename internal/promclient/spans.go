@@ -406,7 +406,7 @@ func (c *Client) resolveSpans(ctx context.Context, series []Series) (out []Serie
 			out = append(out, r)
 		}
 	}
-	return normalize(out), back, &d, nil
+	return Normalize(out), back, &d, nil
 }
 
 // rekey returns m with the keys in back replaced by the series asked for.

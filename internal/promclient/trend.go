@@ -40,7 +40,7 @@ type TrendSeries struct {
 // fresh trend of a superset answers without a query; a failure is fresh for at most 5s); when
 // the backend fails it returns the trend (Err set) and the same *FetchError.
 func (c *Client) FetchTrend(ctx context.Context, series []Series) (*Trend, error) {
-	series = normalize(series)
+	series = Normalize(series)
 	if len(series) == 0 {
 		return c.emptyTrend(), nil
 	}
@@ -58,7 +58,7 @@ func (c *Client) FetchTrend(ctx context.Context, series []Series) (*Trend, error
 // PrefetchTrend starts fetching the trend of series in the background, unless a fresh trend or
 // a fetch in flight covers them.
 func (c *Client) PrefetchTrend(series []Series) {
-	series = normalize(series)
+	series = Normalize(series)
 	if len(series) == 0 {
 		return
 	}
@@ -67,7 +67,7 @@ func (c *Client) PrefetchTrend(series []Series) {
 
 // CachedTrend returns the freshest trend covering series, fresh or not, without the network.
 func (c *Client) CachedTrend(series []Series) (*Trend, bool) {
-	series = normalize(series)
+	series = Normalize(series)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a, ok := c.trends.latest(series)
