@@ -16,7 +16,9 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"runtime/trace"
 	"strings"
 	"syscall"
@@ -69,6 +71,7 @@ Serve flags:
   --log-file FILE    write logs to FILE instead of stderr (never to stdout)
   --log-level LEVEL  debug, info, warn or error (default info)
   --trace FILE       write a Go execution trace to FILE (one task per request; go tool trace)
+  --memprofile FILE  write a profile of all allocations to FILE at exit (go tool pprof)
 
 Report flags:
   --json                 print JSON instead of a table
@@ -151,11 +154,26 @@ func startTrace(file string) (stop func(), err error) {
 	return func() { trace.Stop(); f.Close() }, nil
 }
 
+// writeMemProfile writes the allocation profile to file, logging a failure.
+func writeMemProfile(file string, log *slog.Logger) {
+	f, err := os.Create(file)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		log.Error("--memprofile", "err", err)
+	}
+}
+
 func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve")
 	logFile := fs.String("log-file", "", "")
 	logLevel := fs.String("log-level", "info", "")
 	traceFile := fs.String("trace", "", "")
+	memProfile := fs.String("memprofile", "", "")
 	if err := fs.Parse(args); err != nil {
 		return usageError(stderr, err)
 	}
@@ -184,6 +202,10 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		defer stopTrace()
+	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 4096
+		defer writeMemProfile(*memProfile, log)
 	}
 	// SIGHUP too: an editor that exits hangs up its servers; stopping cleanly ends the go
 	// commands of loads under way and removes their temporary files.
