@@ -100,6 +100,12 @@ type Config struct {
 	// metrics to that service (the naming's service label); empty means all services.
 	SpanMetrics string
 	SpanService string
+
+	// Now is the client's clock (default time.Now). It dates answers (FetchedAt, and when
+	// they stop being fresh) and gives the instant every batch of queries is evaluated at
+	// (Snapshot.EvaluatedAt, the trend's end, the version history), unless it runs ahead of
+	// the backend's clock (see Snapshot.EvaluatedAt). Tests inject a fixed clock here.
+	Now func() time.Time
 }
 
 // Defaults of the trend.
@@ -118,7 +124,8 @@ type Client struct {
 	q       querier
 	sources []*Source     // the sources table (a test may add its own)
 	sem     chan struct{} // bounds the queries in flight
-	now     func() time.Time
+	now     func() time.Time // Config.Now
+	server  *serverClock     // the backend's time, from the Date of its answers
 
 	// mu guards the two caches: their answers, their fetches in flight and the fetch counters
 	// (see batchCache). It is never held while a query runs.
@@ -149,9 +156,14 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt, err := newTransport(cfg)
+	server := &serverClock{}
+	rt, err := newTransport(cfg, server)
 	if err != nil {
 		return nil, err
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
 	}
 	ac, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: rt})
 	if err != nil {
@@ -169,7 +181,8 @@ func New(cfg Config) (*Client, error) {
 		history:   newBatchCache[*versionHistory](),
 		incidents: newBatchCache[*Incident](),
 		sem:       make(chan struct{}, maxConcurrentQueries),
-		now:       time.Now,
+		now:       now,
+		server:    server,
 	}, nil
 }
 
