@@ -122,8 +122,8 @@ type Client struct {
 	display string
 	extra   []string // ExtraMatchers, checked and rendered
 	q       querier
-	sources []*Source     // the sources table (a test may add its own)
-	sem     chan struct{} // bounds the queries in flight
+	sources []*Source        // the sources table (a test may add its own)
+	sem     chan struct{}    // bounds the queries in flight
 	now     func() time.Time // Config.Now
 	server  *serverClock     // the backend's time, from the Date of its answers
 
