@@ -54,6 +54,12 @@ type FetchError struct {
 	Kind ErrorKind
 	URL  string // the backend's base URL, without credentials
 	Err  error
+	// Status is the HTTP status code of the backend's answer when it refused or failed the
+	// request (401, 403, 404, 502, a 503 timeout…); 0 when no answer came or it was a
+	// Prometheus API error of a 2xx, 400 or 422.
+	Status int
+	// Untrusted is set (Kind Unreachable) when the server's TLS certificate was not trusted.
+	Untrusted bool
 }
 
 func (e *FetchError) Error() string {
@@ -76,7 +82,7 @@ func (c *Client) classify(err error) *FetchError {
 	var he x509.HostnameError
 	switch {
 	case errors.As(err, &se):
-		fe.Kind = Unauthorized
+		fe.Kind, fe.Status = Unauthorized, se.Code
 		fe.Err = se // the url.Error around it adds nothing
 	case errors.As(err, &ce):
 		fe.Kind = Unauthorized
@@ -85,7 +91,7 @@ func (c *Client) classify(err error) *FetchError {
 		fe.Kind = BadResponse
 		fe.Err = re
 	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &he):
-		fe.Kind = Unreachable
+		fe.Kind, fe.Untrusted = Unreachable, true
 		reason := err
 		if cv != nil {
 			reason = cv.Err
@@ -98,6 +104,7 @@ func (c *Client) classify(err error) *FetchError {
 		fe.Err = fmt.Errorf("no answer within %v", c.cfg.Timeout)
 	case errors.As(err, &ae):
 		fe.Kind, fe.Err = classifyAPIError(ae)
+		fe.Status = apiStatus(ae)
 	case errors.As(err, &ne) && ne.Timeout():
 		fe.Kind = Timeout
 	case errors.As(err, &ue):
@@ -139,6 +146,23 @@ func classifyAPIError(e *v1.Error) (ErrorKind, error) {
 		return BadResponse, errors.New(msg)
 	}
 	return BadResponse, fmt.Errorf("%s: %s", e.Type, msg)
+}
+
+// apiStatus returns the HTTP status of an API error for a 4xx or 5xx answer (client_golang
+// names it in the message as "client error: 404" or "server error: 502"), else 0.
+func apiStatus(e *v1.Error) int {
+	var code int
+	switch e.Type {
+	case v1.ErrClient:
+		if _, err := fmt.Sscanf(e.Msg, "client error: %d", &code); err == nil {
+			return code
+		}
+	case v1.ErrServer:
+		if _, err := fmt.Sscanf(e.Msg, "server error: %d", &code); err == nil {
+			return code
+		}
+	}
+	return 0
 }
 
 // maxBackendText bounds, in characters, each piece of the backend's own text (an error message,
