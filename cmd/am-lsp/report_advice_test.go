@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 )
 
@@ -65,6 +66,14 @@ func TestReportAdviceFitsTheFailure(t *testing.T) {
 	tlsServer.StartTLS()
 	defer tlsServer.Close()
 
+	// A real Prometheus with the demo's data that refuses queries loading more than one sample.
+	demo, _, err := demodata.Build(ctx, demoDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo.Args = append(demo.Args, "--query.max-samples=1")
+	limited := promfixture.StartT(t, demo)
+
 	const nameIt = "Name the backend with --prometheus-url URL (or AM_PROMETHEUS_URL)"
 	for _, c := range []struct {
 		name, url string
@@ -96,14 +105,19 @@ func TestReportAdviceFitsTheFailure(t *testing.T) {
 			not:  []string{"credentials", "unreachable", "right-pass"},
 		},
 		{
+			name: "query refused", url: limited.URL,
+			want: []string{"rejected am-lsp's query", "too many samples", "the URL is right"},
+			not:  []string{"--prometheus-url", "unreachable", "credentials"},
+		},
+		{
 			name: "timeout", url: promfixture.Hanging(t), args: []string{"--timeout=1s"},
 			want: []string{"did not answer in time", "no answer within 1s", "--timeout DURATION"},
 			not:  []string{"--prometheus-url", "unreachable"},
 		},
 		{
 			name: "untrusted certificate", url: tlsServer.URL,
-			want: []string{"is unreachable", "not trusted", "am-lsp report trusts the system's certificate authorities"},
-			not:  []string{"--prometheus-url", "Is it running"},
+			want: []string{"is unreachable: its TLS certificate is not trusted (x509: ", "am-lsp report trusts the system's certificate authorities"},
+			not:  []string{"--prometheus-url", "Is it running", "insecure", "CA file"},
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -92,9 +92,10 @@ func reportBackendError(fe *promclient.FetchError, backend string) string {
 	const nameIt = "Name the backend with --prometheus-url URL (or AM_PROMETHEUS_URL)."
 	switch fe.Kind {
 	case promclient.Unreachable:
-		if fe.Untrusted {
-			return fmt.Sprintf("Prometheus at %s is unreachable: %v. am-lsp report trusts the system's certificate authorities: "+
-				"add the one that signed the server's certificate to them, or check that the URL names the server you mean.", backend, fe.Err)
+		if fe.Certificate != nil {
+			return fmt.Sprintf("Prometheus at %s is unreachable: its TLS certificate is not trusted (%v). am-lsp report trusts the system's "+
+				"certificate authorities: add the one that signed the server's certificate to them, or check that the URL names the server "+
+				"you mean.", backend, fe.Certificate)
 		}
 		return fmt.Sprintf("Prometheus at %s is unreachable: %v. Is it running, and is the URL right? %s", backend, fe.Err, nameIt)
 	case promclient.Timeout:
@@ -108,7 +109,7 @@ func reportBackendError(fe *promclient.FetchError, backend string) string {
 			"basic auth: give ones it accepts as --prometheus-url %s (or in AM_PROMETHEUS_URL).", backend, status, withUserinfo(backend))
 	case promclient.QueryError:
 		return fmt.Sprintf("Prometheus at %s rejected am-lsp's query%s: %v. It answered, so the URL is right: "+
-			"its words above say what it refused (a limit of the server, or a matcher it does not accept).", backend, status, fe.Err)
+			"its words say what it refused (a limit of the server, or a matcher it does not accept).", backend, status, fe.Err)
 	}
 	switch {
 	case fe.Status >= 500:

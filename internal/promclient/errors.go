@@ -58,8 +58,9 @@ type FetchError struct {
 	// request (401, 403, 404, 502, a 503 timeout…); 0 when no answer came or it was a
 	// Prometheus API error of a 2xx, 400 or 422.
 	Status int
-	// Untrusted is set (Kind Unreachable) when the server's TLS certificate was not trusted.
-	Untrusted bool
+	// Certificate is why the server's TLS certificate was not trusted (Kind Unreachable), in
+	// the words of crypto/x509; nil for any other failure.
+	Certificate error
 }
 
 func (e *FetchError) Error() string {
@@ -91,11 +92,12 @@ func (c *Client) classify(err error) *FetchError {
 		fe.Kind = BadResponse
 		fe.Err = re
 	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &he):
-		fe.Kind, fe.Untrusted = Unreachable, true
+		fe.Kind = Unreachable
 		reason := err
 		if cv != nil {
 			reason = cv.Err
 		}
+		fe.Certificate = reason
 		fe.Err = fmt.Errorf("TLS: the server's certificate is not trusted (%v): configure the CA file of the authority that signed it, or turn verification off explicitly (insecure)", reason)
 	case errors.Is(err, errTooLarge):
 		fe.Kind = BadResponse
