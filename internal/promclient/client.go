@@ -28,6 +28,8 @@
 //   - querier.go: the backend seam; new endpoints (alerts, exemplars) are methods here.
 //   - transport.go: TLS, authentication, headers, response size cap.
 //   - client.go: Config, New and its checks; errors.go: how failures are classified.
+//   - clock.go: the instant queries are evaluated at (Config.Now, held back to the backend's
+//     time when the client's clock runs ahead of it).
 //
 // It is built on client_golang's api and api/prometheus/v1 packages, behind the small querier
 // interface of this package.
@@ -103,8 +105,9 @@ type Config struct {
 
 	// Now is the client's clock (default time.Now). It dates answers (FetchedAt, and when
 	// they stop being fresh) and gives the instant every batch of queries is evaluated at
-	// (Snapshot.EvaluatedAt, the trend's end, the version history), unless it runs ahead of
-	// the backend's clock (see Snapshot.EvaluatedAt). Tests inject a fixed clock here.
+	// (Snapshot.EvaluatedAt, the version history, the trend's end, the exemplars' window),
+	// unless it runs ahead of the backend's clock (see Snapshot.EvaluatedAt). Tests inject a
+	// fixed clock here.
 	Now func() time.Time
 }
 
