@@ -114,7 +114,7 @@ type Client struct {
 	// Set by New, never changed: safe to read without mu.
 	cfg     Config
 	display string
-	extra   []string // ExtraMatchers, checked and rendered
+	extra   []labelMatcher // ExtraMatchers, checked
 	q       querier
 	sources []*Source     // the sources table (a test may add its own)
 	sem     chan struct{} // bounds the queries in flight
