@@ -47,12 +47,12 @@ type SLOStatus struct {
 	// exactly over the period.
 	ErrorBudgetRemaining, BurnRate float64
 	// Window is the window of the indicator and of BurnRate; BudgetPeriod that of
-	// ErrorBudgetRemaining. With recording rules they are 5m and the SLO's period (Sloth's
-	// slo:time_period:days, else its default 30d), with raw counters both are the client's
-	// window.
+	// ErrorBudgetRemaining. With recording rules they are 5m and the SLO's period: for a
+	// span's Sloth SLO its slo:time_period:days, else Sloth's default 30d; for the Autometrics
+	// rules (spec §5) 30d. With raw counters both are the client's window.
 	Window, BudgetPeriod time.Duration
-	// BudgetPeriodAssumed says BudgetPeriod is Sloth's default 30d, not read from the rules:
-	// they have no slo:time_period:days for the SLO (the Autometrics rules never do).
+	// BudgetPeriodAssumed says BudgetPeriod is Sloth's default 30d because a span's Sloth SLO
+	// has no slo:time_period:days (SlothSLOs). The Autometrics rules' 30d is not flagged.
 	BudgetPeriodAssumed bool
 }
 
@@ -105,7 +105,7 @@ func (c *Client) SLO(snap *Snapshot, s Series, o Objective) SLOStatus {
 	}
 	if carries(stats, o) {
 		if r, ok := rulesFor(snap.rules, o, stats.ServiceName); ok {
-			st.Source, st.Window, st.BudgetPeriod, st.BudgetPeriodAssumed = SourceRecordingRules, ruleSLIWindow, ruleBudgetPeriod, true
+			st.Source, st.Window, st.BudgetPeriod = SourceRecordingRules, ruleSLIWindow, ruleBudgetPeriod
 			if !math.IsNaN(r.sli) {
 				set(1 - r.sli)
 			}
