@@ -1,7 +1,9 @@
 package insight
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"math"
 	"regexp"
 	"strconv"
@@ -88,6 +90,32 @@ func TestSpanCardOfSlothSLOs(t *testing.T) {
 	// latency objective's.
 	if got := errorThreshold(v.SLOs); math.Abs(got-(1-0.99999)) > 1e-12 {
 		t.Errorf("error chart threshold %g, want the success objective's %g", got, 1-0.99999)
+	}
+
+	// In `report --burning`: the latency SLO reads as one, with no threshold it does not know.
+	problems := SLOProblems([]View{v}, 2)
+	var table, js bytes.Buffer
+	if err := WriteProblemsTable(&table, problems); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteProblemsJSON(&js, problems); err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(js.Bytes(), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || !strings.Contains(table.String(), "checkout-latency 99.9999 % latency") || !strings.Contains(table.String(), "checkout 99.999 %") {
+		t.Errorf("problems table:\n%s", table.String())
+	}
+	for _, r := range rows {
+		var want any // the field is left out of a success objective's row
+		if r["objective"] == "checkout-latency" {
+			want = true
+		}
+		if _, threshold := r["latencyThresholdSeconds"]; r["latency"] != want || threshold {
+			t.Errorf("problem row %v", r)
+		}
 	}
 
 	// Exactly at the objective (SLI 0.001 against 99.9 %): met, so no breach, no problem.
