@@ -50,7 +50,7 @@ func noSlothSLO(series promclient.Series, stats promclient.Stats, backend string
 		why = append(why, fmt.Sprintf("the rules of %s have no slo:objective:ratio between 0 and 1, so the objective is unknown", quoteAll(miss.NoObjective)))
 	}
 	if len(miss.Excluded) > 0 {
-		why = append(why, fmt.Sprintf("rules that name it carry a label value the extra matchers exclude (%s)", strings.Join(miss.Excluded, ", ")))
+		why = append(why, fmt.Sprintf("rules that name it carry a label value the labelMatchers setting excludes (%s)", strings.Join(miss.Excluded, ", ")))
 	}
 	if len(miss.Services) > 0 {
 		why = append(why, fmt.Sprintf("rules that name it belong to sloth_service %s, not to the span's service %q", quoteAll(miss.Services), stats.ServiceName))

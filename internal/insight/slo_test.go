@@ -153,7 +153,7 @@ func TestSpanCardOfSlothSLOsUnderExtraMatchers(t *testing.T) {
 	_, card = slothSpanCard(t, client, "shop.Reserve", analysis.SpanKindInternal)
 	for _, want := range []string{
 		`has Sloth recording rules with span_name or sloth_slo "shop.Reserve", but`,
-		`carry a label value the extra matchers exclude (cluster="eu")`,
+		`carry a label value the labelMatchers setting excludes (cluster="eu")`,
 		`belong to sloth_service "billing", not to the span's service "shop"`,
 	} {
 		if !strings.Contains(card, want) {
