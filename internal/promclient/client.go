@@ -72,8 +72,11 @@ type Config struct {
 	// ExtraMatchers are label matchers such as `service_name="api"` or `env=~"prod.*"` added
 	// to every selector of every query (numbers, callers, trends, SLO recording rules and the
 	// QueryFor links), e.g. to keep to one environment. New checks them (the regexes too);
-	// the metric name cannot be matched. SLO recording rules that lack a matched label are
-	// not used then (the SLO status comes from the raw counters).
+	// the metric name cannot be matched. Autometrics SLO recording rules that lack a matched
+	// label are not used then (the SLO status comes from the raw counters). Sloth rules of span
+	// SLOs are the exception: a matcher applies only to those that carry its label (see
+	// SlothSLOs), since Sloth's rules rarely carry the metrics' cluster or environment labels
+	// and spans have no raw-counter SLO to fall back on.
 	ExtraMatchers []string
 
 	// TrendRange and TrendPoints shape FetchTrend: TrendPoints points (default 30) spaced
@@ -123,7 +126,7 @@ type Client struct {
 	// Set by New, never changed: safe to read without mu.
 	cfg     Config
 	display string
-	extra   []string // ExtraMatchers, checked and rendered
+	extra   []labelMatcher // ExtraMatchers, checked
 	q       querier
 	sources []*Source        // the sources table (a test may add its own)
 	sem     chan struct{}    // bounds the queries in flight

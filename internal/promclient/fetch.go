@@ -337,6 +337,7 @@ func (c *Client) fetchResolved(ctx context.Context, series []Series) answer[*Sna
 			snap.Warnings = append(snap.Warnings, "service and version lookup in build_info failed: "+c.classify(err).Error())
 		}
 		acc := newAccumulator(c.queries(g[0].Source).src, g)
+		acc.extra = c.extra
 		acc.addCalls(a.calls.vec)
 		acc.addLatency(a.latency.vec)
 		acc.addConcurrent(a.concurrent.vec)
@@ -358,6 +359,7 @@ type accumulator struct {
 	totals map[Series]*seriesTotals
 	rules  []ruleSeries
 	sloth  []slothRule
+	extra  []labelMatcher // the ExtraMatchers, applied to the Sloth rules (slothRuleOf)
 }
 
 // seriesTotals are the sums of one series while its samples arrive.
@@ -492,7 +494,7 @@ func (a *accumulator) addRule(smp *model.Sample) bool {
 		return false
 	}
 	if a.src.SlothRules {
-		if r, ok := slothRuleOf(smp); ok {
+		if r, ok := slothRuleOf(smp, a.extra); ok {
 			a.sloth = append(a.sloth, r)
 		}
 	} else if r, ok := ruleOf(smp); ok {
