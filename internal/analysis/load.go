@@ -40,8 +40,8 @@ type Loader struct {
 	cache fileCache // syntax-only detections of files in other packages, for FunctionAt
 
 	// running counts the loads under way, until their go commands ended and their temporary
-	// files are removed (see Wait).
-	running sync.WaitGroup
+	// files are removed; once Wait began, no load starts (see Wait and start).
+	running inflight
 
 	mu      sync.Mutex
 	warming map[string]chan struct{} // module roots where an abandoned load still runs → closed when it ends
@@ -52,21 +52,77 @@ type Loader struct {
 // parseMode is how every file is parsed, by go/packages and by the syntax-only fallback.
 const parseMode = parser.ParseComments | parser.AllErrors | parser.SkipObjectResolution
 
-// Wait waits, at most d, until every load this Loader started has ended and removed its
-// temporary files; after a cancelled Load its go command is being killed. A process about to
-// exit calls it so that nothing of a load outlives it. It reports whether all loads ended.
+// Wait shuts the Loader down and waits, at most d, until every load it started has ended and
+// removed its temporary files; after a cancelled Load its go command is being killed. A process
+// about to exit calls it so that nothing of a load outlives it. It reports whether all loads
+// ended.
+//
+// From the moment Wait is called the Loader starts no go command: a Load or LoadPatterns
+// arriving later, or concurrently on another goroutine, answers from syntax alone (Degraded says
+// the loader is shutting down), so that no load can begin behind Wait's back. Wait may be called
+// from any goroutine, concurrently with loads, and more than once.
 func (l *Loader) Wait(d time.Duration) bool {
-	ended := make(chan struct{})
-	go func() {
-		l.running.Wait()
-		close(ended)
-	}()
-	select {
-	case <-ended:
+	idle := l.running.close()
+	if idle == nil {
 		return true
-	case <-time.After(d):
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-idle:
+		return true
+	case <-timer.C:
 		return false
 	}
+}
+
+// inflight counts the loads under way and refuses new ones once closed. Unlike a
+// sync.WaitGroup, whose Add from zero must not run concurrently with Wait, starting work and
+// closing may happen on any goroutines in any order: one lock orders them.
+type inflight struct {
+	mu     sync.Mutex
+	n      int
+	closed bool
+	idle   chan struct{} // made by close while n > 0, closed when n drops to zero
+}
+
+// start counts one more load under way and reports true, or reports false, counting nothing,
+// when close was called: the caller must then not start the work. Each true start is
+// matched by one done when the work has ended.
+func (f *inflight) start() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return false
+	}
+	f.n++
+	return true
+}
+
+// done ends one load counted by start.
+func (f *inflight) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 && f.idle != nil {
+		close(f.idle)
+		f.idle = nil
+	}
+}
+
+// close refuses every later start and returns a channel closed when the loads under way have
+// ended, or nil when none is under way.
+func (f *inflight) close() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	if f.n == 0 {
+		return nil
+	}
+	if f.idle == nil {
+		f.idle = make(chan struct{})
+	}
+	return f.idle
 }
 
 func (l *Loader) timeout() time.Duration {
@@ -243,10 +299,13 @@ func (l *Loader) typed(ctx context.Context, deadline time.Time, dir string, dirs
 		pkgs []*Package
 		err  error
 	}
+	if !l.running.start() {
+		release()
+		return nil, shuttingDown, nil
+	}
 	done := make(chan result, 1)
-	l.running.Add(1)
 	go func() {
-		defer l.running.Done()
+		defer l.running.done()
 		pkgs, err := l.check(runCtx, dir, dirs, patterns, overlay)
 		done <- result{pkgs, err}
 	}()
@@ -376,6 +435,9 @@ func (l *Loader) typeCache() *typeCache {
 	}
 	return l.types
 }
+
+// shuttingDown is the reason for syntax-only results of loads asked for after Wait.
+const shuttingDown = "the language server is shutting down; results come from syntax alone"
 
 // warmupLimit bounds how long a go command may run after its Load gave up waiting.
 const warmupLimit = 5 * time.Minute

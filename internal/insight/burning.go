@@ -59,12 +59,7 @@ func burnKey(b float64) float64 {
 }
 
 func problemOf(v View, s promclient.SLOStatus, burnThreshold float64) (SLOProblem, bool) {
-	target := s.Objective.Percentile / 100
-	measured := s.SuccessRate
-	if s.Objective.IsLatency() {
-		measured = s.LatencyAttainment
-	}
-	p := SLOProblem{View: v, Status: s, Breached: !math.IsNaN(measured) && measured < target}
+	p := SLOProblem{View: v, Status: s, Breached: s.Breached()}
 	burning := burnThreshold > 0 && !math.IsNaN(s.BurnRate) && s.BurnRate > burnThreshold
 	if !p.Breached && !burning {
 		return SLOProblem{}, false
@@ -77,12 +72,12 @@ func problemOf(v View, s promclient.SLOStatus, burnThreshold float64) (SLOProble
 // measurement, burn rate, and whether it is breached or only burning (over which threshold).
 func ProblemMessage(s promclient.SLOStatus, breached bool, burnThreshold float64) string {
 	o := s.Objective
-	msg := fmt.Sprintf("SLO %q %g %%", o.Name, o.Percentile)
-	measured, what := s.SuccessRate, "success"
+	msg := fmt.Sprintf("SLO %q %s %%", o.Name, formatPercentile(o.Percentile))
+	what := "success"
 	if o.IsLatency() {
-		measured, what = s.LatencyAttainment, "within "+FormatLatency(o.LatencyThreshold)
+		what = withinLatency(o)
 	}
-	msg += fmt.Sprintf(": %s %s over %s", formatPercent1(measured), what, formatWindow(s.Window))
+	msg += fmt.Sprintf(": %s %s over %s", formatPercent1(s.Measured()), what, formatWindow(s.Window))
 	if !math.IsNaN(s.BurnRate) {
 		msg += fmt.Sprintf(", burn rate %s×", formatBurn(s.BurnRate))
 	}
@@ -136,12 +131,14 @@ func WriteProblemsTable(w io.Writer, problems []SLOProblem) error {
 	fmt.Fprintln(tw, "FUNCTION\tMODULE\tSLO\tMEASURED\tBURN\tSTATE\tFILE")
 	for _, p := range problems {
 		o := p.Status.Objective
-		goal := fmt.Sprintf("%s %g %%", o.Name, o.Percentile)
-		measured := p.Status.SuccessRate
-		if o.IsLatency() {
+		goal := fmt.Sprintf("%s %s %%", o.Name, formatPercentile(o.Percentile))
+		switch {
+		case o.LatencyThreshold > 0:
 			goal += " ≤ " + FormatLatency(o.LatencyThreshold)
-			measured = p.Status.LatencyAttainment
+		case o.IsLatency():
+			goal += " latency"
 		}
+		measured := p.Status.Measured()
 		state := "burning"
 		if p.Breached {
 			state = "breached"
@@ -165,13 +162,15 @@ type problemRow struct {
 	Objective               string   `json:"objective"`
 	Percentile              float64  `json:"percentile"`
 	LatencyThresholdSeconds *float64 `json:"latencyThresholdSeconds,omitempty"`
-	Measured                *float64 `json:"measured"`
-	BurnRate                *float64 `json:"burnRate"`
-	ErrorBudgetRemaining    *float64 `json:"errorBudgetRemaining"`
-	WindowSeconds           float64  `json:"windowSeconds"`
-	Source                  string   `json:"source"`
-	Breached                bool     `json:"breached"`
-	Message                 string   `json:"message"`
+	// Latency marks a latency objective, its threshold known (LatencyThresholdSeconds) or not.
+	Latency              bool     `json:"latency,omitempty"`
+	Measured             *float64 `json:"measured"`
+	BurnRate             *float64 `json:"burnRate"`
+	ErrorBudgetRemaining *float64 `json:"errorBudgetRemaining"`
+	WindowSeconds        float64  `json:"windowSeconds"`
+	Source               string   `json:"source"`
+	Breached             bool     `json:"breached"`
+	Message              string   `json:"message"`
 }
 
 // WriteProblemsJSON prints problems as a JSON array, worst first.
@@ -179,7 +178,6 @@ func WriteProblemsJSON(w io.Writer, problems []SLOProblem) error {
 	rows := make([]problemRow, 0, len(problems))
 	for _, p := range problems {
 		s := p.Status
-		measured := s.SuccessRate
 		r := problemRow{
 			Function: p.View.Series.Function, Module: p.View.Series.Module, Name: p.View.Function.QualifiedName(),
 			File: p.View.Function.NameSpan.File, Objective: s.Objective.Name, Percentile: s.Objective.Percentile,
@@ -187,10 +185,12 @@ func WriteProblemsJSON(w io.Writer, problems []SLOProblem) error {
 			WindowSeconds: s.Window.Seconds(), Source: s.Source, Breached: p.Breached, Message: p.Message,
 		}
 		if s.Objective.IsLatency() {
-			measured = s.LatencyAttainment
+			r.Latency = true
+		}
+		if s.Objective.LatencyThreshold > 0 {
 			r.LatencyThresholdSeconds = number(s.Objective.LatencyThreshold)
 		}
-		r.Measured = number(measured)
+		r.Measured = number(s.Measured())
 		rows = append(rows, r)
 	}
 	enc := json.NewEncoder(w)

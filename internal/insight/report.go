@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -60,7 +61,7 @@ func Report(ctx context.Context, loader *analysis.Loader, links Links, patterns 
 	if backendErr != nil {
 		var fe *promclient.FetchError
 		if errors.As(backendErr, &fe) {
-			backendErr = fmt.Errorf("%s. Name the backend with --prometheus-url URL (or AM_PROMETHEUS_URL)", firstSentence(describeError(fe, client.DisplayURL())))
+			backendErr = errors.New(reportBackendError(fe, client.DisplayURL()))
 		}
 		problems = append(problems, backendErr)
 	}
@@ -77,4 +78,54 @@ func nestedHint(dir string, patterns []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (\"./...\" does not enter the nested module(s) %s: run am-lsp report inside them)", strings.Join(nested, ", "))
+}
+
+// reportBackendError is the report's one line about a backend that failed: what failed, with the
+// backend's and the system's words whole, then what to do about it with the report's own means
+// (--prometheus-url, AM_PROMETHEUS_URL, --timeout), fitting the failure: the URL is named as
+// the thing to fix only when nothing, or nothing that serves the query API, answered there.
+func reportBackendError(fe *promclient.FetchError, backend string) string {
+	status := ""
+	if fe.Status != 0 {
+		status = fmt.Sprintf(" (HTTP %d %s)", fe.Status, http.StatusText(fe.Status))
+	}
+	const nameIt = "Name the backend with --prometheus-url URL (or AM_PROMETHEUS_URL)."
+	switch fe.Kind {
+	case promclient.Unreachable:
+		if fe.Certificate != nil {
+			return fmt.Sprintf("Prometheus at %s is unreachable: its TLS certificate is not trusted (%v). am-lsp report trusts the system's "+
+				"certificate authorities: add the one that signed the server's certificate to them, or check that the URL names the server "+
+				"you mean.", backend, fe.Certificate)
+		}
+		return fmt.Sprintf("Prometheus at %s is unreachable: %v. Is it running, and is the URL right? %s", backend, fe.Err, nameIt)
+	case promclient.Timeout:
+		return fmt.Sprintf("Prometheus at %s did not answer in time%s: %v. Give it longer with --timeout DURATION, "+
+			"or report fewer packages at once.", backend, status, fe.Err)
+	case promclient.Unauthorized:
+		if fe.Status == 0 { // a credentials file, not the server, failed
+			return fmt.Sprintf("Prometheus at %s: the credentials cannot be sent: %v. Check the credentials am-lsp sends.", backend, fe.Err)
+		}
+		return fmt.Sprintf("Prometheus at %s refused the credentials%s. am-lsp report sends the user and password of the URL as "+
+			"basic auth: give ones it accepts as --prometheus-url %s (or in AM_PROMETHEUS_URL).", backend, status, withUserinfo(backend))
+	case promclient.QueryError:
+		return fmt.Sprintf("Prometheus at %s rejected am-lsp's query%s: %v. It answered, so the URL is right: "+
+			"its words say what it refused (a limit of the server, or a matcher it does not accept).", backend, status, fe.Err)
+	}
+	switch {
+	case fe.Status >= 500:
+		return fmt.Sprintf("Prometheus at %s failed the request%s: %v. It answered, so the URL is right: the server (or a proxy "+
+			"in front of it) is in trouble; its logs say why. Try again when it is back.", backend, status, fe.Err)
+	case fe.Status == http.StatusNotFound:
+		return fmt.Sprintf("Prometheus at %s has no query API at this URL%s: %v. Check the URL's path prefix. %s", backend, status, fe.Err, nameIt)
+	}
+	return fmt.Sprintf("Prometheus at %s answered with an error%s: %v. Is that the query API of a Prometheus-compatible backend? %s",
+		backend, status, fe.Err, nameIt)
+}
+
+// withUserinfo returns the URL backend with USER:PASSWORD placeholders for its credentials.
+func withUserinfo(backend string) string {
+	if scheme, rest, ok := strings.Cut(backend, "://"); ok {
+		return scheme + "://USER:PASSWORD@" + rest
+	}
+	return backend
 }

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/am-lsp/am-lsp/internal/plaintext"
 	"github.com/am-lsp/am-lsp/internal/promclient"
@@ -101,9 +103,36 @@ func number(v float64) *float64 {
 	return &v
 }
 
+// firstSentence returns the first sentence of s without its closing period. A sentence ends at
+// a period followed by a space and an upper-case letter, outside quotes, parentheses and
+// brackets: the periods of a URL, a host name or address, a version number, a file name or a
+// quoted name (span_name="a. B") do not end one, nor does ". " before a lower-case word
+// ("context deadline exceeded. retrying"). Without such a period, s is the sentence.
 func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i >= 0 {
-		return s[:i]
+	depth := 0
+	quoted, escaped := rune(0), false
+	for i, r := range s {
+		switch {
+		case quoted != 0:
+			switch {
+			case escaped:
+				escaped = false
+			case r == '\\' && quoted == '"':
+				escaped = true
+			case r == quoted:
+				quoted = 0
+			}
+		case r == '"' || r == '`':
+			quoted = r
+		case r == '(' || r == '[' || r == '{':
+			depth++
+		case (r == ')' || r == ']' || r == '}') && depth > 0:
+			depth--
+		case r == '.' && depth == 0 && strings.HasPrefix(s[i+1:], " "):
+			if next, _ := utf8.DecodeRuneInString(strings.TrimLeft(s[i+1:], " ")); unicode.IsUpper(next) {
+				return s[:i]
+			}
+		}
 	}
 	return strings.TrimSuffix(s, ".")
 }

@@ -155,7 +155,7 @@ func explainNumbers(fn *analysis.Function, series promclient.Series, links Links
 			// The directive's objectives are the Autometrics series'; a span's come from Sloth.
 			v.SLOs = client.SlothSLOs(snap, series)
 			if len(v.SLOs) == 0 {
-				v.NoSLO = noSlothSLO(series, stats, v.Backend)
+				v.NoSLO = noSlothSLO(series, stats, v.Backend, client.SlothMiss(snap, series))
 			}
 			break
 		}

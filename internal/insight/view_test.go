@@ -221,3 +221,23 @@ func TestLensTitleShowsBackendTextNotIcons(t *testing.T) {
 		t.Errorf("title %q\nwant  %q", got, want)
 	}
 }
+
+// firstSentence cuts at the end of a sentence only: not at the dots of a URL, an address, a
+// version, a quoted or parenthesised text, nor before a lower-case word.
+func TestFirstSentenceKeepsTheKeyPart(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"Prometheus at http://prom.example.com:9090/x is unreachable: dial tcp 10.0.0.1:9090: connect: connection refused. Is it running?",
+			"Prometheus at http://prom.example.com:9090/x is unreachable: dial tcp 10.0.0.1:9090: connect: connection refused"},
+		{"needs autometrics-go v1.2.3 or later. Update it.", "needs autometrics-go v1.2.3 or later"},
+		{`no span metrics for span_name="GET /a. B" in the last 5m. Enable the connector.`, `no span metrics for span_name="GET /a. B" in the last 5m`},
+		{`quoted "a \"b. C\" d" ends. Here`, `quoted "a \"b. C\" d" ends`},
+		{"the backend said (upstream error. Retry later) twice. Then it stopped.", "the backend said (upstream error. Retry later) twice"},
+		{"context deadline exceeded. retrying in 1.5 s.", "context deadline exceeded. retrying in 1.5 s"},
+		{`an unclosed "quote. Goes on. To the end.`, `an unclosed "quote. Goes on. To the end`},
+		{"one sentence", "one sentence"},
+	} {
+		if got := firstSentence(c.in); got != c.want {
+			t.Errorf("firstSentence(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -106,7 +106,9 @@ func (w *Workspace) Configure(s config.Settings) error {
 }
 
 // Close stops background work and waits (a few seconds at most) until the go commands of loads
-// under way have ended and their temporary files are removed, so none outlives the server.
+// under way have ended and their temporary files are removed, so none outlives the server. It
+// may run concurrently with any other method: analyses asked for from then on start no go
+// command (see analysis.Loader.Wait).
 func (w *Workspace) Close() {
 	w.cancel()
 	w.analyses.loader.Wait(5 * time.Second)

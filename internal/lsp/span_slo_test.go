@@ -53,7 +53,7 @@ func TestHoverTracedFunctionSLOFromSlothRules(t *testing.T) {
 		}
 		return float64(v[0].Value)
 	}
-	m := regexp.MustCompile(`SLO \*\*f07-availability\*\* \(99 % success\): measured ([-0-9.]+) % over 5m · error budget left ([-0-9.]+) % \(of 720h\) · burn rate ([-0-9.]+)× · from recording rules`).FindStringSubmatch(card)
+	m := regexp.MustCompile(`SLO \*\*f07-availability\*\* \(99 % success\): measured ([-0-9.]+) % over 5m · error budget left ([-0-9.]+) % \(of 720h, Sloth's default: no slo:time_period:days\) · burn rate ([-0-9.]+)× · from recording rules`).FindStringSubmatch(card)
 	if m == nil {
 		t.Fatalf("no SLO line from the Sloth rules in the card:\n%s", card)
 	}

@@ -71,7 +71,7 @@ func TestBasicAuthAndPrefixPrometheus(t *testing.T) {
 				t.Errorf("%v = %v, Prometheus answers %v to QueryFor", k, statOf(st, k), ref)
 			}
 		}
-		if got := c.SLO(snap, s, Objective{"api", 99, 0}); got.Source != SourceRecordingRules || !sameNumber(got.SuccessRate, 0.75) {
+		if got := c.SLO(snap, s, Objective{Name: "api", Percentile: 99, LatencyThreshold: 0}); got.Source != SourceRecordingRules || !sameNumber(got.SuccessRate, 0.75) {
 			t.Errorf("SLO through auth and prefix = %+v", got)
 		}
 		tr, err := c.FetchTrend(context.Background(), []Series{s})
@@ -233,7 +233,7 @@ func TestTenantGatewayWithTokenFile(t *testing.T) {
 			t.Errorf("%v callers through the gateway %v, directly %v", s, g.Callers, w.Callers)
 		}
 	}
-	if got := c.SLO(snap, fanIn, Objective{"db", 99.9, 0.1}); got.Source != SourceRecordingRules || !sameNumber(got.LatencyAttainment, 0.5) {
+	if got := c.SLO(snap, fanIn, Objective{Name: "db", Percentile: 99.9, LatencyThreshold: 0.1}); got.Source != SourceRecordingRules || !sameNumber(got.LatencyAttainment, 0.5) {
 		t.Errorf("SLO through the gateway = %+v", got)
 	}
 	tr, err := c.FetchTrend(context.Background(), asked)
@@ -374,7 +374,7 @@ func TestExtraMatchers(t *testing.T) {
 		}
 	}
 	// The shop's recording rules, not the billing's.
-	checkSLO(t, "sync in the shop", c.SLO(snap, syncer, Objective{"sync", 99, 0}), SourceRecordingRules, 0.75, 0.25/(1-0.99), 1-0.25/(1-0.99))
+	checkSLO(t, "sync in the shop", c.SLO(snap, syncer, Objective{Name: "sync", Percentile: 99, LatencyThreshold: 0}), SourceRecordingRules, 0.75, 0.25/(1-0.99), 1-0.25/(1-0.99))
 	tr, err := c.FetchTrend(context.Background(), asked)
 	if err != nil {
 		t.Fatal(err)
@@ -395,7 +395,7 @@ func TestExtraMatchers(t *testing.T) {
 	if _, ok := snap.Stats[apiHandle]; ok {
 		t.Errorf("the shop's Handle has stats under service_name!~\"sho.*\"")
 	}
-	if got := c.SLO(snap, syncer, Objective{"sync", 99, 0}); got.Source != SourceRecordingRules || !sameNumber(got.SuccessRate, 0.5) {
+	if got := c.SLO(snap, syncer, Objective{Name: "sync", Percentile: 99, LatencyThreshold: 0}); got.Source != SourceRecordingRules || !sameNumber(got.SuccessRate, 0.5) {
 		t.Errorf("billing's SLO = %+v", got)
 	}
 	if math.IsNaN(snap.Stats[syncer].P99) {

@@ -28,6 +28,8 @@
 //   - querier.go: the backend seam; new endpoints (alerts, exemplars) are methods here.
 //   - transport.go: TLS, authentication, headers, response size cap.
 //   - client.go: Config, New and its checks; errors.go: how failures are classified.
+//   - clock.go: the instant queries are evaluated at (Config.Now, held back to the backend's
+//     time when the client's clock runs ahead of it).
 //
 // It is built on client_golang's api and api/prometheus/v1 packages, behind the small querier
 // interface of this package.
@@ -70,8 +72,11 @@ type Config struct {
 	// ExtraMatchers are label matchers such as `service_name="api"` or `env=~"prod.*"` added
 	// to every selector of every query (numbers, callers, trends, SLO recording rules and the
 	// QueryFor links), e.g. to keep to one environment. New checks them (the regexes too);
-	// the metric name cannot be matched. SLO recording rules that lack a matched label are
-	// not used then (the SLO status comes from the raw counters).
+	// the metric name cannot be matched. Autometrics SLO recording rules that lack a matched
+	// label are not used then (the SLO status comes from the raw counters). Sloth rules of span
+	// SLOs are the exception: a matcher applies only to those that carry its label (see
+	// SlothSLOs), since Sloth's rules rarely carry the metrics' cluster or environment labels
+	// and spans have no raw-counter SLO to fall back on.
 	ExtraMatchers []string
 
 	// TrendRange and TrendPoints shape FetchTrend: TrendPoints points (default 30) spaced
@@ -100,6 +105,13 @@ type Config struct {
 	// metrics to that service (the naming's service label); empty means all services.
 	SpanMetrics string
 	SpanService string
+
+	// Now is the client's clock (default time.Now). It dates answers (FetchedAt, and when
+	// they stop being fresh) and gives the instant every batch of queries is evaluated at
+	// (Snapshot.EvaluatedAt, the version history, the trend's end, the exemplars' window),
+	// unless it runs ahead of the backend's clock (see Snapshot.EvaluatedAt). Tests inject a
+	// fixed clock here.
+	Now func() time.Time
 }
 
 // Defaults of the trend.
@@ -114,11 +126,12 @@ type Client struct {
 	// Set by New, never changed: safe to read without mu.
 	cfg     Config
 	display string
-	extra   []string // ExtraMatchers, checked and rendered
+	extra   []labelMatcher // ExtraMatchers, checked
 	q       querier
-	sources []*Source     // the sources table (a test may add its own)
-	sem     chan struct{} // bounds the queries in flight
-	now     func() time.Time
+	sources []*Source        // the sources table (a test may add its own)
+	sem     chan struct{}    // bounds the queries in flight
+	now     func() time.Time // Config.Now
+	server  *serverClock     // the backend's time, from the Date of its answers
 
 	// mu guards the two caches: their answers, their fetches in flight and the fetch counters
 	// (see batchCache). It is never held while a query runs.
@@ -149,9 +162,14 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt, err := newTransport(cfg)
+	server := &serverClock{}
+	rt, err := newTransport(cfg, server)
 	if err != nil {
 		return nil, err
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
 	}
 	ac, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: rt})
 	if err != nil {
@@ -169,7 +187,8 @@ func New(cfg Config) (*Client, error) {
 		history:   newBatchCache[*versionHistory](),
 		incidents: newBatchCache[*Incident](),
 		sem:       make(chan struct{}, maxConcurrentQueries),
-		now:       time.Now,
+		now:       now,
+		server:    server,
 	}, nil
 }
 

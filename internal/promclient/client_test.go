@@ -65,8 +65,8 @@ func TestExtraMatchersRendered(t *testing.T) {
 		`service_name="api"`, ` env =~ 'prod.*' `, "team!=`a\\b`", `zone!~"eu-\"x\""`, `region='it\'s'`,
 	}})
 	want := []string{`service_name="api"`, `env=~"prod.*"`, `team!="a\\b"`, `zone!~"eu-\"x\""`, `region="it's"`}
-	if strings.Join(c.extra, " ") != strings.Join(want, " ") {
-		t.Errorf("matchers rendered as %q, want %q", c.extra, want)
+	if got := c.extraSuffix(); got != ","+strings.Join(want, ",") {
+		t.Errorf("matchers rendered as %q, want %q", got, want)
 	}
 	q := c.QueryFor(RequestRate, Series{Function: "F", Module: "m"})
 	if !strings.Contains(q, `{__name__=~"function_calls_total|function_calls_count_total",function="F",module="m",`+strings.Join(want, ",")+`}`) {

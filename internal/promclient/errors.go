@@ -54,6 +54,13 @@ type FetchError struct {
 	Kind ErrorKind
 	URL  string // the backend's base URL, without credentials
 	Err  error
+	// Status is the HTTP status code of the backend's answer when it refused or failed the
+	// request (401, 403, 404, 502, a 503 timeout…); 0 when no answer came or it was a
+	// Prometheus API error of a 2xx, 400 or 422.
+	Status int
+	// Certificate is why the server's TLS certificate was not trusted (Kind Unreachable), in
+	// the words of crypto/x509; nil for any other failure.
+	Certificate error
 }
 
 func (e *FetchError) Error() string {
@@ -76,7 +83,7 @@ func (c *Client) classify(err error) *FetchError {
 	var he x509.HostnameError
 	switch {
 	case errors.As(err, &se):
-		fe.Kind = Unauthorized
+		fe.Kind, fe.Status = Unauthorized, se.Code
 		fe.Err = se // the url.Error around it adds nothing
 	case errors.As(err, &ce):
 		fe.Kind = Unauthorized
@@ -90,6 +97,7 @@ func (c *Client) classify(err error) *FetchError {
 		if cv != nil {
 			reason = cv.Err
 		}
+		fe.Certificate = reason
 		fe.Err = fmt.Errorf("TLS: the server's certificate is not trusted (%v): configure the CA file of the authority that signed it, or turn verification off explicitly (insecure)", reason)
 	case errors.Is(err, errTooLarge):
 		fe.Kind = BadResponse
@@ -98,6 +106,7 @@ func (c *Client) classify(err error) *FetchError {
 		fe.Err = fmt.Errorf("no answer within %v", c.cfg.Timeout)
 	case errors.As(err, &ae):
 		fe.Kind, fe.Err = classifyAPIError(ae)
+		fe.Status = apiStatus(ae)
 	case errors.As(err, &ne) && ne.Timeout():
 		fe.Kind = Timeout
 	case errors.As(err, &ue):
@@ -139,6 +148,23 @@ func classifyAPIError(e *v1.Error) (ErrorKind, error) {
 		return BadResponse, errors.New(msg)
 	}
 	return BadResponse, fmt.Errorf("%s: %s", e.Type, msg)
+}
+
+// apiStatus returns the HTTP status of an API error for a 4xx or 5xx answer (client_golang
+// names it in the message as "client error: 404" or "server error: 502"), else 0.
+func apiStatus(e *v1.Error) int {
+	var code int
+	switch e.Type {
+	case v1.ErrClient:
+		if _, err := fmt.Sscanf(e.Msg, "client error: %d", &code); err == nil {
+			return code
+		}
+	case v1.ErrServer:
+		if _, err := fmt.Sscanf(e.Msg, "server error: %d", &code); err == nil {
+			return code
+		}
+	}
+	return 0
 }
 
 // maxBackendText bounds, in characters, each piece of the backend's own text (an error message,

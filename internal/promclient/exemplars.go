@@ -26,7 +26,8 @@ var traceLabels = []string{"trace_id", "traceID", "traceId", "TraceID"}
 var spanLabels = []string{"span_id", "spanID", "spanId", "SpanID"}
 
 // exemplars asks for the exemplars of the series' latency histograms over the window ending
-// now, and keeps the slowest MaxExemplars of each series (one per trace). The note says why
+// now (the client's clock, held back to the backend's when it runs ahead, see Client.instant),
+// and keeps the slowest MaxExemplars of each series (one per trace). The note says why
 // there are none at all ("" when the backend answered).
 func (c *Client) exemplars(ctx context.Context, series []Series) (map[Series][]Exemplar, string) {
 	resolved, back, _, err := c.resolveSpans(ctx, series)
@@ -51,7 +52,7 @@ func (c *Client) exemplarsResolved(ctx context.Context, series []Series) (map[Se
 		if err := c.acquire(ctx); err != nil {
 			return out, c.classify(err).Error()
 		}
-		end := c.now()
+		end := c.clamp(c.now())
 		res, err := c.q.QueryExemplars(ctx, query, end.Add(-c.cfg.Window), end)
 		c.release()
 		if err != nil {

@@ -54,12 +54,19 @@ type Snapshot struct {
 	Queried  []Series         // the series asked for, sorted
 	Warnings []string         // warnings (and infos) of the backend, for the user
 	Err      error            // a *FetchError when the backend failed; Stats is then empty
-	// FetchedAt is when the answer arrived; Window is the rate window of the numbers.
+	// FetchedAt is when the answer arrived by the client's clock (Config.Now): its age, for
+	// the cache and the user, not the instant of the numbers. Window is the rate window.
 	FetchedAt time.Time
 	Window    time.Duration
-	// EvaluatedAt is the instant (whole seconds, wall clock) every query of the batch was
-	// evaluated at: the numbers are those of [EvaluatedAt-Window, EvaluatedAt]. Zero when no
-	// query answered.
+	// EvaluatedAt is the one instant, in whole seconds, every query of the batch was
+	// evaluated at (sent as the query's time, so the backend's clock does not enter): the
+	// numbers are those of the window [EvaluatedAt-Window, EvaluatedAt], and FetchIncident
+	// evaluates the current version's numbers (Deploy.CurrentNumbers) at it too. It is the
+	// client's clock when the batch started, truncated to the second, unless that clock was
+	// more than 2s ahead of the backend's (as the Date header of the backend's answers tells):
+	// then it is the backend's time, and a client's first batch, which learns that time from
+	// its own answers, is asked once more at it. It is set when the batch's queries were sent,
+	// failed or not; zero when none was (no series, or the span discovery failed first).
 	EvaluatedAt time.Time
 
 	// Spans is what the backend holds of span metrics, when the batch asked for span
@@ -291,15 +298,25 @@ func (c *Client) fetch(ctx context.Context, series []Series) answer[*Snapshot] {
 // fetchResolved is fetch for series without placeholders.
 func (c *Client) fetchResolved(ctx context.Context, series []Series) answer[*Snapshot] {
 	groups := bySource(series)
-	answers := make([]batchAnswers, len(groups))
-	var jobs []queryJob
-	for i, g := range groups {
-		jobs = append(jobs, answers[i].jobs(c.queries(g[0].Source).batch(g))...)
+	var answers []batchAnswers
+	run := func(at time.Time) {
+		answers = make([]batchAnswers, len(groups))
+		var jobs []queryJob
+		for i, g := range groups {
+			jobs = append(jobs, answers[i].jobs(c.queries(g[0].Source).batch(g))...)
+		}
+		c.queryAll(ctx, at, jobs)
 	}
 	// One instant for the whole batch, so its numbers agree with each other and a snapshot can
 	// name the exact range they cover.
-	at := time.Now().Truncate(time.Second)
-	c.queryAll(ctx, at, jobs)
+	at := c.instant()
+	run(at)
+	if c.aheadOfServer(at) {
+		// The answers told that the client's clock is ahead of the backend's (the first
+		// batch has nothing else to tell it): they are about the backend's future.
+		at = c.instant()
+		run(at)
+	}
 
 	snap := &Snapshot{Stats: map[Series]Stats{}, Queried: series, Window: c.cfg.Window, EvaluatedAt: at}
 	var warnings warningList
@@ -320,6 +337,7 @@ func (c *Client) fetchResolved(ctx context.Context, series []Series) answer[*Sna
 			snap.Warnings = append(snap.Warnings, "service and version lookup in build_info failed: "+c.classify(err).Error())
 		}
 		acc := newAccumulator(c.queries(g[0].Source).src, g)
+		acc.extra = c.extra
 		acc.addCalls(a.calls.vec)
 		acc.addLatency(a.latency.vec)
 		acc.addConcurrent(a.concurrent.vec)
@@ -341,6 +359,7 @@ type accumulator struct {
 	totals map[Series]*seriesTotals
 	rules  []ruleSeries
 	sloth  []slothRule
+	extra  []labelMatcher // the ExtraMatchers, applied to the Sloth rules (slothRuleOf)
 }
 
 // seriesTotals are the sums of one series while its samples arrive.
@@ -475,7 +494,7 @@ func (a *accumulator) addRule(smp *model.Sample) bool {
 		return false
 	}
 	if a.src.SlothRules {
-		if r, ok := slothRuleOf(smp); ok {
+		if r, ok := slothRuleOf(smp, a.extra); ok {
 			a.sloth = append(a.sloth, r)
 		}
 	} else if r, ok := ruleOf(smp); ok {

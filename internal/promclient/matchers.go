@@ -8,10 +8,34 @@ import (
 	"strings"
 )
 
+// labelMatcher is one checked label matcher: label name op value.
+type labelMatcher struct {
+	name, op, value string
+	re              *regexp.Regexp // the anchored regexp of =~ and !~
+}
+
+// String renders m as PromQL: name op "value".
+func (m labelMatcher) String() string { return m.name + m.op + quote(m.value) }
+
+// matches reports whether a series whose label m.name has value v ("" when absent, as in
+// Prometheus) passes m.
+func (m labelMatcher) matches(v string) bool {
+	switch m.op {
+	case "=":
+		return v == m.value
+	case "!=":
+		return v != m.value
+	case "=~":
+		return m.re.MatchString(v)
+	default: // "!~"
+		return !m.re.MatchString(v)
+	}
+}
+
 // parseMatchers checks label matchers (`name op "value"`, op one of = != =~ !~, the value a
-// PromQL string in double, single or back quotes) and renders each as name op "value".
-func parseMatchers(ms []string) ([]string, error) {
-	out := make([]string, 0, len(ms))
+// PromQL string in double, single or back quotes).
+func parseMatchers(ms []string) ([]labelMatcher, error) {
+	out := make([]labelMatcher, 0, len(ms))
 	for _, m := range ms {
 		r, err := parseMatcher(m)
 		if err != nil {
@@ -22,7 +46,7 @@ func parseMatchers(ms []string) ([]string, error) {
 	return out, nil
 }
 
-func parseMatcher(m string) (string, error) {
+func parseMatcher(m string) (labelMatcher, error) {
 	s := strings.TrimSpace(m)
 	n := 0
 	for n < len(s) && (s[n] == '_' || 'a' <= s[n] && s[n] <= 'z' || 'A' <= s[n] && s[n] <= 'Z' || n > 0 && '0' <= s[n] && s[n] <= '9') {
@@ -30,10 +54,10 @@ func parseMatcher(m string) (string, error) {
 	}
 	name := s[:n]
 	if name == "" {
-		return "", errors.New(`want a label matcher such as service_name="api" or env=~"prod.*"`)
+		return labelMatcher{}, errors.New(`want a label matcher such as service_name="api" or env=~"prod.*"`)
 	}
 	if name == "__name__" {
-		return "", errors.New("the metric name cannot be matched")
+		return labelMatcher{}, errors.New("the metric name cannot be matched")
 	}
 	s = strings.TrimLeft(s[n:], " \t")
 	var op string
@@ -44,7 +68,7 @@ func parseMatcher(m string) (string, error) {
 		}
 	}
 	if op == "" {
-		return "", errors.New(`want one of = != =~ !~ after the label name`)
+		return labelMatcher{}, errors.New(`want one of = != =~ !~ after the label name`)
 	}
 	s = strings.TrimLeft(s[len(op):], " \t")
 	lit, err := strconv.QuotedPrefix(s)
@@ -52,21 +76,22 @@ func parseMatcher(m string) (string, error) {
 		lit, err = singleQuotedPrefix(s)
 	}
 	if err != nil {
-		return "", errors.New(`the value must be a quoted string, as in service_name="api"`)
+		return labelMatcher{}, errors.New(`the value must be a quoted string, as in service_name="api"`)
 	}
 	if rest := strings.TrimSpace(s[len(lit):]); rest != "" {
-		return "", fmt.Errorf("unexpected %q after the value (one matcher per entry)", rest)
+		return labelMatcher{}, fmt.Errorf("unexpected %q after the value (one matcher per entry)", rest)
 	}
 	value, err := unquote(lit)
 	if err != nil {
-		return "", errors.New("bad escape in the value")
+		return labelMatcher{}, errors.New("bad escape in the value")
 	}
+	out := labelMatcher{name: name, op: op, value: value}
 	if op == "=~" || op == "!~" {
-		if _, err := regexp.Compile("^(?:" + value + ")$"); err != nil {
-			return "", fmt.Errorf("bad regular expression: %v", err)
+		if out.re, err = regexp.Compile("^(?:" + value + ")$"); err != nil {
+			return labelMatcher{}, fmt.Errorf("bad regular expression: %v", err)
 		}
 	}
-	return name + op + quote(value), nil
+	return out, nil
 }
 
 // singleQuotedPrefix returns the PromQL single-quoted string at the start of s.

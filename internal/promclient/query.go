@@ -54,13 +54,15 @@ const (
 	ruleBurnRate        = "slo:current_burn_rate:ratio"
 	ruleBudgetRemaining = "slo:period_error_budget_remaining:ratio"
 	ruleObjective       = "slo:objective:ratio"
+	ruleTimePeriod      = "slo:time_period:days" // Sloth's SLO period, in days
 	ruleSLIWindow       = 5 * time.Minute
-	ruleBudgetPeriod    = 30 * 24 * time.Hour
+	ruleBudgetPeriod    = 30 * 24 * time.Hour // Sloth's default period
 )
 
 // slothRuleNames are the Sloth recording rules read for the subjects of a source with
-// SlothRules: the objective itself comes from slo:objective:ratio.
-var slothRuleNames = []string{ruleSLIError, ruleObjective, ruleBurnRate, ruleBudgetRemaining}
+// SlothRules: the objective itself comes from slo:objective:ratio, the budget period from
+// slo:time_period:days.
+var slothRuleNames = []string{ruleSLIError, ruleObjective, ruleBurnRate, ruleBudgetRemaining, ruleTimePeriod}
 
 // QueryFor returns the PromQL of one number of one function, as the spec's queries (§3) but
 // filtered on both function and module (and the ExtraMatchers), without the build_info join,
@@ -76,10 +78,11 @@ func (c *Client) QueryFor(kind Kind, s Series) string {
 
 // extraSuffix returns the ExtraMatchers as ",m1,m2" (empty without any).
 func (c *Client) extraSuffix() string {
-	if len(c.extra) == 0 {
-		return ""
+	var b strings.Builder
+	for _, m := range c.extra {
+		b.WriteString("," + m.String())
 	}
-	return "," + strings.Join(c.extra, ",")
+	return b.String()
 }
 
 // queries returns the query builder of source id with the client's window and matchers.
@@ -99,11 +102,10 @@ func (c *Client) queries(id SourceID) sourceQueries {
 		src = c.sources[id]
 	}
 	extra := c.extraSuffix()
-	ruleExtra := extra
 	if IsSpanSource(id) && c.cfg.SpanService != "" && src.ServiceLabel != "" {
 		extra += "," + src.ServiceLabel + "=" + quote(c.cfg.SpanService)
 	}
-	return sourceQueries{src: src, window: c.cfg.Window, extra: extra, ruleExtra: ruleExtra}
+	return sourceQueries{src: src, window: c.cfg.Window, extra: extra}
 }
 
 // sourceQueries builds the PromQL of one source: every query the client sends is made here,
@@ -112,9 +114,6 @@ type sourceQueries struct {
 	src    *Source
 	window time.Duration
 	extra  string // the ExtraMatchers as ",m1,m2"
-	// ruleExtra is extra without the span service matcher: Sloth rules name their service
-	// sloth_service, which SlothSLOs compares with the numbers' services.
-	ruleExtra string
 	// at, when not "", evaluates range selectors at a fixed time: " @ <unix seconds>".
 	at string
 }
@@ -274,6 +273,14 @@ func (q sourceQueries) batch(series []Series) batchQueries {
 
 // slothRules selects the Sloth recording rules (slothRuleNames) whose sloth_slo or span_name
 // label is the function label value of one of series.
+//
+// Neither the ExtraMatchers nor the span service setting are in this selector. Sloth's rule
+// series carry the sloth_* labels and the SLO's own labels, usually not the cluster or
+// environment labels of the metrics they are computed from, so the matchers would drop every
+// rule and every span SLO with them. The client applies each matcher afterwards to the rule
+// series that carry its label only (slothRuleOf): rules evaluated per cluster still keep to
+// the numbers' cluster, rules without the label are kept, and SlothMiss can say which rules a
+// matcher left out. The service is compared as sloth_service (SlothSLOs).
 func (q sourceQueries) slothRules(series []Series) string {
 	var names []string
 	seen := map[string]bool{}
@@ -284,7 +291,7 @@ func (q sourceQueries) slothRules(series []Series) string {
 		}
 	}
 	rules := `{__name__=~"` + strings.Join(slothRuleNames, "|") + `",`
-	return rules + matcher("sloth_slo", names) + q.ruleExtra + `} or ` + rules + matcher("span_name", names) + q.ruleExtra + `}`
+	return rules + matcher("sloth_slo", names) + `} or ` + rules + matcher("span_name", names) + `}`
 }
 
 // trend is the range query of FetchTrend: call rates by failure.

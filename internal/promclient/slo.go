@@ -11,16 +11,19 @@ import (
 )
 
 // Objective is a service-level objective of a function (spec §1 and §2): Percentile percent
-// (such as 99 or 99.9) of the calls succeed, or, with LatencyThreshold > 0, take at most
-// LatencyThreshold seconds.
+// (such as 99 or 99.9) of the calls succeed, or, with LatencyThreshold > 0 or Latency, take at
+// most LatencyThreshold seconds.
 type Objective struct {
 	Name             string  // objective_name (the --slo name)
 	Percentile       float64 // percent, 0 < Percentile < 100
-	LatencyThreshold float64 // seconds; 0 for a success objective
+	LatencyThreshold float64 // seconds; 0 for a success objective or an unknown threshold
+	// Latency marks a latency objective whose threshold is not known (LatencyThreshold 0): a
+	// Sloth SLO named for latency (SlothSLOs).
+	Latency bool
 }
 
-// IsLatency reports whether o is a latency objective.
-func (o Objective) IsLatency() bool { return o.LatencyThreshold > 0 }
+// IsLatency reports whether o is a latency objective (its threshold known or not).
+func (o Objective) IsLatency() bool { return o.LatencyThreshold > 0 || o.Latency }
 
 // Sources of an SLOStatus.
 const (
@@ -44,9 +47,31 @@ type SLOStatus struct {
 	// exactly over the period.
 	ErrorBudgetRemaining, BurnRate float64
 	// Window is the window of the indicator and of BurnRate; BudgetPeriod that of
-	// ErrorBudgetRemaining. With recording rules they are 5m and 30d (Sloth's), with raw
-	// counters both are the client's window.
+	// ErrorBudgetRemaining. With recording rules they are 5m and the SLO's period: for a
+	// span's Sloth SLO its slo:time_period:days, else Sloth's default 30d; for the Autometrics
+	// rules (spec §5) 30d. With raw counters both are the client's window.
 	Window, BudgetPeriod time.Duration
+	// BudgetPeriodAssumed says BudgetPeriod is Sloth's default 30d because a span's Sloth SLO
+	// has no slo:time_period:days (SlothSLOs). The Autometrics rules' 30d is not flagged.
+	BudgetPeriodAssumed bool
+}
+
+// Measured is the indicator of s's objective: LatencyAttainment for a latency objective, else
+// SuccessRate (NaN when unknown).
+func (s SLOStatus) Measured() float64 {
+	if s.Objective.IsLatency() {
+		return s.LatencyAttainment
+	}
+	return s.SuccessRate
+}
+
+// Breached reports whether the objective is not met over the window: the measured indicator
+// is below Percentile/100. Meeting the objective exactly is no breach, and a difference within
+// float rounding (a relative 1e-9) counts as meeting it: 1 - 0.001 is not below 99.9 / 100
+// although the float division makes it look so. Unknown (NaN) is no breach.
+func (s SLOStatus) Breached() bool {
+	m, target := s.Measured(), s.Objective.Percentile/100
+	return !math.IsNaN(m) && m < target && !closeTo(m, target)
 }
 
 // SLO returns the status of series s of snap against objective o, without the network.
@@ -62,7 +87,8 @@ type SLOStatus struct {
 func (c *Client) SLO(snap *Snapshot, s Series, o Objective) SLOStatus {
 	nan := math.NaN()
 	st := SLOStatus{Objective: o, SuccessRate: nan, LatencyAttainment: nan, ErrorBudgetRemaining: nan, BurnRate: nan}
-	if snap == nil || !(o.Percentile > 0 && o.Percentile < 100) || !(o.LatencyThreshold >= 0) || math.IsInf(o.LatencyThreshold, 0) {
+	if snap == nil || !(o.Percentile > 0 && o.Percentile < 100) || !(o.LatencyThreshold >= 0) || math.IsInf(o.LatencyThreshold, 0) ||
+		o.Latency && o.LatencyThreshold == 0 {
 		return st
 	}
 	stats, ok := snap.Stats[s]
@@ -232,12 +258,13 @@ func sortRules(rs []ruleSeries) {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].key < rs[j].key })
 }
 
-// ruleValues are the values of one SLO's recording rules (NaN for those absent).
-type ruleValues struct{ sli, burn, remaining, objective float64 }
+// ruleValues are the values of one SLO's recording rules (NaN for those absent); days is the
+// period of slo:time_period:days.
+type ruleValues struct{ sli, burn, remaining, objective, days float64 }
 
 func newRuleValues() *ruleValues {
 	nan := math.NaN()
-	return &ruleValues{nan, nan, nan, nan}
+	return &ruleValues{sli: nan, burn: nan, remaining: nan, objective: nan, days: nan}
 }
 
 // add records the value of one sample of rule record; the first sample of each rule (in label
@@ -253,6 +280,8 @@ func (v *ruleValues) add(record string, value float64) {
 		p = &v.remaining
 	case ruleObjective:
 		p = &v.objective
+	case ruleTimePeriod:
+		p = &v.days
 	default:
 		return
 	}
@@ -287,4 +316,14 @@ func rulesFor(rs []ruleSeries, o Objective, services string) (ruleValues, bool) 
 		}
 	}
 	return ruleValues{}, false
+}
+
+// sortedKeys returns the keys of set, sorted (nil when there is none).
+func sortedKeys(set map[string]bool) []string {
+	var out []string
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -71,9 +71,9 @@ func TestCallersAndObjectives(t *testing.T) {
 	}
 
 	objectives := map[Series][]Objective{
-		apiHandle: {{"api", 99, 0}, {"api", 99, 0.1}},
-		fanIn:     {{"db", 99.9, 0.1}}, // latency only: the calls counter has no percentile
-		syncer:    {{"sync", 99, 0}},
+		apiHandle: {{Name: "api", Percentile: 99, LatencyThreshold: 0}, {Name: "api", Percentile: 99, LatencyThreshold: 0.1}},
+		fanIn:     {{Name: "db", Percentile: 99.9, LatencyThreshold: 0.1}}, // latency only: the calls counter has no percentile
+		syncer:    {{Name: "sync", Percentile: 99, LatencyThreshold: 0}},
 		checkout:  nil,
 	}
 	for s, w := range objectives {
@@ -133,7 +133,7 @@ func TestSLOFromRecordingRules(t *testing.T) {
 	if r5, r30 := raw("api", `,objective_percentile="99"`, "5m"), raw("api", `,objective_percentile="99"`, "30d"); !sameNumber(r5, errs) || !sameNumber(r30, errs) {
 		t.Fatalf("Prometheus's error ratios %v, %v; the data no longer says %v", r5, r30, errs)
 	}
-	got := c.SLO(snap, apiHandle, Objective{"api", 99, 0})
+	got := c.SLO(snap, apiHandle, Objective{Name: "api", Percentile: 99, LatencyThreshold: 0})
 	checkSLO(t, "api success", got, SourceRecordingRules, 1-errs, errs/(1-0.99), 1-errs/(1-0.99))
 	if got.Window != 5*time.Minute || got.BudgetPeriod != 30*24*time.Hour {
 		t.Errorf("windows %v, %v; want 5m, 30d", got.Window, got.BudgetPeriod)
@@ -153,7 +153,7 @@ func TestSLOFromRecordingRules(t *testing.T) {
 	if r := rawLatency("api", "99", "0.1", "5m"); !sameNumber(r, slow) {
 		t.Fatalf("Prometheus's share of slow calls %v, want %v", r, slow)
 	}
-	got = c.SLO(snap, apiHandle, Objective{"api", 99, 0.1})
+	got = c.SLO(snap, apiHandle, Objective{Name: "api", Percentile: 99, LatencyThreshold: 0.1})
 	checkSLO(t, "api latency", got, SourceRecordingRules, 1-slow, slow/(1-0.99), 1-slow/(1-0.99))
 	if ref := rule("slo:period_error_budget_remaining:ratio", "api", "99", "latency-99"); !sameNumber(got.ErrorBudgetRemaining, ref) {
 		t.Errorf("latency budget remaining %v, the rule says %v", got.ErrorBudgetRemaining, ref)
@@ -163,10 +163,10 @@ func TestSLOFromRecordingRules(t *testing.T) {
 	if r := rawLatency("db", "99.9", "0.1", "30d"); !sameNumber(r, 0.5) {
 		t.Fatalf("Prometheus's share of slow db calls %v, want 0.5", r)
 	}
-	checkSLO(t, "db latency", c.SLO(snap, fanIn, Objective{"db", 99.9, 0.1}), SourceRecordingRules, 0.5, 0.5/(1-0.999), 1-0.5/(1-0.999))
+	checkSLO(t, "db latency", c.SLO(snap, fanIn, Objective{Name: "db", Percentile: 99.9, LatencyThreshold: 0.1}), SourceRecordingRules, 0.5, 0.5/(1-0.999), 1-0.5/(1-0.999))
 
 	// The same function in two services: the rules of the first service of the series.
-	checkSLO(t, "sync success", c.SLO(snap, syncer, Objective{"sync", 99, 0}), SourceRecordingRules, 0.5, 0.5/(1-0.99), 1-0.5/(1-0.99))
+	checkSLO(t, "sync success", c.SLO(snap, syncer, Objective{Name: "sync", Percentile: 99, LatencyThreshold: 0}), SourceRecordingRules, 0.5, 0.5/(1-0.99), 1-0.5/(1-0.99))
 }
 
 // Objectives the series do not carry (from the code's directive) are computed from the series'
@@ -183,7 +183,7 @@ func TestSLOFromRawCounters(t *testing.T) {
 	if !sameNumber(success, 0.95) {
 		t.Fatalf("Prometheus's success rate %v, want 0.95", success)
 	}
-	got := c.SLO(snap, checkout, Objective{"checkout", 99, 0})
+	got := c.SLO(snap, checkout, Objective{Name: "checkout", Percentile: 99, LatencyThreshold: 0})
 	checkSLO(t, "checkout success", got, SourceRawCounters, success, (1-success)/(1-0.99), 1-(1-success)/(1-0.99))
 	if got.Window != 5*time.Minute || got.BudgetPeriod != 5*time.Minute {
 		t.Errorf("windows %v, %v; want the client's", got.Window, got.BudgetPeriod)
@@ -193,22 +193,22 @@ func TestSLOFromRawCounters(t *testing.T) {
 	if !sameNumber(within, 2.0/3) {
 		t.Fatalf("Prometheus's share within 50ms %v, want 2/3", within)
 	}
-	checkSLO(t, "checkout latency", c.SLO(snap, checkout, Objective{"checkout", 95, 0.05}), SourceRawCounters, within, (1-within)/(1-0.95), 1-(1-within)/(1-0.95))
+	checkSLO(t, "checkout latency", c.SLO(snap, checkout, Objective{Name: "checkout", Percentile: 95, LatencyThreshold: 0.05}), SourceRawCounters, within, (1-within)/(1-0.95), 1-(1-within)/(1-0.95))
 	// 0.03s is no bucket bound: linear between the 0.025 (1/3 of the calls) and 0.05 (2/3) buckets.
-	checkSLO(t, "checkout latency 30ms", c.SLO(snap, checkout, Objective{"checkout", 99, 0.03}), SourceRawCounters, 0.4, 0.6/(1-0.99), 1-0.6/(1-0.99))
+	checkSLO(t, "checkout latency 30ms", c.SLO(snap, checkout, Objective{Name: "checkout", Percentile: 99, LatencyThreshold: 0.03}), SourceRawCounters, 0.4, 0.6/(1-0.99), 1-0.6/(1-0.99))
 
 	nan := math.NaN()
 	// Above the highest finite bound nothing is known; nor without calls or histogram.
-	checkSLO(t, "checkout latency 20s", c.SLO(snap, checkout, Objective{"checkout", 99, 20}), "", nan, nan, nan)
-	checkSLO(t, "idle success", c.SLO(snap, idle, Objective{"idle", 99, 0}), "", nan, nan, nan)
-	checkSLO(t, "missing", c.SLO(snap, missing, Objective{"x", 99, 0}), "", nan, nan, nan)
-	checkSLO(t, "bad percentile", c.SLO(snap, checkout, Objective{"x", 100, 0}), "", nan, nan, nan)
-	checkSLO(t, "nil snapshot", c.SLO(nil, checkout, Objective{"x", 99, 0}), "", nan, nan, nan)
+	checkSLO(t, "checkout latency 20s", c.SLO(snap, checkout, Objective{Name: "checkout", Percentile: 99, LatencyThreshold: 20}), "", nan, nan, nan)
+	checkSLO(t, "idle success", c.SLO(snap, idle, Objective{Name: "idle", Percentile: 99, LatencyThreshold: 0}), "", nan, nan, nan)
+	checkSLO(t, "missing", c.SLO(snap, missing, Objective{Name: "x", Percentile: 99, LatencyThreshold: 0}), "", nan, nan, nan)
+	checkSLO(t, "bad percentile", c.SLO(snap, checkout, Objective{Name: "x", Percentile: 100, LatencyThreshold: 0}), "", nan, nan, nan)
+	checkSLO(t, "nil snapshot", c.SLO(nil, checkout, Objective{Name: "x", Percentile: 99, LatencyThreshold: 0}), "", nan, nan, nan)
 
 	// Another objective than the one the series carry: their own counters, not the rules.
-	checkSLO(t, "api other objective", c.SLO(snap, apiHandle, Objective{"other", 99, 0}), SourceRawCounters, 13.0/15, (2.0/15)/(1-0.99), 1-(2.0/15)/(1-0.99))
+	checkSLO(t, "api other objective", c.SLO(snap, apiHandle, Objective{Name: "other", Percentile: 99, LatencyThreshold: 0}), SourceRawCounters, 13.0/15, (2.0/15)/(1-0.99), 1-(2.0/15)/(1-0.99))
 	// The db objective at another percentile: the rules do not apply either.
-	checkSLO(t, "db at 99", c.SLO(snap, fanIn, Objective{"db", 99, 0.1}), SourceRawCounters, 0.5, 0.5/(1-0.99), 1-0.5/(1-0.99))
+	checkSLO(t, "db at 99", c.SLO(snap, fanIn, Objective{Name: "db", Percentile: 99, LatencyThreshold: 0.1}), SourceRawCounters, 0.5, 0.5/(1-0.99), 1-0.5/(1-0.99))
 }
 
 func TestAttainment(t *testing.T) {

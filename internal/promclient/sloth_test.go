@@ -135,3 +135,145 @@ func TestSpanSLOFromSlothRules(t *testing.T) {
 		t.Errorf("reserve over all services: %+v, want billing's 90 then shop's 99.9", got)
 	}
 }
+
+// startSlothSpans starts a Prometheus holding promfixture.SlothShopSpans and SlothShopRules.
+func startSlothSpans(t *testing.T) *promfixture.Server {
+	t.Helper()
+	opts := promfixture.Options{Now: time.Now(), Before: 30 * time.Minute, After: 90 * time.Minute}
+	om, err := promfixture.SpanOpenMetrics(opts, promfixture.CollectorNaming, promfixture.SlothShopSpans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.ExtraOpenMetrics, opts.RecordingRules = om, promfixture.SlothShopRules()
+	srv, err := promfixture.Start(context.Background(), opts)
+	skipOrFail(t, err)
+	t.Cleanup(func() { _ = srv.Stop() })
+	return srv
+}
+
+// Under the extra matcher cluster="eu" the span numbers keep to cluster eu, and the Sloth rules
+// still count: those without a cluster label are used, those with one must be eu's. Rules that
+// name a span but are not used are reported (SlothMiss), never taken for no rules.
+func TestSlothSLOsUnderExtraMatchers(t *testing.T) {
+	srv := startSlothSpans(t)
+	ctx := context.Background()
+	span := func(name, kind string) Series { return Series{Function: name, Module: kind, Source: SpanAuto} }
+	checkout, reserve, pay := span("shop.Checkout", "SPAN_KIND_SERVER"), span("shop.Reserve", "SPAN_KIND_INTERNAL"), span("shop.Pay", "SPAN_KIND_INTERNAL")
+	lookup := span("shop.Lookup", "SPAN_KIND_INTERNAL")
+
+	eu := newClient(t, Config{URL: srv.URL, ExtraMatchers: []string{`cluster="eu"`}})
+	snap, err := eu.Fetch(ctx, []Series{checkout, reserve, pay, lookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := snap.Stats[checkout]; !sameNumber(st.RequestRate, 4) {
+		t.Fatalf("checkout in eu: %+v, want 4 req/s (the cluster matcher keeps to eu)", st)
+	}
+	got := eu.SlothSLOs(snap, checkout)
+	if len(got) != 2 || got[0].Objective.Name != "checkout" || got[1].Objective.Name != "checkout-latency" {
+		t.Fatalf("checkout SLOs under cluster=\"eu\": %+v, want checkout and checkout-latency (their rules have no cluster label)", got)
+	}
+	if ref := promValue(t, srv, `slo:sli_error:ratio_rate5m{sloth_slo="checkout"}`); !sameNumber(got[0].SuccessRate, 1-ref) {
+		t.Errorf("checkout success %v, the rule says %v", got[0].SuccessRate, 1-ref)
+	}
+	if m := eu.SlothMiss(snap, checkout); m.Services != nil || m.Excluded != nil || m.NoObjective != nil {
+		t.Errorf("checkout has SLOs, yet a miss %+v", m)
+	}
+
+	// Pay's rules are per cluster: eu's (99 %) only.
+	if got := eu.SlothSLOs(snap, pay); len(got) != 1 || got[0].Objective.Percentile != 99 {
+		t.Errorf("pay SLOs under cluster=\"eu\": %+v, want eu's 99 %% only", got)
+	}
+
+	// Reserve's rules are in another service, or in cluster us: no SLO, and the miss says so.
+	if got := eu.SlothSLOs(snap, reserve); got != nil {
+		t.Errorf("reserve SLOs %+v, want none", got)
+	}
+	m := eu.SlothMiss(snap, reserve)
+	if len(m.Services) != 1 || m.Services[0] != "billing" || len(m.Excluded) != 1 || m.Excluded[0] != `cluster="eu"` || m.NoObjective != nil {
+		t.Errorf("reserve's miss %+v, want service billing and the matcher cluster=\"eu\"", m)
+	}
+	// No rule names Lookup: nothing to report.
+	if m := eu.SlothMiss(snap, lookup); m.Services != nil || m.Excluded != nil || m.NoObjective != nil {
+		t.Errorf("lookup's miss %+v, want empty (no rules name it)", m)
+	}
+
+	// Without the matcher, reserve's cluster-us rules are used: the matcher was what left them
+	// out.
+	all := newClient(t, Config{URL: srv.URL})
+	snap, err = all.Fetch(ctx, []Series{reserve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := all.SlothSLOs(snap, reserve); len(got) != 1 || got[0].Objective.Name != "shop.Reserve" {
+		t.Errorf("reserve SLOs without a matcher: %+v, want shop's", got)
+	}
+}
+
+// A Sloth SLO's budget period is its slo:time_period:days (Sloth's 30d default only when the
+// rule is absent, said by BudgetPeriodAssumed); its objective has the digits of the ratio
+// without float noise; an SLO named for latency is a latency objective, measured as
+// LatencyAttainment; an SLO measured exactly at its objective is not breached.
+func TestSlothSLOPeriodKindDigitsAndBreach(t *testing.T) {
+	srv := startSlothSpans(t)
+	ctx := context.Background()
+	checkout := Series{Function: "shop.Checkout", Module: "SPAN_KIND_SERVER", Source: SpanAuto}
+	ship := Series{Function: "shop.Ship", Module: "SPAN_KIND_INTERNAL", Source: SpanAuto}
+	c := newClient(t, Config{URL: srv.URL})
+	snap, err := c.Fetch(ctx, []Series{checkout, ship})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.SlothSLOs(snap, checkout)
+	if len(got) != 2 {
+		t.Fatalf("checkout SLOs %+v, want two", got)
+	}
+	success, latency := got[0], got[1]
+
+	if days := promValue(t, srv, `slo:time_period:days{sloth_slo="checkout"}`); days != 28 {
+		t.Fatalf("Prometheus's checkout period %v, want 28 days", days)
+	}
+	if success.BudgetPeriod != 28*24*time.Hour || success.BudgetPeriodAssumed {
+		t.Errorf("checkout period %v (assumed %v), want slo:time_period:days's 28d", success.BudgetPeriod, success.BudgetPeriodAssumed)
+	}
+	if latency.BudgetPeriod != 30*24*time.Hour || !latency.BudgetPeriodAssumed {
+		t.Errorf("checkout-latency period %v (assumed %v), want Sloth's default 30d, said to be assumed", latency.BudgetPeriod, latency.BudgetPeriodAssumed)
+	}
+
+	if success.Objective.Percentile != 99.999 || latency.Objective.Percentile != 99.9999 {
+		t.Errorf("objectives %v and %v, want exactly 99.999 and 99.9999", success.Objective.Percentile, latency.Objective.Percentile)
+	}
+
+	if success.Objective.IsLatency() || math.IsNaN(success.SuccessRate) || !math.IsNaN(success.LatencyAttainment) {
+		t.Errorf("checkout is a success objective: %+v", success)
+	}
+	ref := promValue(t, srv, `slo:sli_error:ratio_rate5m{sloth_slo="checkout-latency"}`)
+	if !sameNumber(ref, 0.5) {
+		t.Fatalf("Prometheus's latency SLI %v; the data no longer says 2 calls of 4 are slower than 100ms", ref)
+	}
+	if !latency.Objective.IsLatency() || latency.Objective.LatencyThreshold != 0 || !sameNumber(latency.LatencyAttainment, 1-ref) || !math.IsNaN(latency.SuccessRate) {
+		t.Errorf("checkout-latency: %+v, want a latency objective of unknown threshold measured %v within it", latency, 1-ref)
+	}
+	if !sameNumber(latency.Measured(), 1-ref) || !sameNumber(success.Measured(), success.SuccessRate) {
+		t.Errorf("measured %v and %v", latency.Measured(), success.Measured())
+	}
+
+	at := c.SlothSLOs(snap, ship)
+	if len(at) != 1 {
+		t.Fatalf("ship SLOs %+v, want one", at)
+	}
+	if sli := promValue(t, srv, `slo:sli_error:ratio_rate5m{sloth_slo="shop.Ship"}`); sli != 0.001 {
+		t.Fatalf("Prometheus's ship SLI %v, want 0.001", sli)
+	}
+	if at[0].Breached() {
+		t.Errorf("ship measures %v against %v %%: exactly the objective, not a breach", at[0].SuccessRate, at[0].Objective.Percentile)
+	}
+	below := at[0]
+	below.SuccessRate -= 1e-6
+	if !below.Breached() {
+		t.Errorf("%v against %v %% is a breach", below.SuccessRate, below.Objective.Percentile)
+	}
+	if success.Breached() != (success.SuccessRate < 0.99999) {
+		t.Errorf("checkout %v against 99.999 %%: breached %v", success.SuccessRate, success.Breached())
+	}
+}

@@ -190,7 +190,7 @@ func (c *Client) discover(e *spanDiscoveryEntry) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 	defer cancel()
 	var a queryAnswer
-	c.queryAll(ctx, time.Time{}, []queryJob{{c.spanDiscoveryQuery(), &a}})
+	c.queryAll(ctx, c.instant(), []queryJob{{c.spanDiscoveryQuery(), &a}})
 	var err error
 	var d SpanDiscovery
 	until := c.now().Add(discoveryTTL)

@@ -16,9 +16,9 @@ import (
 )
 
 // newTransport builds the round tripper every request of a client goes through: TLS as
-// configured, authentication and headers added, 401/403 turned into errors, bodies capped. cfg
-// has passed checkConfig.
-func newTransport(cfg Config) (*transport, error) {
+// configured, authentication and headers added, 401/403 turned into errors, bodies capped, the
+// Date of the configured backend's answers recorded in clock. cfg has passed checkConfig.
+func newTransport(cfg Config, clock *serverClock) (*transport, error) {
 	ht := http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.TLSCAFile != "" || cfg.InsecureSkipVerify {
 		tc, err := tlsConfig(cfg.TLSCAFile, cfg.InsecureSkipVerify)
@@ -37,6 +37,7 @@ func newTransport(cfg Config) (*transport, error) {
 		headers:   cfg.Headers,
 		tokenFile: cfg.BearerTokenFile,
 		maxBytes:  defaultMaxBytes,
+		clock:     clock,
 	}
 	switch {
 	case cfg.BearerToken != "":
@@ -71,7 +72,8 @@ func tlsConfig(caFile string, insecure bool) (*tls.Config, error) {
 const defaultMaxBytes = 8 << 20
 
 // transport adds authentication and headers to requests, turns 401/403 into errors and caps the
-// size of response bodies. It is immutable after newTransport.
+// size of response bodies. It is immutable after newTransport (clock records the backend's time
+// under its own lock).
 //
 // Credentials and headers go only to the configured origin (scheme, host and port). A request to
 // another origin can only be a redirect the backend answered: with credentials or headers
@@ -84,6 +86,7 @@ type transport struct {
 	tokenFile     string // read for every request
 	headers       map[string]string
 	maxBytes      int64
+	clock         *serverClock // the Date of the configured origin's answers; nil: not recorded
 }
 
 // credentialsError is a bearer token file that cannot be used. It names the file, never the
@@ -182,6 +185,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
 		return nil, err
+	}
+	if t.clock != nil && originOf(req.URL) == t.origin {
+		t.clock.observe(resp)
 	}
 	// client_golang retries a POST refused with 403 as a GET; a 403 to that GET, or any 401,
 	// is an authorization failure.

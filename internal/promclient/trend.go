@@ -86,7 +86,7 @@ func trendStep(cfg Config) time.Duration {
 func (c *Client) emptyTrend() *Trend {
 	step := trendStep(c.cfg)
 	ms := step.Milliseconds()
-	end := time.UnixMilli(c.now().UnixMilli() / ms * ms)
+	end := time.UnixMilli(c.clamp(c.now()).UnixMilli() / ms * ms)
 	return &Trend{
 		Start: end.Add(-time.Duration(c.cfg.TrendPoints-1) * step), Step: step, Points: c.cfg.TrendPoints,
 		Window: c.cfg.Window, Series: map[Series]TrendSeries{}, FetchedAt: c.now(),

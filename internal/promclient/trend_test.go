@@ -195,7 +195,7 @@ func TestQueryBudgetFiftyFunctions(t *testing.T) {
 	slos := 0
 	for _, s := range series {
 		st := snap.Stats[s]
-		for _, o := range append(st.Objectives, Objective{"directive", 99, 0}) {
+		for _, o := range append(st.Objectives, Objective{Name: "directive", Percentile: 99, LatencyThreshold: 0}) {
 			if c.SLO(snap, s, o).Source != "" {
 				slos++
 			}

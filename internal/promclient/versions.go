@@ -36,9 +36,10 @@ type Deploy struct {
 	Previous Version
 	// At is when Current appeared (Current.FirstSeen).
 	At time.Time
-	// CurrentNumbers are over the window ending now, PreviousNumbers over the window ending
-	// when Previous was last seen: comparable windows, each of one version only (the
-	// function's own version label).
+	// CurrentNumbers are over the window ending at the snapshot's EvaluatedAt (the instant of
+	// the card's numbers), PreviousNumbers over the window ending when Previous was last
+	// seen; each At says which: comparable windows, each of one version only (the function's
+	// own version label).
 	CurrentNumbers, PreviousNumbers VersionNumbers
 	// Regression says how Current is clearly worse than Previous ("" when it is not): an
 	// error ratio at least 1 point higher and twice as high, or a p99 at least 10 ms higher
@@ -79,7 +80,7 @@ func (c *Client) fetchHistory(ctx context.Context, _ []Series) answer[*versionHi
 		return answer[*versionHistory]{val: h, at: c.now()}
 	}
 	var ans queryAnswer
-	c.queryAll(ctx, time.Time{}, []queryJob{{historyQuery(src.BuildInfo), &ans}})
+	c.queryAll(ctx, c.instant(), []queryJob{{historyQuery(src.BuildInfo), &ans}})
 	if ans.err != nil {
 		h.note = "build_info history: " + c.explainMissing(ans.err, "queries")
 		return answer[*versionHistory]{val: h, at: c.now(), failed: true}
@@ -219,6 +220,12 @@ func (c *Client) deploys(ctx context.Context, snap *Snapshot, series []Series, h
 	if len(order) == 0 {
 		return out, nil
 	}
+	// The current version's numbers are those of the snapshot's instant, so that they and the
+	// card's numbers cover the same window; the previous version's are pinned with @.
+	now := snap.EvaluatedAt
+	if now.IsZero() {
+		now = c.instant()
+	}
 	var parts []string
 	for _, k := range order {
 		g := groups[k]
@@ -227,7 +234,7 @@ func (c *Client) deploys(ctx context.Context, snap *Snapshot, series []Series, h
 			c.versionQuery(g.series, g.service, g.cur, "current", time.Time{}))
 	}
 	var ans queryAnswer
-	c.queryAll(ctx, time.Time{}, []queryJob{{strings.Join(parts, " or "), &ans}})
+	c.queryAll(ctx, now, []queryJob{{strings.Join(parts, " or "), &ans}})
 	if ans.err != nil {
 		return out, append(ans.notes, "version comparison failed: "+c.classify(ans.err).Error())
 	}
@@ -255,7 +262,6 @@ func (c *Client) deploys(ctx context.Context, snap *Snapshot, series []Series, h
 			a.errs += v
 		}
 	}
-	now := snap.FetchedAt
 	numbers := func(side, version string, s Series, at time.Time) (VersionNumbers, bool) {
 		a := accs[[2]string{side, version}][s]
 		n := VersionNumbers{At: at, RequestRate: math.NaN(), ErrorRatio: math.NaN(), P99: math.NaN()}
@@ -286,7 +292,8 @@ func (c *Client) deploys(ctx context.Context, snap *Snapshot, series []Series, h
 }
 
 // versionQuery returns the call rates by failure (am_side=side) and the p99 (am_kind="p99") of
-// series under one version of service, over the window ending at (now when zero).
+// series under one version of service, over the window ending at (when zero: ending at the
+// instant the query is evaluated at).
 func (c *Client) versionQuery(series []Series, service, version, side string, at time.Time) string {
 	q := c.queries(Autometrics)
 	if !at.IsZero() {

@@ -57,7 +57,7 @@ func TestVictoriaMetricsSameNumbers(t *testing.T) {
 				if !sameCallers(g.Callers, w.Callers) || fmt.Sprint(g.Objectives) != fmt.Sprint(w.Objectives) {
 					t.Errorf("%v: callers %v, objectives %v; prometheus %v, %v", s, g.Callers, g.Objectives, w.Callers, w.Objectives)
 				}
-				for _, o := range append(w.Objectives, Objective{"directive", 99, 0}, Objective{"directive", 95, 0.05}) {
+				for _, o := range append(w.Objectives, Objective{Name: "directive", Percentile: 99, LatencyThreshold: 0}, Objective{Name: "directive", Percentile: 95, LatencyThreshold: 0.05}) {
 					gs, ws := vc.SLO(got, s, o), pc.SLO(want, s, o)
 					if gs.Source != ws.Source || !sameNumber(gs.SuccessRate, ws.SuccessRate) || !sameNumber(gs.LatencyAttainment, ws.LatencyAttainment) ||
 						!sameNumber(gs.BurnRate, ws.BurnRate) || !sameNumber(gs.ErrorBudgetRemaining, ws.ErrorBudgetRemaining) {

@@ -17,6 +17,7 @@ const (
 	RuleCurrentBurnRate         = "slo:current_burn_rate:ratio"
 	RulePeriodBurnRate          = "slo:period_burn_rate:ratio"
 	RulePeriodBudgetRemaining   = "slo:period_error_budget_remaining:ratio"
+	RuleTimePeriod              = "slo:time_period:days"
 	sloGrouping                 = "objective_name, objective_percentile, service_name"
 	callsSelectorRegexp         = `function_calls(_count)?_total`
 	durationBucketSelectorRegex = `function_calls_duration(_seconds)?_bucket`
@@ -76,6 +77,30 @@ func SLORules(percentiles ...string) ([]Rule, error) {
 		}
 	}
 	return out, nil
+}
+
+// SlothSLO returns the recording rules Sloth writes for one SLO, those am-lsp reads of a span:
+// slo:objective:ratio (objective, a ratio such as "0.999"), slo:error_budget:ratio,
+// slo:sli_error:ratio_rate5m (errorRatio5m: an expression of the share of bad events over 5m),
+// slo:current_burn_rate:ratio and, when periodDays is not "", slo:time_period:days (Sloth's
+// metadata rule). Every series carries sloth_service, sloth_slo and sloth_id, plus labels (the
+// SLO's own labels, such as span_name, or a cluster label of rules evaluated per cluster).
+func SlothSLO(service, name, objective, errorRatio5m, periodDays string, labels map[string]string) []Rule {
+	l := map[string]string{"sloth_service": service, "sloth_slo": name, "sloth_id": service + "-" + name}
+	for k, v := range labels {
+		l[k] = v
+	}
+	budget := "(1 - " + objective + ")"
+	rs := []Rule{
+		{Record: RuleObjective, Expr: "vector(" + objective + ")", Labels: l},
+		{Record: RuleErrorBudget, Expr: "vector" + budget, Labels: l},
+		{Record: RuleSLIErrorPrefix + "5m", Expr: errorRatio5m, Labels: l},
+		{Record: RuleCurrentBurnRate, Expr: "(" + errorRatio5m + ") / " + budget, Labels: l},
+	}
+	if periodDays != "" {
+		rs = append(rs, Rule{Record: RuleTimePeriod, Expr: "vector(" + periodDays + ")", Labels: l})
+	}
+	return rs
 }
 
 // RulesYAML returns rules as a Prometheus (or vmalert) rule file of one group.

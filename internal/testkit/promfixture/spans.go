@@ -18,6 +18,9 @@ type Span struct {
 	CallsPerSec, ErrorsPerSec float64
 	// Latencies (seconds): every call takes one of them, all equally often. Empty: no histogram.
 	Latencies []float64
+	// Labels are added to every series of the span, e.g. the cluster a scrape config or
+	// external label adds; they must not name a label the span already has.
+	Labels map[string]string
 }
 
 // SpanNaming is how a span-metrics producer names its series.
@@ -85,6 +88,12 @@ func SpanOpenMetrics(opts Options, naming SpanNaming, spans []Span) (string, err
 			}
 			if sp.CodeFunction != "" {
 				labels["code_function_name"] = sp.CodeFunction
+			}
+			for k, v := range sp.Labels {
+				if _, ok := labels[k]; ok || k == "le" {
+					return "", fmt.Errorf("promfixture: span %s: label %q is the fixture's own", sp.Name, k)
+				}
+				labels[k] = v
 			}
 			calls = append(calls, sample{labelText(labels, "", ""), st.rate})
 			if len(sp.Latencies) == 0 {
