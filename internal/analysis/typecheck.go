@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/tools/go/gcexportdata"
@@ -47,26 +48,65 @@ const memCacheLimit = 64 << 20
 
 // checkSlots caps concurrent type checks across the process, leaving a core for answering the
 // editor; background checks (LoadPatterns: reports, the workspace sweep) yield to the loads of
-// open files.
+// open files, and pause while the editor's requests are being answered (Answering).
 var checkSlots = newSlots(max(1, runtime.NumCPU()-1))
 
-// slots is a counting semaphore where foreground holders go first.
+// Answering notes that an editor request is being answered now. Background type checks do not
+// start another package until no request has arrived for a short quiet period (50 ms), but each
+// waits one second at most, so a steady stream of requests slows a sweep without stopping it.
+// It costs one atomic store; the LSP layer calls it for every request.
+func Answering() { checkSlots.answering() }
+
+// slots is a counting semaphore where foreground holders go first, and background holders
+// also wait for a pause in the editor's requests.
 type slots struct {
 	mu         sync.Mutex
 	cond       *sync.Cond
 	free       int
 	foreground int // foreground callers waiting
+
+	lastRequest atomic.Int64  // UnixNano of the newest Answering call
+	quiet       time.Duration // the pause in requests background callers wait for
+	maxYield    time.Duration // how long one background acquire yields to requests at most
 }
 
 func newSlots(n int) *slots {
-	s := &slots{free: n}
+	s := &slots{free: n, quiet: 50 * time.Millisecond, maxYield: time.Second}
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }
 
+func (s *slots) answering() { s.lastRequest.Store(time.Now().UnixNano()) }
+
+// yieldToRequests waits, for at most maxYield, until no request has arrived for quiet. It gives
+// up when ctx ends.
+func (s *slots) yieldToRequests(ctx context.Context) error {
+	giveUp := time.Now().Add(s.maxYield)
+	for {
+		wait := time.Until(time.Unix(0, s.lastRequest.Load()).Add(s.quiet))
+		wait = min(wait, time.Until(giveUp))
+		if wait <= 0 {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // acquire takes a slot, waiting while none is free (and, for background callers, while a
-// foreground caller waits). It gives up when ctx ends.
+// foreground caller waits or the editor's requests are being answered). It gives up when ctx
+// ends.
 func (s *slots) acquire(ctx context.Context, background bool) error {
+	if background {
+		if err := s.yieldToRequests(ctx); err != nil {
+			return err
+		}
+	}
 	stop := context.AfterFunc(ctx, func() {
 		s.mu.Lock()
 		s.cond.Broadcast()

@@ -17,6 +17,8 @@ import (
 	"sync"
 
 	"go.lsp.dev/jsonrpc2"
+
+	"github.com/am-lsp/am-lsp/internal/analysis"
 	"go.lsp.dev/protocol"
 )
 
@@ -145,6 +147,9 @@ func (c *connection) dispatch(ctx context.Context, req *jsonrpc2.Request) (resul
 			return nil, jsonrpc2.Errorf(jsonrpc2.MethodNotFound, "method not found: %s", name)
 		}
 		return nil, nil // unknown notifications, including $/ ones, are ignored as the spec says
+	}
+	if isCall {
+		analysis.Answering() // background type checks pause while the editor waits for answers
 	}
 	if rejection := c.srv.admit(name, m.beforeInit); rejection != nil {
 		if isCall {

@@ -194,9 +194,10 @@ func (s *session) hoverLatencies(ctx context.Context, file string, pos textdoc.P
 	return lat, nil
 }
 
-// waitIdle waits until the server and its children used under 2% of a core for a second (or
-// two minutes passed), so that steady-state hovers do not race background loads.
-func (s *session) waitIdle(ctx context.Context) {
+// waitIdle waits until the server and its children used under 2% of a core for a second, and
+// reports whether they did within two minutes (false: still busy, e.g. a workspace sweep on a
+// loaded machine).
+func (s *session) waitIdle(ctx context.Context) bool {
 	const window = time.Second
 	deadline := time.Now().Add(2 * time.Minute)
 	prev := cpuTime(s.cmd.Process.Pid)
@@ -205,10 +206,11 @@ func (s *session) waitIdle(ctx context.Context) {
 		cur := cpuTime(s.cmd.Process.Pid)
 		// Clock ticks are 10 ms: 2% of a second is 2 ticks.
 		if cur-prev <= 2 && len(descendants(s.cmd.Process.Pid)) == 0 {
-			return
+			return true
 		}
 		prev = cur
 	}
+	return false
 }
 
 func (b *bench) run(module, heavy string) error {
@@ -264,6 +266,7 @@ type largeRun struct {
 	afterEdit         []time.Duration
 	peakServer        float64
 	peakTotal         float64
+	busySteady        bool // the server was not idle before the steady-state hovers
 }
 
 func (b *bench) largeSession(ctx context.Context, srv server, lm *largeModule, initOpts any) (largeRun, error) {
@@ -319,7 +322,7 @@ func (b *bench) largeSession(ctx context.Context, srv server, lm *largeModule, i
 		return r, fmt.Errorf("typed analysis: %w", err)
 	}
 
-	s.waitIdle(phase)
+	r.busySteady = !s.waitIdle(phase)
 	if r.steady, err = s.hoverLatencies(phase, lm.callerFile, callPos, b.hovers); err != nil {
 		return r, fmt.Errorf("steady hovers: %w", err)
 	}
@@ -392,7 +395,15 @@ func printLarge(results map[string][]largeRun) {
 		}
 		return n
 	}
-	fmt.Printf("(hovers during the load: %d for am-lsp, %d for gopls over all repetitions — gopls holds hovers until its load ends; ratio: of medians)\n\n", count(a), count(g))
+	fmt.Printf("(hovers during the load: %d for am-lsp, %d for gopls over all repetitions — gopls holds hovers until its load ends; ratio: of medians)\n", count(a), count(g))
+	for _, name := range []string{"am-lsp", "gopls"} {
+		for i, r := range results[name] {
+			if r.busySteady {
+				fmt.Printf("(repetition %d: %s was still busy after two minutes; its steady-state hovers ran while it worked)\n", i+1, name)
+			}
+		}
+	}
+	fmt.Println()
 }
 
 // collect returns the values of a row over the repetitions, sorted; a repetition without
