@@ -52,9 +52,10 @@ const memCacheLimit = 64 << 20
 var checkSlots = newSlots(max(1, runtime.NumCPU()-1))
 
 // Answering notes that an editor request is being answered now. Background type checks do not
-// start another package until no request has arrived for a short quiet period (50 ms), but each
-// waits one second at most, so a steady stream of requests slows a sweep without stopping it.
-// It costs one atomic store; the LSP layer calls it for every request.
+// start another package until no request has arrived for a short quiet period (50 ms); while
+// requests keep coming, one background package starts per second, so a steady stream of
+// requests slows a sweep without stopping it. It costs one atomic store; the LSP layer calls it
+// for every request.
 func Answering() { checkSlots.answering() }
 
 // slots is a counting semaphore where foreground holders go first, and background holders
@@ -66,29 +67,35 @@ type slots struct {
 	foreground int // foreground callers waiting
 
 	lastRequest atomic.Int64  // UnixNano of the newest Answering call
+	lastPass    atomic.Int64  // UnixNano when a background caller last went ahead during requests
 	quiet       time.Duration // the pause in requests background callers wait for
-	maxYield    time.Duration // how long one background acquire yields to requests at most
+	passEvery   time.Duration // while requests keep coming, one background caller goes ahead this often
 }
 
 func newSlots(n int) *slots {
-	s := &slots{free: n, quiet: 50 * time.Millisecond, maxYield: time.Second}
+	s := &slots{free: n, quiet: 50 * time.Millisecond, passEvery: time.Second}
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }
 
 func (s *slots) answering() { s.lastRequest.Store(time.Now().UnixNano()) }
 
-// yieldToRequests waits, for at most maxYield, until no request has arrived for quiet. It gives
-// up when ctx ends.
+// yieldToRequests waits until no request has arrived for quiet, or until it is this caller's
+// turn to go ahead anyway (one caller per passEvery among all background callers). It gives up
+// when ctx ends.
 func (s *slots) yieldToRequests(ctx context.Context) error {
-	giveUp := time.Now().Add(s.maxYield)
 	for {
-		wait := time.Until(time.Unix(0, s.lastRequest.Load()).Add(s.quiet))
-		wait = min(wait, time.Until(giveUp))
+		now := time.Now()
+		wait := time.Unix(0, s.lastRequest.Load()).Add(s.quiet).Sub(now)
 		if wait <= 0 {
 			return nil
 		}
-		t := time.NewTimer(wait)
+		last := s.lastPass.Load()
+		turn := time.Unix(0, last).Add(s.passEvery).Sub(now)
+		if turn <= 0 && s.lastPass.CompareAndSwap(last, now.UnixNano()) {
+			return nil
+		}
+		t := time.NewTimer(max(min(wait, turn), time.Millisecond))
 		select {
 		case <-ctx.Done():
 			t.Stop()

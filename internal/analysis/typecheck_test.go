@@ -11,7 +11,8 @@ import (
 // foreground check does not wait for them; once requests stop, the background check goes on.
 func TestBackgroundChecksYieldToRequests(t *testing.T) {
 	s := newSlots(1)
-	s.quiet, s.maxYield = time.Second, time.Minute // only a stalled request loop lets it through
+	s.quiet, s.passEvery = time.Second, time.Hour // only a stalled request loop lets it through
+	s.lastPass.Store(time.Now().UnixNano())
 	ctx := context.Background()
 
 	var stopped atomic.Bool
@@ -44,11 +45,11 @@ func TestBackgroundChecksYieldToRequests(t *testing.T) {
 	<-requestsDone
 }
 
-// Requests that never pause slow a background check down but do not stop it: it yields for
-// maxYield at most.
-func TestBackgroundChecksYieldForALimitedTime(t *testing.T) {
-	s := newSlots(1)
-	s.quiet, s.maxYield = time.Second, 100*time.Millisecond
+// Requests that never pause slow background checks down but do not stop them: one goes ahead
+// per passEvery, however many wait.
+func TestBackgroundChecksGoAheadOnePerPeriod(t *testing.T) {
+	s := newSlots(4)
+	s.quiet, s.passEvery = time.Second, 100*time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.answering()
@@ -58,26 +59,34 @@ func TestBackgroundChecksYieldForALimitedTime(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	got := make(chan error, 1)
+	const waiters = 4
 	start := time.Now()
-	go func() { got <- s.acquire(ctx, true) }()
-	select {
-	case err := <-got:
-		if err != nil {
-			t.Fatal(err)
+	got := make(chan error, waiters)
+	for range waiters {
+		go func() { got <- s.acquire(ctx, true) }()
+	}
+	for i := range waiters {
+		select {
+		case err := <-got:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("%d of %d background checks still wait for a pause in requests that never comes", waiters-i, waiters)
 		}
-		if waited := time.Since(start); waited < s.maxYield {
-			t.Fatalf("took a slot after %v while requests kept arriving, before yielding %v", waited, s.maxYield)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("a background check waited for a pause in requests that never came")
+	}
+	// Four callers went ahead one per period: the first at once at the earliest, the last
+	// three periods later at the earliest.
+	if waited := time.Since(start); waited < (waiters-1)*s.passEvery {
+		t.Fatalf("%d background checks went ahead within %v while requests kept arriving, want one per %v", waiters, waited, s.passEvery)
 	}
 }
 
 // A cancelled background check stops waiting for a pause in requests.
 func TestBackgroundYieldEndsWithTheContext(t *testing.T) {
 	s := newSlots(1)
-	s.quiet, s.maxYield = time.Hour, time.Hour
+	s.quiet, s.passEvery = time.Hour, time.Hour
+	s.lastPass.Store(time.Now().UnixNano())
 	s.answering()
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(chan error, 1)

@@ -200,15 +200,17 @@ func (s *session) hoverLatencies(ctx context.Context, file string, pos textdoc.P
 func (s *session) waitIdle(ctx context.Context) bool {
 	const window = time.Second
 	deadline := time.Now().Add(2 * time.Minute)
-	prev := cpuTime(s.cmd.Process.Pid)
+	pid := s.cmd.Process.Pid
+	prev, children := cpuTime(pid), len(descendants(pid))
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(window)
-		cur := cpuTime(s.cmd.Process.Pid)
-		// Clock ticks are 10 ms: 2% of a second is 2 ticks.
-		if cur-prev <= 2 && len(descendants(s.cmd.Process.Pid)) == 0 {
+		cur, childrenNow := cpuTime(pid), len(descendants(pid))
+		// Clock ticks are 10 ms: 2% of a second is 2 ticks. A child (the go command) at either
+		// end of the window makes it busy: work often starts the moment a child exits.
+		if cur-prev <= 2 && children == 0 && childrenNow == 0 {
 			return true
 		}
-		prev = cur
+		prev, children = cur, childrenNow
 	}
 	return false
 }
