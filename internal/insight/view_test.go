@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +241,43 @@ func TestFirstSentenceKeepsTheKeyPart(t *testing.T) {
 		if got := firstSentence(c.in); got != c.want {
 			t.Errorf("firstSentence(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// A package's batch is built once: every caller gets the same slice, sorted as promclient keeps
+// batches (so its cache lookups copy nothing), without duplicates; the memo lets the package go
+// and drops the entry once it is collected.
+func TestPackageBatchIsBuiltOnceAndDroppedWithThePackage(t *testing.T) {
+	memo := &batchMemo{}
+	func() { // pkg is unreachable once this returns
+		twice := checkout()
+		pkg := &analysis.Package{Path: "example.com/shop", Functions: []*analysis.Function{
+			{Name: "Zeta", PkgPath: "example.com/shop", Instrumentation: analysis.Generated, Labels: analysis.Labels{Function: "Zeta", Module: "example.com/shop"}},
+			checkout(), twice, // the same series twice
+			{Name: "plain", PkgPath: "example.com/shop"}, // neither instrumented nor traced
+		}}
+		first, again := memo.of(pkg), memo.of(pkg)
+		if len(first) != 3 {
+			t.Fatalf("batch %v, want Checkout's Autometrics and span series and Zeta's, once each", first)
+		}
+		if &first[0] != &again[0] {
+			t.Fatal("the second call built the batch again")
+		}
+		if !slices.Equal(promclient.Normalize(first), first) {
+			t.Fatalf("batch %v is not in promclient's order", first)
+		}
+		if memo.len() != 1 {
+			t.Fatalf("memo holds %d batches, want 1", memo.len())
+		}
+	}()
+	for end := time.Now().Add(time.Minute); memo.len() != 0 && time.Now().Before(end); {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if memo.len() != 0 {
+		t.Fatal("the batch of a collected package is still held")
+	}
+	if memo.of(nil) != nil {
+		t.Fatal("a nil package has a batch")
 	}
 }
