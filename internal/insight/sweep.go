@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,30 +136,30 @@ func (p *Sweep) once(ctx context.Context) {
 	unknown := map[string]bool{} // files of packages whose fetch failed this time
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for _, pkg := range pkgs {
-		batch := sloSeriesOfPackage(pkg)
-		if len(batch) == 0 {
-			continue
-		}
+	for _, group := range sweepGroups(pkgs) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			fctx, cancel := context.WithTimeout(ctx, 2*settings.QueryTimeout+time.Second)
 			defer cancel()
-			snap, err := client.Fetch(fctx, batch)
+			snap, err := client.Fetch(fctx, group.batch)
 			if snap == nil || snap.Err != nil {
 				// No numbers, no verdict: keep what the last answer said.
-				p.w.analyses.log.Warn("workspace SLO sweep: fetch failed, keeping the last problems", "package", pkg.Path, "err", fetchErr(snap, err))
+				p.w.analyses.log.Warn("workspace SLO sweep: fetch failed, keeping the last problems", "packages", group.paths(), "err", fetchErr(snap, err))
 				mu.Lock()
-				for _, fn := range pkg.Instrumented() {
-					unknown[fn.NameSpan.File] = true
+				for _, pkg := range group.pkgs {
+					for _, fn := range pkg.Instrumented() {
+						unknown[fn.NameSpan.File] = true
+					}
 				}
 				mu.Unlock()
 				return
 			}
 			var views []View
-			for _, fn := range pkg.Instrumented() {
-				views = append(views, Explain(fn, links, snap, err))
+			for _, pkg := range group.pkgs {
+				for _, fn := range pkg.Instrumented() {
+					views = append(views, Explain(fn, links, snap, err))
+				}
 			}
 			problems := SLOProblems(views, settings.BurnRateThreshold)
 			mu.Lock()
@@ -198,6 +199,49 @@ func (p *Sweep) once(ctx context.Context) {
 	if len(changed) > 0 && p.changed != nil {
 		p.changed(changed)
 	}
+}
+
+// sweepBatchSeries bounds the series of one sweep fetch: the packages of a workspace are
+// fetched together, a few hundred series per batch, so a sweep of a large workspace costs a few
+// fetches rather than one per package (its queries name every function of the batch).
+const sweepBatchSeries = 200
+
+// sweepGroup is packages whose numbers one sweep fetch asks for.
+type sweepGroup struct {
+	pkgs  []*analysis.Package
+	batch []promclient.Series
+}
+
+// paths returns the import paths of the group's packages, comma-separated.
+func (g sweepGroup) paths() string {
+	paths := make([]string, len(g.pkgs))
+	for i, p := range g.pkgs {
+		paths[i] = p.Path
+	}
+	return strings.Join(paths, ",")
+}
+
+// sweepGroups splits the packages with SLO series into groups of at most sweepBatchSeries
+// series (a package with more forms a group of its own), in order.
+func sweepGroups(pkgs []*analysis.Package) []sweepGroup {
+	var out []sweepGroup
+	var cur sweepGroup
+	for _, pkg := range pkgs {
+		batch := sloSeriesOfPackage(pkg)
+		if len(batch) == 0 {
+			continue
+		}
+		if len(cur.pkgs) > 0 && len(cur.batch)+len(batch) > sweepBatchSeries {
+			out = append(out, cur)
+			cur = sweepGroup{}
+		}
+		cur.pkgs = append(cur.pkgs, pkg)
+		cur.batch = append(cur.batch, batch...)
+	}
+	if len(cur.pkgs) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
 // fetchErr is why a fetch gave no numbers.

@@ -2,21 +2,25 @@ package insight
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/am-lsp/am-lsp/internal/analysis"
 	"github.com/am-lsp/am-lsp/internal/config"
+	"github.com/am-lsp/am-lsp/internal/promclient"
 	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
 	"github.com/am-lsp/am-lsp/internal/testkit/promfixture"
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
 
-// countingHandler counts the log records whose message starts with prefix and whose package
-// attribute is pkg.
+// countingHandler counts the log records whose message starts with prefix and whose packages
+// attribute (comma-separated import paths) names pkg.
 type countingHandler struct {
 	prefix, pkg string
 	mu          sync.Mutex
@@ -31,7 +35,7 @@ func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
 		return nil
 	}
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "package" && a.Value.String() == h.pkg {
+		if a.Key == "packages" && slices.Contains(strings.Split(a.Value.String(), ","), h.pkg) {
 			h.mu.Lock()
 			h.n++
 			h.mu.Unlock()
@@ -139,5 +143,83 @@ func TestSweepKeepsProblemsWhileTheBackendIsDown(t *testing.T) {
 				t.Errorf("%s: reported %d problems while the backend is down, want no report", want[file], len(list))
 			}
 		}
+	}
+}
+
+// The sweep fetches the packages of the workspace together: the demo's five instrumented
+// packages cost one fetch (QueriesPerFetch queries), not one per package, and give the same
+// problems as ever.
+func TestSweepFetchesThePackagesTogether(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	demo, err := filepath.Abs("../../testdata/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, _, err := demodata.Build(ctx, demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := promfixture.StartT(t, opts)
+	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
+	defer w.Close()
+	s := config.Defaults(func(string) string { return "" })
+	s.PrometheusURL, s.CacheTTL = prom.URL, time.Hour
+	if err := w.Configure(s); err != nil {
+		t.Fatal(err)
+	}
+	before, err := prom.QueryCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reported := make(chan map[string][]SLOProblem, 10)
+	sweep := NewSweep(w, func(changed map[string][]SLOProblem) { reported <- changed })
+	sweep.SetRoots([]string{demo})
+	var changed map[string][]SLOProblem
+	select {
+	case changed = <-reported:
+	case <-ctx.Done():
+		t.Fatal("the sweep reported nothing")
+	}
+	files := map[string]bool{}
+	for file, list := range changed {
+		if len(list) > 0 {
+			files[filepath.Base(filepath.Dir(file))] = true
+		}
+	}
+	if !files["api"] {
+		t.Fatalf("no problems reported in the api package (the demo's breached SLOs): %v", changed)
+	}
+	after, err := prom.QueryCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := after - before; n != promclient.QueriesPerFetch {
+		t.Fatalf("one sweep of the demo sent %d queries, want %d (one fetch for every package)", n, promclient.QueriesPerFetch)
+	}
+}
+
+// Groups hold at most sweepBatchSeries series, in the packages' order; a package with more is
+// a group of its own, and packages without SLO series are left out.
+func TestSweepGroups(t *testing.T) {
+	pkgWith := func(path string, n int) *analysis.Package {
+		p := &analysis.Package{Path: path}
+		for i := range n {
+			name := fmt.Sprintf("F%d", i)
+			p.Functions = append(p.Functions, &analysis.Function{Name: name, PkgPath: path, Instrumentation: analysis.Generated, Labels: analysis.Labels{Function: name, Module: path}})
+		}
+		return p
+	}
+	pkgs := []*analysis.Package{pkgWith("a", 150), pkgWith("b", 40), pkgWith("none", 0), pkgWith("c", 10), pkgWith("d", 250), pkgWith("e", 1)}
+	var got []string
+	for _, g := range sweepGroups(pkgs) {
+		if len(g.batch) > sweepBatchSeries && len(g.pkgs) > 1 {
+			t.Errorf("group %s holds %d series", g.paths(), len(g.batch))
+		}
+		got = append(got, fmt.Sprintf("%s:%d", g.paths(), len(g.batch)))
+	}
+	want := []string{"a,b,c:200", "d:250", "e:1"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("groups %v, want %v", got, want)
 	}
 }
