@@ -176,3 +176,64 @@ func checkShown(t *testing.T, what, shown string, scale, want float64) {
 		t.Errorf("%s: card shows %g, Prometheus's rule answers %g", what, got, want)
 	}
 }
+
+// The card of an Autometrics function whose SLO rules (spec §5) carry slo:time_period:days
+// shows that period; without it, the card says the 30d is Sloth's default, as for a span; and
+// a matcher on a label the rules lack (job) does not turn the rules into raw counters. Every
+// number is Prometheus's rule answer.
+func TestAutometricsCardSLOPeriod(t *testing.T) {
+	rules, err := promfixture.SLORulesWithPeriod("28", "99")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noPeriod, err := promfixture.SLORulesWithPeriod("", "99.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	handle := handleMethod(analysis.Generated)
+	sync := &analysis.Function{Name: "Sync", PkgPath: "example.com/app", PkgName: "app", Instrumentation: analysis.Generated,
+		Labels: analysis.Labels{Function: "Sync", Module: "example.com/app"}}
+	srv := startBackend(t, promfixture.Options{
+		RecordingRules: append(rules, noPeriod...),
+		Functions: []promfixture.Function{
+			{Function: "Handle", Module: "example.com/app.Server", CallsPerSec: 4, ErrorsPerSec: 1, ObjectiveName: "api", ObjectivePercentile: "99", ServiceName: "shop"},
+			{Function: "Sync", Module: "example.com/app", CallsPerSec: 2, ErrorsPerSec: 1, ObjectiveName: "sync", ObjectivePercentile: "99.9", ServiceName: "shop"},
+		},
+	}, promfixture.CollectorNaming, nil)
+	client, err := promclient.New(promclient.Config{URL: srv.URL, ExtraMatchers: []string{`job="app"`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := client.Fetch(context.Background(), []promclient.Series{SeriesOf(handle), SeriesOf(sync)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := func(q string) float64 {
+		t.Helper()
+		v, err := querier(srv)(context.Background(), q)
+		if err != nil || math.IsNaN(v) {
+			t.Fatalf("%s: %v %v", q, v, err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		fn            *analysis.Function
+		name, pct     string
+		slo, ofPeriod string
+	}{
+		{handle, "api", "99", "success-rate-99", "(of 672h)"},
+		{sync, "sync", "99.9", "success-rate-99.9", "(of 720h, Sloth's default: no slo:time_period:days)"},
+	} {
+		card := Card(Explain(c.fn, Links{Prom: client}, snap, nil))
+		m := regexp.MustCompile(`SLO \*\*` + c.name + `\*\* \(` + regexp.QuoteMeta(c.pct) + ` % success\): measured ([-0-9.]+) % over 5m · error budget left ([-0-9.]+) % ` +
+			regexp.QuoteMeta(c.ofPeriod) + ` · burn rate ([-0-9.]+)× · from recording rules`).FindStringSubmatch(card)
+		if m == nil {
+			t.Errorf("%s: no SLO line from recording rules over %s:\n%s", c.name, c.ofPeriod, card)
+			continue
+		}
+		sel := `{objective_name="` + c.name + `",sloth_slo="` + c.slo + `"}`
+		checkShown(t, c.name+" measured", m[1], 0.01, 1-rule(`slo:sli_error:ratio_rate5m`+sel))
+		checkShown(t, c.name+" budget left", m[2], 0.01, rule(`slo:period_error_budget_remaining:ratio`+sel))
+		checkShown(t, c.name+" burn rate", m[3], 1, rule(`slo:current_burn_rate:ratio`+sel))
+	}
+}

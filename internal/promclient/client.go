@@ -70,13 +70,12 @@ type Config struct {
 	TTL time.Duration
 
 	// ExtraMatchers are label matchers such as `service_name="api"` or `env=~"prod.*"` added
-	// to every selector of every query (numbers, callers, trends, SLO recording rules and the
+	// to every selector of every query over the metrics (numbers, callers, trends and the
 	// QueryFor links), e.g. to keep to one environment. New checks them (the regexes too);
-	// the metric name cannot be matched. Autometrics SLO recording rules that lack a matched
-	// label are not used then (the SLO status comes from the raw counters). Sloth rules of span
-	// SLOs are the exception: a matcher applies only to those that carry its label (see
-	// SlothSLOs), since Sloth's rules rarely carry the metrics' cluster or environment labels
-	// and spans have no raw-counter SLO to fall back on.
+	// the metric name cannot be matched. SLO recording rules, Autometrics' (spec §5) and a
+	// span's Sloth rules alike, are the exception: a matcher applies only to the rule series
+	// that carry its label (see SLO and SlothSLOs), since Sloth's rules are sums that keep few
+	// labels (objective, service, sloth_*), never the metrics' cluster, environment or job.
 	ExtraMatchers []string
 
 	// TrendRange and TrendPoints shape FetchTrend: TrendPoints points (default 30) spaced

@@ -359,7 +359,7 @@ type accumulator struct {
 	totals map[Series]*seriesTotals
 	rules  []ruleSeries
 	sloth  []slothRule
-	extra  []labelMatcher // the ExtraMatchers, applied to the Sloth rules (slothRuleOf)
+	extra  []labelMatcher // the ExtraMatchers, applied to the rules (ruleOf, slothRuleOf)
 }
 
 // seriesTotals are the sums of one series while its samples arrive.
@@ -497,7 +497,7 @@ func (a *accumulator) addRule(smp *model.Sample) bool {
 		if r, ok := slothRuleOf(smp, a.extra); ok {
 			a.sloth = append(a.sloth, r)
 		}
-	} else if r, ok := ruleOf(smp); ok {
+	} else if r, ok := ruleOf(smp, a.extra); ok {
 		a.rules = append(a.rules, r)
 	}
 	return true

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/prometheus/common/model"
 )
 
 // labelMatcher is one checked label matcher: label name op value.
@@ -30,6 +32,23 @@ func (m labelMatcher) matches(v string) bool {
 	default: // "!~"
 		return !m.re.MatchString(v)
 	}
+}
+
+// excludedBy returns the first matcher of extra that the series m carries the label of (a
+// non-empty value) with a value the matcher does not accept, as PromQL; "" when m is kept.
+// A matcher whose label m does not carry is ignored. This is how the ExtraMatchers apply to
+// SLO recording rules, Autometrics' (ruleOf) and a span's Sloth rules (slothRuleOf) alike:
+// Sloth's rules are sums by a few labels (objective_name, objective_percentile and
+// service_name for Autometrics, spec §5) plus the sloth_* labels, so they lack the cluster,
+// environment, job or instance labels of the metrics they are computed from, and a matcher on
+// one of those in the selector would drop every rule.
+func excludedBy(m model.Metric, extra []labelMatcher) string {
+	for _, x := range extra {
+		if v := string(m[model.LabelName(x.name)]); v != "" && !x.matches(v) {
+			return x.String()
+		}
+	}
+	return ""
 }
 
 // parseMatchers checks label matchers (`name op "value"`, op one of = != =~ !~, the value a

@@ -241,7 +241,8 @@ func TestCurrentAndLegacyNamesTogether(t *testing.T) {
 
 // The batched queries match the asked modules exactly: regex metacharacters in module values
 // ("." and "+") are quoted, so look-alike modules are not even in Prometheus's answer. The SLO
-// recording rules that come with the concurrency are those of the batch's objectives only.
+// recording rules that come with the concurrency are those of the batch's objectives only, with
+// the slo:time_period:days of their Sloth SLOs.
 func TestBatchQueriesMatchExactly(t *testing.T) {
 	srv := sharedServer(t)
 	asked := []Series{apiHandle, plusAdd, odd}
@@ -256,7 +257,9 @@ func TestBatchQueriesMatchExactly(t *testing.T) {
 		for _, smp := range v {
 			if name == "concurrent" && smp.Metric["__name__"] != "" {
 				rules++
-				if smp.Metric["objective_name"] != "api" {
+				// slo:time_period:days has only the sloth_* labels: those of api's Sloth SLOs.
+				if smp.Metric["objective_name"] != "api" && (smp.Metric["__name__"] != ruleTimePeriod ||
+					smp.Metric["sloth_id"] != "autometrics-success-rate-99" && smp.Metric["sloth_id"] != "autometrics-latency-99") {
 					t.Errorf("rule series of another objective: %v", smp.Metric)
 				}
 				continue
@@ -270,8 +273,8 @@ func TestBatchQueriesMatchExactly(t *testing.T) {
 		if (name == "calls" || name == "latency") && !mods[odd.Module] {
 			t.Errorf("%s query has no answer for %q", name, odd.Module)
 		}
-		// api's success and latency objectives, three rules each.
-		if name == "concurrent" && (rules != 6 || !mods[apiHandle.Module]) {
+		// api's success and latency objectives, three rules each, and their two periods.
+		if name == "concurrent" && (rules != 8 || !mods[apiHandle.Module]) {
 			t.Errorf("concurrent query: %d rule series, concurrency of %v: %v", rules, apiHandle, mods[apiHandle.Module])
 		}
 	}

@@ -126,7 +126,8 @@ type sourceQueries struct {
 //   - latency: the p95 and p99 of the backend's histogram_quantile, or (the series differ in
 //     their labels) the raw bucket rates with the latency objective's labels, for SLO;
 //   - concurrent: the gauge, or the SLO recording rules of the objectives the calls of the
-//     batch carry (the rule series keep their __name__, the sums have none);
+//     batch carry and their slo:time_period:days (objectiveRules; the rule series keep their
+//     __name__, the sums have none);
 //   - buildInfo: services and versions from the info metric, for series that lack them.
 //
 // The Sloth rules of a SlothRules source come with its latency query (else the concurrent
@@ -244,10 +245,7 @@ func (q sourceQueries) batch(series []Series) batchQueries {
 		parts = append(parts, `sum by (`+q.subject()+`) (`+src.Concurrent+`{`+m+`})`)
 	}
 	if src.Objectives {
-		rules := `{__name__=~"` + strings.Join([]string{ruleSLIError, ruleBurnRate, ruleBudgetRemaining}, "|") + `"` + q.extra + `}`
-		objectives := `group by (` + objectiveLabels + `) ({__name__=~"` +
-			strings.Join(append(append([]string(nil), src.Calls...), src.Counts...), "|") + `",` + m + `})`
-		parts = append(parts, `(`+rules+` and on (`+objectiveLabels+`) `+objectives+`)`)
+		parts = append(parts, q.objectiveRules(m))
 	}
 	if src.SlothRules {
 		// With the latency query when there is one: no query more per batch.
@@ -269,6 +267,24 @@ func (q sourceQueries) batch(series []Series) batchQueries {
 			`topk by (instance, job) (1, last_over_time(` + src.BuildInfo + `[` + formatWindow(q.window) + `])))`
 	}
 	return b
+}
+
+// objectiveRules selects the Autometrics SLO recording rules (spec §5) of the objectives that
+// the calls matching m carry, and the slo:time_period:days of their sloth_id (Sloth writes it
+// with the sloth_* labels only).
+//
+// As in slothRules, the ExtraMatchers are not in the rules' selector (m, of the calls, has
+// them): Sloth's Autometrics rules are sums by objective_name, objective_percentile and
+// service_name, so a matcher on any other label (cluster, env, job) would drop every rule and
+// leave only the raw counters. The client applies each matcher to the rule series that carry
+// its label (ruleOf, excludedBy): a service_name matcher still chooses the rules.
+func (q sourceQueries) objectiveRules(m string) string {
+	src := q.src
+	rules := `{__name__=~"` + strings.Join([]string{ruleSLIError, ruleBurnRate, ruleBudgetRemaining}, "|") + `"}`
+	objectives := `group by (` + objectiveLabels + `) ({__name__=~"` +
+		strings.Join(append(append([]string(nil), src.Calls...), src.Counts...), "|") + `",` + m + `})`
+	used := `(` + rules + ` and on (` + objectiveLabels + `) ` + objectives + `)`
+	return used + ` or (` + ruleTimePeriod + ` and on (sloth_id) ` + used + `)`
 }
 
 // slothRules selects the Sloth recording rules (slothRuleNames) whose sloth_slo or span_name

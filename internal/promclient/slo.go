@@ -47,12 +47,12 @@ type SLOStatus struct {
 	// exactly over the period.
 	ErrorBudgetRemaining, BurnRate float64
 	// Window is the window of the indicator and of BurnRate; BudgetPeriod that of
-	// ErrorBudgetRemaining. With recording rules they are 5m and the SLO's period: for a
-	// span's Sloth SLO its slo:time_period:days, else Sloth's default 30d; for the Autometrics
-	// rules (spec §5) 30d. With raw counters both are the client's window.
+	// ErrorBudgetRemaining. With recording rules (a span's Sloth SLO or the Autometrics rules
+	// of spec §5) they are 5m and the SLO's period, its slo:time_period:days, else Sloth's
+	// default 30d. With raw counters both are the client's window.
 	Window, BudgetPeriod time.Duration
-	// BudgetPeriodAssumed says BudgetPeriod is Sloth's default 30d because a span's Sloth SLO
-	// has no slo:time_period:days (SlothSLOs). The Autometrics rules' 30d is not flagged.
+	// BudgetPeriodAssumed says BudgetPeriod is Sloth's default 30d because the SLO's recording
+	// rules have no slo:time_period:days (budgetPeriod); always false with raw counters.
 	BudgetPeriodAssumed bool
 }
 
@@ -77,8 +77,13 @@ func (s SLOStatus) Breached() bool {
 // SLO returns the status of series s of snap against objective o, without the network.
 //
 // When s carries o in its objective labels (Stats.Objectives) and snap holds recording rule
-// values for o (same name, percentile and kind; same service_name when the rules have one),
-// the numbers are the rules': they are the objective's, over all the functions that share it.
+// values for o (same name, percentile and kind, the kind by isLatencySLO of sloth_slo; same
+// service_name when the rules have one), the numbers are the rules': they are the objective's,
+// over all the functions that share it, and, since the rules are sums by objective and
+// service only, over every cluster or environment: an ExtraMatcher applies to the rule series
+// that carry its label (excludedBy), as to a span's Sloth rules. The budget period is the
+// SLO's slo:time_period:days (matched by sloth_id), else Sloth's default 30d, said by
+// BudgetPeriodAssumed.
 // Otherwise, for instance for an objective of the code's directive that the series do not
 // carry, they are computed from the series' own counters over the window: the success rate is
 // 1 - the error ratio; latency attainment is the rate of the bucket whose bound is the
@@ -105,7 +110,8 @@ func (c *Client) SLO(snap *Snapshot, s Series, o Objective) SLOStatus {
 	}
 	if carries(stats, o) {
 		if r, ok := rulesFor(snap.rules, o, stats.ServiceName); ok {
-			st.Source, st.Window, st.BudgetPeriod = SourceRecordingRules, ruleSLIWindow, ruleBudgetPeriod
+			st.Source, st.Window = SourceRecordingRules, ruleSLIWindow
+			st.BudgetPeriod, st.BudgetPeriodAssumed = budgetPeriod(r.days)
 			if !math.IsNaN(r.sli) {
 				set(1 - r.sli)
 			}
@@ -225,26 +231,37 @@ func sortedObjectives(set map[Objective]bool) []Objective {
 	return out
 }
 
-// ruleSeries is one sample of an SLO recording rule.
+// ruleSeries is one sample of an Autometrics SLO recording rule (spec §5).
 type ruleSeries struct {
 	record     string
 	objective  string
 	percentile float64
-	latency    bool // sloth_slo "latency-…"; else a success-rate objective
+	latency    bool // isLatencySLO(sloth_slo); else a success-rate objective
 	service    string
+	slothID    string // sloth_id: links the SLO's slo:time_period:days, which has no objective labels
 	value      float64
 	key        string // the labels, for a stable order
 }
 
-func ruleOf(smp *model.Sample) (ruleSeries, bool) {
+// ruleOf reads an Autometrics SLO rule sample: one with objective_name and
+// objective_percentile, or a slo:time_period:days with a sloth_id (Sloth writes it with the
+// sloth_* labels only). A sample that extra excludes (excludedBy) is not read.
+func ruleOf(smp *model.Sample, extra []labelMatcher) (ruleSeries, bool) {
 	m := smp.Metric
 	r := ruleSeries{
 		record:    string(m[model.MetricNameLabel]),
 		objective: string(m["objective_name"]),
 		service:   string(m["service_name"]),
-		latency:   strings.HasPrefix(string(m["sloth_slo"]), "latency"),
+		latency:   isLatencySLO(string(m["sloth_slo"])),
+		slothID:   string(m["sloth_id"]),
 		value:     float64(smp.Value),
 		key:       m.String(),
+	}
+	if excludedBy(m, extra) != "" {
+		return ruleSeries{}, false
+	}
+	if r.record == ruleTimePeriod && r.slothID != "" {
+		return r, true
 	}
 	p, err := strconv.ParseFloat(string(m["objective_percentile"]), 64)
 	if err != nil || r.objective == "" {
@@ -292,8 +309,14 @@ func (v *ruleValues) add(record string, value float64) {
 
 // rulesFor returns the recording rule values of o for a series of the services in services
 // (joined with ", "): those of the first of its services that has some, else those without a
-// service_name.
+// service_name. The period (days) is that of the slo:time_period:days of the rules' sloth_id.
 func rulesFor(rs []ruleSeries, o Objective, services string) (ruleValues, bool) {
+	periods := map[string]float64{}
+	for _, r := range rs {
+		if _, seen := periods[r.slothID]; r.record == ruleTimePeriod && r.slothID != "" && !seen {
+			periods[r.slothID] = r.value
+		}
+	}
 	byService := map[string]*ruleValues{}
 	for _, r := range rs {
 		if r.objective != o.Name || !closeTo(r.percentile, o.Percentile) || r.latency != o.IsLatency() {
@@ -305,6 +328,9 @@ func rulesFor(rs []ruleSeries, o Objective, services string) (ruleValues, bool) 
 			byService[r.service] = v
 		}
 		v.add(r.record, r.value)
+		if d, ok := periods[r.slothID]; ok {
+			v.add(ruleTimePeriod, d)
+		}
 	}
 	var names []string
 	if services != "" {
@@ -316,6 +342,17 @@ func rulesFor(rs []ruleSeries, o Objective, services string) (ruleValues, bool) 
 		}
 	}
 	return ruleValues{}, false
+}
+
+// budgetPeriod returns the budget period of an SLO whose slo:time_period:days is days (NaN
+// when its rules have none): days, else Sloth's default 30d with assumed true. One rule for
+// a span's Sloth SLOs and the Autometrics rules; a period that is not a positive number of
+// days a time.Duration holds counts as absent.
+func budgetPeriod(days float64) (period time.Duration, assumed bool) {
+	if days > 0 && !math.IsInf(days, 0) && days*24 < float64(math.MaxInt64/time.Hour) {
+		return time.Duration(days * 24 * float64(time.Hour)), false
+	}
+	return ruleBudgetPeriod, true
 }
 
 // sortedKeys returns the keys of set, sorted (nil when there is none).

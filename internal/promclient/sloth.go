@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/prometheus/common/model"
@@ -24,10 +23,9 @@ type slothRule struct {
 	excludedBy string
 }
 
-// slothRuleOf reads a Sloth rule sample (false without sloth_slo) and applies extra to it: a
-// matcher applies to a series that carries its label (a non-empty value) and is ignored for
-// one that does not. Sloth rules rarely carry the cluster or environment labels the matchers
-// name (see sourceQueries.slothRules).
+// slothRuleOf reads a Sloth rule sample (false without sloth_slo) and applies extra to it as
+// excludedBy does: a matcher applies to a series that carries its label and is ignored for one
+// that does not (see sourceQueries.slothRules).
 func slothRuleOf(smp *model.Sample, extra []labelMatcher) (slothRule, bool) {
 	m := smp.Metric
 	r := slothRule{
@@ -38,12 +36,7 @@ func slothRuleOf(smp *model.Sample, extra []labelMatcher) (slothRule, bool) {
 		value:    float64(smp.Value),
 		key:      m.String(),
 	}
-	for _, x := range extra {
-		if v := string(m[model.LabelName(x.name)]); v != "" && !x.matches(v) {
-			r.excludedBy = x.String()
-			break
-		}
-	}
+	r.excludedBy = excludedBy(m, extra)
 	return r, r.slo != ""
 }
 
@@ -150,12 +143,10 @@ func slothOf(snap *Snapshot, s Series) ([]SLOStatus, SlothMiss) {
 		nan := math.NaN()
 		st := SLOStatus{
 			Objective: Objective{Name: k.slo, Percentile: roundPercentile(v.objective * 100), Latency: isLatencySLO(k.slo)},
-			Source:    SourceRecordingRules, Window: ruleSLIWindow, BudgetPeriod: ruleBudgetPeriod, BudgetPeriodAssumed: true,
+			Source:    SourceRecordingRules, Window: ruleSLIWindow,
 			SuccessRate: nan, LatencyAttainment: nan, BurnRate: v.burn, ErrorBudgetRemaining: v.remaining,
 		}
-		if d := v.days; d > 0 && !math.IsInf(d, 0) && d*24 < float64(math.MaxInt64/time.Hour) {
-			st.BudgetPeriod, st.BudgetPeriodAssumed = time.Duration(d*24*float64(time.Hour)), false
-		}
+		st.BudgetPeriod, st.BudgetPeriodAssumed = budgetPeriod(v.days)
 		if !math.IsNaN(v.sli) {
 			if st.Objective.Latency {
 				st.LatencyAttainment = 1 - v.sli
@@ -178,7 +169,10 @@ func slothOf(snap *Snapshot, s Series) ([]SLOStatus, SlothMiss) {
 }
 
 // isLatencySLO reports whether a sloth_slo name has the word "latency" (any case), words being
-// separated by anything but letters and digits.
+// separated by anything but letters and digits. It is the one rule for both kinds of Sloth
+// rules: a span's (SlothSLOs: "checkout-latency", "latency_p99") and Autometrics' own (spec
+// §5, ruleOf), whose latency SLOs are named latency-90, latency-95, latency-99 and
+// latency-99_9 and whose success SLOs success-rate-P. "latencyfoo" has no such word.
 func isLatencySLO(name string) bool {
 	for _, w := range strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
 		if strings.EqualFold(w, "latency") {

@@ -278,6 +278,9 @@ func checkRulesAuthPrefix(t *testing.T, s *Server, opts Options) {
 		{`slo:error_budget:ratio` + sel + `,sloth_slo="success-rate-99"}`, 1 - 0.99},
 		{`slo:current_burn_rate:ratio` + sel + `,sloth_slo="success-rate-99"}`, 0.25 / (1 - 0.99)},
 		{`slo:period_error_budget_remaining:ratio` + sel + `,sloth_slo="latency-99"}`, 1 - 0.25/(1-0.99)},
+		// The period, as autometrics-shared writes it: the sloth_* labels only.
+		{`slo:time_period:days{sloth_id="autometrics-success-rate-99",sloth_service="autometrics",sloth_slo="success-rate-99"}`, 30},
+		{`absent(slo:time_period:days{objective_name!=""})`, 1},
 		// The same from the raw data, by Prometheus at query time.
 		{`sum(rate(function_calls_total{objective_name="API",result="error"}[5m])) / sum(rate(function_calls_total{objective_name="API"}[5m]))`, 0.25},
 		// Evaluated every minute over (at least) the last hour of the data.
@@ -386,7 +389,7 @@ func TestSLORulesFilePassesPromtool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rules) != 2*2*(len(SLOWindows)+5) {
+	if len(rules) != 2*2*(len(SLOWindows)+6) {
 		t.Errorf("%d rules", len(rules))
 	}
 	promtool, err := lookBinary("", "promtool")

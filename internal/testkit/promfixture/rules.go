@@ -44,8 +44,16 @@ type Rule struct {
 // slo:sli_error:ratio_rate<W> for W in SLOWindows (the share of bad calls over W),
 // slo:objective:ratio, slo:error_budget:ratio (1 - objective), slo:current_burn_rate:ratio
 // (the 5m error ratio / the error budget), slo:period_burn_rate:ratio (the same over 30d) and
-// slo:period_error_budget_remaining:ratio (1 - the period burn rate).
+// slo:period_error_budget_remaining:ratio (1 - the period burn rate), and, as in
+// autometrics-shared's rules file, slo:time_period:days = 30 with the sloth_* labels only (no
+// objective labels). SLORulesWithPeriod writes another period or none.
 func SLORules(percentiles ...string) ([]Rule, error) {
+	return SLORulesWithPeriod("30", percentiles...)
+}
+
+// SLORulesWithPeriod is SLORules with slo:time_period:days = periodDays (a number of days such
+// as "28"), or without that rule when periodDays is "". The budget rules still cover 30d.
+func SLORulesWithPeriod(periodDays string, percentiles ...string) ([]Rule, error) {
 	var out []Rule
 	for _, p := range percentiles {
 		pct, err := strconv.ParseFloat(p, 64)
@@ -74,6 +82,9 @@ func SLORules(percentiles ...string) ([]Rule, error) {
 				Rule{RulePeriodBurnRate, "(" + sli(p, "30d") + ")\n/ " + budget, labels},
 				Rule{RulePeriodBudgetRemaining, "1 - (" + sli(p, "30d") + ")\n/ " + budget, labels},
 			)
+			if periodDays != "" {
+				out = append(out, Rule{RuleTimePeriod, "vector(" + periodDays + ")", labels})
+			}
 		}
 	}
 	return out, nil
