@@ -102,7 +102,7 @@ func TestAutometricsSLORulesLikeSloth(t *testing.T) {
 	// matcher restricts the calls, and the rules are still used.
 	t.Run("a matcher on a label the rules lack", func(t *testing.T) {
 		c := newClient(t, Config{URL: srv.URL, ExtraMatchers: []string{`job="app"`, `service_name="shop"`}})
-		q := c.queries(Autometrics).batch(normalize(all)).concurrent
+		q := c.queries(Autometrics).batch(Normalize(all)).concurrent
 		rules := regexp.MustCompile(`\{__name__=~"slo:[^{}]*\}`).FindAllString(q, -1)
 		if len(rules) == 0 || !strings.Contains(q, `job="app"`) {
 			t.Errorf("rules query %s", q)
