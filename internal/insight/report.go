@@ -13,8 +13,8 @@ import (
 )
 
 // Report analyses the packages matching patterns (go list patterns, relative to loader.Dir) and
-// fetches the numbers of their instrumented functions, one batch per package, exactly as the
-// editor does. It returns a View per instrumented function and one per traced function (both,
+// fetches the numbers of their instrumented and traced functions, the packages together (up to
+// groupSeries series per fetch; the same queries the editor sends for one package). It returns a View per instrumented function and one per traced function (both,
 // for a function that is both). The error is non-nil, with one line per problem, when the
 // backend failed for any package (the views then carry the reason, the error says it once),
 // when the patterns match no package (mistyped, outside a module), when the go command could
@@ -37,20 +37,18 @@ func Report(ctx context.Context, loader *analysis.Loader, links Links, patterns 
 	client := links.Prom
 	var views []View
 	var backendErr error
-	for _, p := range pkgs {
-		batch := SeriesOfPackage(p)
-		if len(batch) == 0 {
-			continue
-		}
-		snap, ferr := client.Fetch(ctx, batch)
+	for _, group := range packageGroups(pkgs, SeriesOfPackage) {
+		snap, ferr := client.Fetch(ctx, group.batch)
 		if ferr == nil && snap != nil && snap.Err != nil {
 			ferr = snap.Err
 		}
 		if ferr != nil && backendErr == nil {
 			backendErr = ferr
 		}
-		for _, fn := range p.Measured() {
-			views = append(views, Views(fn, links, snap, ferr)...)
+		for _, p := range group.pkgs {
+			for _, fn := range p.Measured() {
+				views = append(views, Views(fn, links, snap, ferr)...)
+			}
 		}
 	}
 	if len(views) == 0 {

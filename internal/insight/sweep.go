@@ -136,7 +136,7 @@ func (p *Sweep) once(ctx context.Context) {
 	unknown := map[string]bool{} // files of packages whose fetch failed this time
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for _, group := range sweepGroups(pkgs) {
+	for _, group := range packageGroups(pkgs, sloSeriesOfPackage) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -201,19 +201,20 @@ func (p *Sweep) once(ctx context.Context) {
 	}
 }
 
-// sweepBatchSeries bounds the series of one sweep fetch: the packages of a workspace are
-// fetched together, a few hundred series per batch, so a sweep of a large workspace costs a few
-// fetches rather than one per package (its queries name every function of the batch).
-const sweepBatchSeries = 200
+// groupSeries bounds the series of one fetch over several packages (the workspace sweep, the
+// report): packages are fetched together, a few hundred series per batch, so a large
+// workspace costs a few fetches rather than one per package (the queries name every function of
+// their batch).
+const groupSeries = 200
 
-// sweepGroup is packages whose numbers one sweep fetch asks for.
-type sweepGroup struct {
+// packageGroup is packages whose numbers one fetch asks for.
+type packageGroup struct {
 	pkgs  []*analysis.Package
 	batch []promclient.Series
 }
 
 // paths returns the import paths of the group's packages, comma-separated.
-func (g sweepGroup) paths() string {
+func (g packageGroup) paths() string {
 	paths := make([]string, len(g.pkgs))
 	for i, p := range g.pkgs {
 		paths[i] = p.Path
@@ -221,19 +222,19 @@ func (g sweepGroup) paths() string {
 	return strings.Join(paths, ",")
 }
 
-// sweepGroups splits the packages with SLO series into groups of at most sweepBatchSeries
-// series (a package with more forms a group of its own), in order.
-func sweepGroups(pkgs []*analysis.Package) []sweepGroup {
-	var out []sweepGroup
-	var cur sweepGroup
+// packageGroups splits the packages that have series (as seriesOf gives them) into groups of
+// at most groupSeries series (a package with more forms a group of its own), in order.
+func packageGroups(pkgs []*analysis.Package, seriesOf func(*analysis.Package) []promclient.Series) []packageGroup {
+	var out []packageGroup
+	var cur packageGroup
 	for _, pkg := range pkgs {
-		batch := sloSeriesOfPackage(pkg)
+		batch := seriesOf(pkg)
 		if len(batch) == 0 {
 			continue
 		}
-		if len(cur.pkgs) > 0 && len(cur.batch)+len(batch) > sweepBatchSeries {
+		if len(cur.pkgs) > 0 && len(cur.batch)+len(batch) > groupSeries {
 			out = append(out, cur)
-			cur = sweepGroup{}
+			cur = packageGroup{}
 		}
 		cur.pkgs = append(cur.pkgs, pkg)
 		cur.batch = append(cur.batch, batch...)

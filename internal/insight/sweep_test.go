@@ -199,9 +199,9 @@ func TestSweepFetchesThePackagesTogether(t *testing.T) {
 	}
 }
 
-// Groups hold at most sweepBatchSeries series, in the packages' order; a package with more is
-// a group of its own, and packages without SLO series are left out.
-func TestSweepGroups(t *testing.T) {
+// Groups hold at most groupSeries series, in the packages' order; a package with more is a
+// group of its own, and packages without series are left out.
+func TestPackageGroups(t *testing.T) {
 	pkgWith := func(path string, n int) *analysis.Package {
 		p := &analysis.Package{Path: path}
 		for i := range n {
@@ -212,8 +212,8 @@ func TestSweepGroups(t *testing.T) {
 	}
 	pkgs := []*analysis.Package{pkgWith("a", 150), pkgWith("b", 40), pkgWith("none", 0), pkgWith("c", 10), pkgWith("d", 250), pkgWith("e", 1)}
 	var got []string
-	for _, g := range sweepGroups(pkgs) {
-		if len(g.batch) > sweepBatchSeries && len(g.pkgs) > 1 {
+	for _, g := range packageGroups(pkgs, sloSeriesOfPackage) {
+		if len(g.batch) > groupSeries && len(g.pkgs) > 1 {
 			t.Errorf("group %s holds %d series", g.paths(), len(g.batch))
 		}
 		got = append(got, fmt.Sprintf("%s:%d", g.paths(), len(g.batch)))
@@ -221,5 +221,70 @@ func TestSweepGroups(t *testing.T) {
 	want := []string{"a,b,c:200", "d:250", "e:1"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("groups %v, want %v", got, want)
+	}
+}
+
+// The report fetches the packages it reads together too: ./... of the demo costs one fetch,
+// and every function's numbers are there.
+func TestReportFetchesThePackagesTogether(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	demo, err := filepath.Abs("../../testdata/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, fns, err := demodata.Build(ctx, demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := promfixture.StartT(t, opts)
+	client, err := promclient.New(promclient.Config{URL: prom.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := prom.QueryCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	views, err := Report(ctx, &analysis.Loader{Dir: demo}, Links{Prom: client}, []string{"./..."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := prom.QueryCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packages := map[string]bool{}
+	for _, v := range views {
+		if v.Status != StatusOK && v.Status != StatusNoSeries {
+			t.Errorf("%s: status %v (%s)", v.Function.QualifiedName(), v.Status, v.Reason)
+		}
+		packages[v.Function.PkgPath] = true
+	}
+	if len(views) < len(fns) || len(packages) < 2 {
+		t.Fatalf("%d views in %d packages, want the demo's %d functions", len(views), len(packages), len(fns))
+	}
+	// What one fetch of every series of the demo costs, asked by a fresh client.
+	pkgs, err := (&analysis.Loader{Dir: demo}).LoadPatterns(ctx, []string{"./..."}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []promclient.Series
+	for _, p := range pkgs {
+		all = append(all, SeriesOfPackage(p)...)
+	}
+	fresh, err := promclient.New(promclient.Config{URL: prom.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Fetch(ctx, all); err != nil {
+		t.Fatal(err)
+	}
+	once, err := prom.QueryCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, want := after-before, once-after; n != want || want > 2*promclient.QueriesPerFetch {
+		t.Fatalf("the report of %d packages sent %d queries; one fetch of all their series sends %d", len(packages), n, want)
 	}
 }
