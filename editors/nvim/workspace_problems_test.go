@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -175,8 +176,14 @@ require("am_lsp").setup({
 		b, _ := os.ReadFile(serverLog)
 		n := 0
 		for _, line := range strings.Split(string(b), "\n") {
-			if strings.Contains(line, "workspace SLO sweep: fetch failed") && strings.Contains(line, "package=example.com/demo/api ") {
-				n++
+			if !strings.Contains(line, "workspace SLO sweep: fetch failed") {
+				continue
+			}
+			// packages=a,b,c: the packages fetched together
+			for _, field := range strings.Fields(line) {
+				if paths, ok := strings.CutPrefix(field, "packages="); ok && slices.Contains(strings.Split(paths, ","), "example.com/demo/api") {
+					n++
+				}
 			}
 		}
 		return n

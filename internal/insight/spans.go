@@ -187,8 +187,8 @@ func spanDiscoveryNote(snap *promclient.Snapshot) string {
 }
 
 // sloSeriesOfPackage is SeriesOfPackage without the span series: the SLO sweep judges
-// objectives, which only Autometrics series carry. The editor's batch is a superset, so the
-// sweep's numbers come from its cached answer when it is fresh.
+// objectives, which only Autometrics series carry. (The sweep fetches several packages'
+// series together, so the editor's one-package answers do not serve it.)
 func sloSeriesOfPackage(pkg *analysis.Package) []promclient.Series {
 	var out []promclient.Series
 	for _, s := range SeriesOfPackage(pkg) {

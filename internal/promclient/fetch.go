@@ -310,8 +310,11 @@ func (c *Client) fetchResolved(ctx context.Context, series []Series) answer[*Sna
 	// One instant for the whole batch, so its numbers agree with each other and a snapshot can
 	// name the exact range they cover.
 	at := c.instant()
+	started := time.Now()
 	run(at)
-	if c.aheadOfServer(at) {
+	// The backend's time is known as of the answers: compare it with the client's clock then,
+	// not at the start (a slow batch would hide as much skew as it took).
+	if c.aheadOfServer(at.Add(time.Since(started))) {
 		// The answers told that the client's clock is ahead of the backend's (the first
 		// batch has nothing else to tell it): they are about the backend's future.
 		at = c.instant()

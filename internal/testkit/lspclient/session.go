@@ -62,9 +62,12 @@ func (c *Client) Change(path string, version int, startLine, startChar, endLine,
 
 // HoverSlack is what a test allows a hover beyond the server's hover deadline plus a baseline
 // measured in the same run (see HoverTimer): rendering the card and jitter on a busy shared
-// machine. Tests set query timeouts well above it, so that a hover that waits for the backend
-// or the go command rather than the deadline fails.
-const HoverSlack = 150 * time.Millisecond
+// machine (CI runs several packages' tests at once on two cores; 150 ms was exceeded by 47 ms
+// there while the server decoded a 50 MB body). Tests set query timeouts (3 s and more) and
+// go command hangs well above it, so that a hover that waits for the backend or the go command
+// rather than the deadline still fails. The product's own figure (deadline + at most 50 ms) is
+// measured by the bench, not asserted here.
+const HoverSlack = 400 * time.Millisecond
 
 // HoverTimer bounds hovers that wait for the server's hover deadline. Before each timed hover
 // it measures a baseline: a hover on the same file past its last line, which the server answers
