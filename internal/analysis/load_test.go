@@ -495,3 +495,18 @@ func TestWaitWhileALoadStarts(t *testing.T) {
 		t.Error("a second Wait, with nothing running, gave up")
 	}
 }
+
+// A package reused from the typed cache is not linked to its middleware calls again: loading
+// the same unchanged file twice leaves one wrapping call per function, not two.
+func TestReloadDoesNotLinkMiddlewareTwice(t *testing.T) {
+	l := &Loader{}
+	mainFile := testdata(t, "demo", "main.go")
+	for i := range 3 {
+		pkgs := load(t, l, []string{mainFile}, nil)
+		main := packageByPath(t, pkgs, "example.com/demo")
+		healthz := function(t, main.Functions, "Healthz")
+		if healthz.Instrumentation != Middleware || len(healthz.InstrumentationSpans) != 1 {
+			t.Fatalf("load %d: Healthz %v with wrapping calls %v, want middleware with one", i+1, healthz.Instrumentation, healthz.InstrumentationSpans)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package analysis
 import (
 	"go/ast"
 	"go/types"
+	"slices"
 )
 
 // funcRef names a function or method that code refers to, possibly in another package.
@@ -275,6 +276,11 @@ func applyMiddleware(funcs []*Function, refs []middlewareRef) {
 			}
 		}
 		if f == nil || f.Instrumentation == Generated || f.Instrumentation == LegacyDefer {
+			continue
+		}
+		if f.Instrumentation == Middleware && slices.Contains(f.InstrumentationSpans, ref.call) {
+			// Linked before: a package reused from the typed cache, whose functions hovers
+			// may be reading now, is left as it is.
 			continue
 		}
 		f.Instrumentation = Middleware

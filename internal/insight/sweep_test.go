@@ -51,11 +51,12 @@ func (h *countingHandler) count() int {
 	return h.n
 }
 
-// A backend outage is no recovery: with the demo's breached SLOs reported and then Prometheus
-// stopped, sweeps whose fetches fail keep every file's problems and report no change.
-func TestSweepKeepsProblemsWhileTheBackendIsDown(t *testing.T) {
+// demoWithBackend returns a context bounded to three minutes, the demo module's directory, its
+// functions, and a real Prometheus serving their series.
+func demoWithBackend(t *testing.T) (context.Context, string, []demodata.Function, *promfixture.Server) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	demo, err := filepath.Abs("../../testdata/demo")
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +65,13 @@ func TestSweepKeepsProblemsWhileTheBackendIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prom := promfixture.StartT(t, opts)
+	return ctx, demo, fns, promfixture.StartT(t, opts)
+}
+
+// A backend outage is no recovery: with the demo's breached SLOs reported and then Prometheus
+// stopped, sweeps whose fetches fail keep every file's problems and report no change.
+func TestSweepKeepsProblemsWhileTheBackendIsDown(t *testing.T) {
+	ctx, demo, fns, prom := demoWithBackend(t)
 	// The demo's breached SLOs (Aliased: latency; (*Server).Handle: success rate).
 	want := map[string]string{}
 	for _, f := range fns {
@@ -150,17 +157,7 @@ func TestSweepKeepsProblemsWhileTheBackendIsDown(t *testing.T) {
 // packages cost one fetch (QueriesPerFetch queries), not one per package, and give the same
 // problems as ever.
 func TestSweepFetchesThePackagesTogether(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	demo, err := filepath.Abs("../../testdata/demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, _, err := demodata.Build(ctx, demo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prom := promfixture.StartT(t, opts)
+	ctx, demo, _, prom := demoWithBackend(t)
 	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
 	defer w.Close()
 	s := config.Defaults(func(string) string { return "" })
@@ -227,17 +224,7 @@ func TestPackageGroups(t *testing.T) {
 // The report fetches the packages it reads together too: ./... of the demo costs one fetch,
 // and every function's numbers are there.
 func TestReportFetchesThePackagesTogether(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	demo, err := filepath.Abs("../../testdata/demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, fns, err := demodata.Build(ctx, demo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prom := promfixture.StartT(t, opts)
+	ctx, demo, fns, prom := demoWithBackend(t)
 	client, err := promclient.New(promclient.Config{URL: prom.URL})
 	if err != nil {
 		t.Fatal(err)
