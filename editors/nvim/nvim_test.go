@@ -242,7 +242,7 @@ func runNeovim(t *testing.T, nvim, init string, env map[string]string) (driverRe
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	output, runErr := cmd.CombinedOutput()
-	waitForServersToEnd(t, "AM_OUT="+out)
+	waitForServersToEnd(t, "AM_OUT="+out, "Neovim")
 	logs := "neovim output:\n" + string(output) + neovimLogs(home)
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -645,12 +645,12 @@ func testCodeAction(t *testing.T, nvim, bin string) {
 	}
 }
 
-// waitForServersToEnd waits until the servers a Neovim session started (the processes that
-// inherited its environment entry envEntry, NAME=value) have exited: after Neovim quits, a
+// waitForServersToEnd waits until the servers an editor session started (the processes that
+// inherited its environment entry envEntry, NAME=value) have exited: after the editor quits, a
 // server may still finish a load and write its type cache under the test's XDG_CACHE_HOME,
-// which the test's cleanup removes. A server still running 10 s after Neovim quit is an error
-// (it should have ended on exit), and is killed.
-func waitForServersToEnd(t *testing.T, envEntry string) {
+// which the test's cleanup removes. A server still running 10 s after the editor quit is an
+// error (it should have ended on exit), and is killed.
+func waitForServersToEnd(t *testing.T, envEntry, editor string) {
 	t.Helper()
 	mine := func(p childproc.Process) bool { return strings.Contains(p.Environ, "\x00"+envEntry+"\x00") }
 	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
@@ -664,7 +664,7 @@ func waitForServersToEnd(t *testing.T, envEntry string) {
 			for _, p := range left {
 				names = append(names, p.Cmdline)
 			}
-			t.Errorf("still running 10 s after Neovim quit (killed): %q", names)
+			t.Errorf("still running 10 s after %s quit (killed): %q", editor, names)
 			return
 		}
 	}

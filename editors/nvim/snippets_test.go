@@ -367,6 +367,7 @@ func TestEmacsEglotHover(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(ctx, emacs, "--batch", "-l", driver)
+	serversEnv := "AM_LSP_EGLOT_TEST=" + dir // marks the processes this Emacs starts
 	// The module cache stays too: the demo module requires the OpenTelemetry API, and a go
 	// command downloading into a temporary HOME leaves read-only files cleanup cannot remove.
 	gomodcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
@@ -375,11 +376,15 @@ func TestEmacsEglotHover(t *testing.T) {
 	}
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CACHE_HOME="+cache, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"GOMODCACHE="+strings.TrimSpace(string(gomodcache)), "GOFLAGS=-modcacherw",
-		"AM_SNIPPET="+snippetFile, "AM_FILE="+target.NameSpan.File,
+		"AM_SNIPPET="+snippetFile, "AM_FILE="+target.NameSpan.File, serversEnv,
 		"AM_LINE="+strconv.Itoa(int(pos.Line)), "AM_COL="+strconv.Itoa(int(pos.Character)+1))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	err = cmd.Run()
+	// The server, or a go command it started, may outlive Emacs for a moment and write under the
+	// temporary HOME (Go's telemetry counters, say) while cleanup removes it.
+	waitForServersToEnd(t, serversEnv, "Emacs")
+	if err != nil {
 		t.Fatalf("emacs: %v\n%s", err, stderr.String())
 	}
 	card := stdout.String()

@@ -259,6 +259,6 @@ func neovimCommand(ctx context.Context, t *testing.T, nvim, init, driver, home s
 		"GOCACHE="+strings.TrimSpace(string(gocache)))
 	cmd.Env = append(cmd.Env, env...)
 	// Before home goes (its cleanup was registered earlier, so it runs later).
-	t.Cleanup(func() { waitForServersToEnd(t, "XDG_CACHE_HOME="+filepath.Join(home, "cache")) })
+	t.Cleanup(func() { waitForServersToEnd(t, "XDG_CACHE_HOME="+filepath.Join(home, "cache"), "Neovim") })
 	return cmd
 }
