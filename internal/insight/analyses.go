@@ -175,7 +175,7 @@ func (a *analyses) analyse(path string) {
 	// one is kept for the requests to come.
 	syntax := a.sharedSyntax(path, versions)
 	if syntax == nil {
-		syntax = a.loader.LoadSyntax([]string{path}, overlay)
+		syntax = a.readSyntax(path, overlay)
 		a.keepSyntax(path, gen, &syntaxReading{pkgs: syntax, versions: versions})
 	}
 	a.loaded(syntax)
@@ -185,12 +185,8 @@ func (a *analyses) analyse(path string) {
 	var pkgs []*analysis.Package
 	if IsLarge(len(overlay[path])) {
 		// Type-checking a file this large costs the go command and this process gigabytes. The
-		// syntax reading is shared (syntaxOf): its packages are copied to say why.
-		for _, p := range syntax {
-			c := *p
-			c.Degraded = largeReason(path)
-			pkgs = append(pkgs, &c)
-		}
+		// syntax reading says why (readSyntax).
+		pkgs = syntax
 	} else {
 		var err error
 		pkgs, err = a.loader.Load(a.ctx, []string{path}, overlay)
@@ -417,9 +413,22 @@ func (a *analyses) syntaxOf(path string) []*analysis.Package {
 		close(r.done)
 	}()
 	overlay, versions := a.openDocuments()
-	r.pkgs, r.versions = a.loader.LoadSyntax([]string{path}, overlay), versions
+	r.pkgs, r.versions = a.readSyntax(path, overlay), versions
 	a.keepSyntax(path, gen, r)
 	return r.pkgs
+}
+
+// readSyntax reads the package of path from syntax alone, from overlay. A file beyond
+// MaxAnalysedBytes is never type-checked, so its packages say why (largeReason) from the start,
+// before they are shared.
+func (a *analyses) readSyntax(path string, overlay map[string][]byte) []*analysis.Package {
+	pkgs := a.loader.LoadSyntax([]string{path}, overlay)
+	if IsLarge(len(overlay[path])) {
+		for _, p := range pkgs {
+			p.Degraded = largeReason(path)
+		}
+	}
+	return pkgs
 }
 
 // keepSyntax caches r (its pkgs and versions set) as the reading of path, unless a document

@@ -79,8 +79,8 @@ func TestAwaitingAnalysisKeepsSyntaxReadings(t *testing.T) {
 }
 
 // A syntax reading is shared: callers of syntaxOf at once get one reading, and the background
-// analysis of the same text uses it (a file beyond MaxAnalysedBytes is recorded from it, through
-// a copy that says why, leaving the shared packages as they were). After an edit it reads anew.
+// analysis of the same text uses it (a file beyond MaxAnalysedBytes is recorded as that reading,
+// which says why it has no types). After an edit it reads anew.
 func TestSyntaxReadingsAreShared(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/huge\n\ngo 1.22\n"), 0o644); err != nil {
@@ -110,17 +110,13 @@ func TestSyntaxReadingsAreShared(t *testing.T) {
 		}
 	}
 
-	reason := first[0].Degraded
 	a.analyse(path) // what the file's worker runs, here on the test's goroutine (none is started)
 	if len(loaded) != 2 || loaded[0][0] != first[0] {
 		t.Fatalf("the analysis read the text again instead of using the syntax reading")
 	}
 	fa, ok := a.current(path, 1)
-	if !ok || fa.pkg == nil || fa.pkg.Degraded != largeReason(path) || fa.pkg.Functions[0] != first[0].Functions[0] {
+	if !ok || fa.pkg != first[0] || fa.pkg.Degraded != largeReason(path) {
 		t.Errorf("recorded analysis: %+v", fa)
-	}
-	if first[0].Degraded != reason {
-		t.Errorf("the shared reading was modified: Degraded %q", first[0].Degraded)
 	}
 
 	// An edit (what changed does, without starting a worker): the next reading is a new one, and
