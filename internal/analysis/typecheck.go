@@ -124,7 +124,14 @@ func (s *slots) acquire(ctx context.Context, background bool) error {
 	defer s.mu.Unlock()
 	if !background {
 		s.foreground++
-		defer func() { s.foreground-- }()
+		defer func() {
+			s.foreground--
+			if s.foreground == 0 && s.free > 0 {
+				// Background waiters held back by this caller may go, also when it leaves
+				// without a slot (cancelled as a slot was released): none would wake them.
+				s.cond.Broadcast()
+			}
+		}()
 	}
 	for s.free == 0 || (background && s.foreground > 0) {
 		if err := ctx.Err(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -137,4 +138,50 @@ func TestCancelledChecksTakeNoSlot(t *testing.T) {
 	if s.free != 1 {
 		t.Errorf("%d slots free, want 1", s.free)
 	}
+}
+
+// A foreground waiter that leaves without a slot (its load was cancelled as a slot was
+// released) lets the background waiters it held back go: otherwise a background check that saw
+// it waiting sleeps on with the slot free until some other check ends, which may be never (a
+// sweep stalls after a cancelled hover). Each round is that race; synctest.Wait returns once
+// every goroutine of the round is blocked, so a background waiter asleep on a free slot is seen
+// without a timeout.
+func TestCancelledForegroundWaiterWakesTheBackground(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for round := range 200 {
+			s := newSlots(1)
+			if err := s.acquire(context.Background(), false); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			fg, bg := make(chan error, 1), make(chan error, 1)
+			go func() { fg <- s.acquire(ctx, false) }()
+			synctest.Wait()
+			go func() { bg <- s.acquire(context.Background(), true) }()
+			synctest.Wait() // both wait: the slot is taken, and the background waiter yields
+			s.mu.Lock()     // cancelled and released at once, as the waiters see it
+			cancel()
+			s.free++
+			s.cond.Broadcast()
+			s.mu.Unlock()
+			synctest.Wait()
+			if err := <-fg; err == nil {
+				t.Fatalf("round %d: the cancelled foreground caller took the slot", round)
+			}
+			select {
+			case err := <-bg:
+				if err != nil {
+					t.Fatal(err)
+				}
+			default:
+				t.Errorf("round %d: the background caller sleeps while the slot is free and no foreground caller waits", round)
+				s.release() // wakes it, so that the round ends
+				if err := <-bg; err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			s.release()
+		}
+	})
 }
