@@ -136,13 +136,23 @@ func (p *Sweep) once(ctx context.Context) {
 	unknown := map[string]bool{} // files of packages whose fetch failed this time
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	// The sweep is bulk work: its queries leave half of the client's slots to the editor's
+	// requests (promclient.Bulk), and a few groups at a time are fetched, so that a group's
+	// fetch, bounded by the query timeout, does not spend it waiting for the others' queries.
+	slots := make(chan struct{}, sweepGroupsAtOnce)
 	for _, group := range packageGroups(pkgs, sloSeriesOfPackage) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			case <-ctx.Done():
+				return
+			}
 			fctx, cancel := context.WithTimeout(ctx, 2*settings.QueryTimeout+time.Second)
 			defer cancel()
-			snap, err := client.Fetch(fctx, group.batch)
+			snap, err := client.Fetch(promclient.Bulk(fctx), group.batch)
 			if snap == nil || snap.Err != nil {
 				// No numbers, no verdict: keep what the last answer said.
 				p.w.analyses.log.Warn("workspace SLO sweep: fetch failed, keeping the last problems", "packages", group.paths(), "err", fetchErr(snap, err))
@@ -171,6 +181,9 @@ func (p *Sweep) once(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		return // shutting down: groups were left out, nothing to publish
+	}
 	for _, list := range next {
 		sort.SliceStable(list, func(i, j int) bool {
 			return list[i].View.Function.NameSpan.Start < list[j].View.Function.NameSpan.Start
@@ -200,6 +213,9 @@ func (p *Sweep) once(ctx context.Context) {
 		p.changed(changed)
 	}
 }
+
+// sweepGroupsAtOnce bounds the package groups one sweep fetches at once.
+const sweepGroupsAtOnce = 2
 
 // groupSeries bounds the series of one fetch over several packages (the workspace sweep, the
 // report): packages are fetched together, a few hundred series per batch, so a large
