@@ -17,13 +17,8 @@ import (
 // rootsOf returns the workspace directories of initialize: its folders, else rootUri, else
 // rootPath.
 func rootsOf(p *protocol.InitializeParams) []string {
-	var roots []string
 	folders, _ := p.WorkspaceFolders.Get()
-	for _, f := range folders {
-		if path := pathOf(f.URI); path != "" {
-			roots = append(roots, path)
-		}
-	}
+	roots := folderPaths(folders)
 	//lint:ignore SA1019 clients without workspace folders send only rootUri (or rootPath)
 	if len(roots) == 0 && p.RootURI != nil {
 		//lint:ignore SA1019 see above
@@ -36,6 +31,27 @@ func rootsOf(p *protocol.InitializeParams) []string {
 		roots = append(roots, rp)
 	}
 	return roots
+}
+
+// didChangeWorkspaceFolders applies a workspace folder change (a folder added to or removed
+// from a VS Code multi-root workspace, vim.lsp.buf.add_workspace_folder) to the roots the
+// sweep covers; the sweep runs at once, publishing the problems of added folders and clearing
+// those of removed folders' files that are not open (open files keep the diagnostics of their
+// text).
+func didChangeWorkspaceFolders(ctx context.Context, s *Server, p *protocol.DidChangeWorkspaceFoldersParams) (any, error) {
+	s.sweep.ChangeRoots(folderPaths(p.Event.Added), folderPaths(p.Event.Removed))
+	return nil, nil
+}
+
+// folderPaths returns the directories of the file:// folders among folders.
+func folderPaths(folders []protocol.WorkspaceFolder) []string {
+	var out []string
+	for _, f := range folders {
+		if path := pathOf(f.URI); path != "" {
+			out = append(out, path)
+		}
+	}
+	return out
 }
 
 // sloProblemsChanged publishes the changed problems of files that are not open.

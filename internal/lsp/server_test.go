@@ -150,6 +150,10 @@ func TestInitializeAdvertisesOnlyWhatWorks(t *testing.T) {
 	for name := range got {
 		switch name {
 		case "hoverProvider", "textDocumentSync", "codeLensProvider", "inlayHintProvider", "executeCommandProvider", "codeActionProvider":
+		case "workspace": // workspace folders (TestWorkspaceFolderAddedAndRemoved)
+			if string(got[name]) != `{"workspaceFolders":{"supported":true,"changeNotifications":true}}` {
+				t.Errorf("workspace = %s, want only workspace folders with change notifications", got[name])
+			}
 		default:
 			t.Errorf("advertises %s, which is not implemented", name)
 		}
