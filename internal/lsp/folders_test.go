@@ -46,7 +46,8 @@ func waitDiagnostics(ctx context.Context, t *testing.T, s *testSession, file str
 
 // A workspace folder added in the editor is swept: the breached SLOs of its files, none of them
 // open, arrive as diagnostics; once the folder is removed again they are cleared (an empty
-// list published for each file).
+// list published for each file). The addition comes in Neovim 0.7's shape, whose unchanged side
+// is [[]] rather than [].
 func TestWorkspaceFolderAddedAndRemoved(t *testing.T) {
 	prom, fns := demoBackend(t, nil)
 	handle := demoFunction(t, fns, "example.com/demo/api", "(*Server).Handle")
@@ -80,22 +81,23 @@ func TestWorkspaceFolderAddedAndRemoved(t *testing.T) {
 	}
 
 	demo := demoModule(t)
-	change := func(added, removed []string) {
-		t.Helper()
-		folders := func(dirs []string) []map[string]any {
-			out := []map[string]any{}
-			for _, d := range dirs {
-				out = append(out, map[string]any{"uri": lspclient.FileURI(d), "name": "demo"})
-			}
-			return out
+	folders := func(dirs ...string) []any {
+		out := []any{}
+		for _, d := range dirs {
+			out = append(out, map[string]any{"uri": lspclient.FileURI(d), "name": "demo"})
 		}
+		return out
+	}
+	change := func(added, removed []any) {
+		t.Helper()
 		if err := s.client.Notify("workspace/didChangeWorkspaceFolders", map[string]any{
-			"event": map[string]any{"added": folders(added), "removed": folders(removed)},
+			"event": map[string]any{"added": added, "removed": removed},
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	change([]string{demo}, nil)
+	// Added as Neovim 0.7 does it: the side left unchanged is [[]].
+	change(folders(demo), []any{[]any{}})
 	got, seen := waitDiagnostics(ctx, t, s, handle.NameSpan.File, 0, func(d fileDiagnostics) bool { return len(d.Diagnostics) > 0 })
 	if d := got.Diagnostics[0]; d.Code != "slo" || d.Severity != severityError || !strings.Contains(d.Message, "breached") {
 		t.Errorf("diagnostic of the added folder's breached SLO: %+v", d)
@@ -104,7 +106,7 @@ func TestWorkspaceFolderAddedAndRemoved(t *testing.T) {
 		t.Errorf("swept roots %v, want the first folder and the demo", roots)
 	}
 
-	change(nil, []string{demo})
+	change(folders(), folders(demo))
 	waitDiagnostics(ctx, t, s, handle.NameSpan.File, seen, func(d fileDiagnostics) bool { return len(d.Diagnostics) == 0 })
 	if roots := s.srv.sweep.Roots(); len(roots) != 1 || roots[0] != first {
 		t.Errorf("swept roots %v after the removal, want only %s", roots, first)

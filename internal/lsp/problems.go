@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 
 	"go.lsp.dev/protocol"
@@ -17,8 +18,13 @@ import (
 // rootsOf returns the workspace directories of initialize: its folders, else rootUri, else
 // rootPath.
 func rootsOf(p *protocol.InitializeParams) []string {
+	var roots []string
 	folders, _ := p.WorkspaceFolders.Get()
-	roots := folderPaths(folders)
+	for _, f := range folders {
+		if path := pathOf(f.URI); path != "" {
+			roots = append(roots, path)
+		}
+	}
 	//lint:ignore SA1019 clients without workspace folders send only rootUri (or rootPath)
 	if len(roots) == 0 && p.RootURI != nil {
 		//lint:ignore SA1019 see above
@@ -38,15 +44,30 @@ func rootsOf(p *protocol.InitializeParams) []string {
 // sweep covers; the sweep runs at once, publishing the problems of added folders and clearing
 // those of removed folders' files that are not open (open files keep the diagnostics of their
 // text).
-func didChangeWorkspaceFolders(ctx context.Context, s *Server, p *protocol.DidChangeWorkspaceFoldersParams) (any, error) {
+func didChangeWorkspaceFolders(ctx context.Context, s *Server, p *folderChangeParams) (any, error) {
 	s.sweep.ChangeRoots(folderPaths(p.Event.Added), folderPaths(p.Event.Removed))
 	return nil, nil
 }
 
-// folderPaths returns the directories of the file:// folders among folders.
-func folderPaths(folders []protocol.WorkspaceFolder) []string {
+// folderChangeParams are the params of workspace/didChangeWorkspaceFolders, read one folder at
+// a time: Neovim 0.7 sends the side it leaves unchanged as [[]] (a list holding an empty
+// list), which would fail the whole notification as protocol.DidChangeWorkspaceFoldersParams.
+type folderChangeParams struct {
+	Event struct {
+		Added   []json.RawMessage `json:"added"`
+		Removed []json.RawMessage `json:"removed"`
+	} `json:"event"`
+}
+
+// folderPaths returns the directories of the file:// workspace folders among raw; entries that
+// are not folders are skipped.
+func folderPaths(raw []json.RawMessage) []string {
 	var out []string
-	for _, f := range folders {
+	for _, r := range raw {
+		var f protocol.WorkspaceFolder
+		if err := protocol.Unmarshal(r, &f); err != nil || f.URI == "" {
+			continue
+		}
 		if path := pathOf(f.URI); path != "" {
 			out = append(out, path)
 		}
