@@ -19,10 +19,11 @@ type bulkKey struct{}
 // editor request joins that fetch.
 type promoteKey struct{}
 
-// Bulk returns ctx marked as bulk work: a Fetch with it that starts a fetch starts one whose
-// queries use at most half of the client's slots for queries in flight, so that editor requests
-// (fetches without the mark) always find free slots. A fetch without the mark that joins a bulk
-// fetch in flight lifts the limit for the queries that fetch has not sent yet.
+// Bulk returns ctx marked as bulk work: a Fetch (FetchTrend, FetchIncident) with it that
+// starts a fetch starts one whose queries use at most half of the client's slots for queries in
+// flight, so that editor requests (fetches without the mark) always find free slots. A fetch
+// without the mark that joins a bulk fetch in flight lifts the limit for the queries that fetch
+// has not sent yet.
 func Bulk(ctx context.Context) context.Context { return context.WithValue(ctx, bulkKey{}, true) }
 
 // isBulk reports whether ctx was marked by Bulk.
