@@ -320,25 +320,22 @@ func TestHoverExplainsMissingNumbers(t *testing.T) {
 
 	t.Run("prometheus hangs", func(t *testing.T) {
 		hanging := promfixture.Hanging(t)
-		// The query timeout is far above deadline + margin: a hover that waited for the
-		// backend rather than the deadline fails.
-		s := startInitialized(t, hanging, map[string]any{"hoverDeadline": "300ms", "queryTimeout": "10s"})
+		// The backend never answers and the query timeout is a minute: a hover that waited for
+		// the backend would take that long (beyond lspclient.HangBound) and then say the backend
+		// did not answer in time, where one that keeps to its deadline says the numbers are
+		// loading. How close hovers keep to the deadline is the bench's to measure
+		// (internal/cmd/bench, "hover while Prometheus hangs").
+		s := startInitialized(t, hanging, map[string]any{"hoverDeadline": "300ms", "queryTimeout": "60s"})
 		line, char := openAt(t, s, handleFile, at("Handle"))
-		timer := &lspclient.HoverTimer{Client: s.client, Deadline: 300 * time.Millisecond}
 		for i := 0; i < 6; i++ { // straight after opening, while the background analysis runs
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			card, took, limit, err := timer.Hover(ctx, handleFile, line, char)
-			cancel()
+			card, took, err := s.client.HoverWithinHangBound(context.Background(), handleFile, line, char)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(card, "Loading") && !strings.Contains(card, "did not answer in time") {
+			if !strings.Contains(card, "**Loading**") || strings.Contains(card, "| Request rate |") {
 				t.Errorf("card while Prometheus hangs:\n%s", card)
 			}
-			t.Logf("hover %d: %s (limit %s)", i, took, limit)
-			if took > limit {
-				t.Errorf("hover %d while Prometheus hangs answered in %s, want at most %s (the 300ms deadline + baseline + %s)", i, took, limit, lspclient.HoverSlack)
-			}
+			t.Logf("hover %d: %s", i, took)
 		}
 	})
 }
