@@ -105,7 +105,7 @@ func startInitialized(t testing.TB, promURL string, extra map[string]any) *testS
 	for k, v := range extra {
 		opts[k] = v
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// The workspace root is an empty directory: these tests look at what opening files
 	// does, without the workspace-wide SLO sweep of a root's packages (editors/nvim tests it).
@@ -153,7 +153,7 @@ func testHoverNumbers(t *testing.T, start func(testing.TB, promfixture.Options) 
 			if !strings.Contains(card, `function="`+fn.Labels.Function+`", module="`+fn.Labels.Module+`"`) {
 				t.Errorf("card does not name the series it reads:\n%s", card)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			problems, err := cardcheck.Compare(ctx, card, prom.QueryValue, fn.Labels.Function, fn.Labels.Module, "5m")
 			if err != nil {
@@ -189,7 +189,7 @@ func TestHoverOnACallShowsTheCallee(t *testing.T) {
 	if !strings.Contains(card, `module="example.com/demo/api"`) {
 		t.Fatalf("hover on the call is not the callee's card:\n%s", card)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	problems, err := cardcheck.Compare(ctx, card, prom.QueryValue, callee.Labels.Function, callee.Labels.Module, "5m")
 	if err != nil {

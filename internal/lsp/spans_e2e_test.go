@@ -52,9 +52,12 @@ func TestHoverTracedFunctionsOnLiveCollector(t *testing.T) {
 		}
 	}
 	// No new samples from here on: the rates Prometheus answers stay put between the hover and
-	// the reference queries.
+	// the reference queries. Once a scrape of the stopped collector failed (up is 0), no scrape
+	// in flight can still add any (a target's scrapes run one after another).
 	p.StopCollector()
-	time.Sleep(3 * time.Second)
+	if _, err := p.WaitValue(ctx, `up{job="otelcol"}`, 0); err != nil {
+		t.Fatalf("Prometheus did not see the collector stop: %v\n%s", err, p.Log())
+	}
 
 	app, err := filepath.Abs("../../testdata/otelapp")
 	if err != nil {
