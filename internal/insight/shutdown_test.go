@@ -111,9 +111,10 @@ func TestAnalysisRetriesWhenTheAbandonedLoadSettles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The first go command waits until the test releases it (a minute at most), the later ones
-	// are the real go command, which the loader's timeout leaves seconds for even on a busy
-	// machine (a load of the demo's api package takes about half a second on a quiet one).
+	// The first go command waits until the test releases it (a minute at most); the later ones
+	// are the real go command, which the loader's timeout leaves 2 s (a load of the demo's api
+	// package takes about half a second on a quiet machine; a retry that times out on a busy
+	// one is retried again once it settled, with the type cache filled).
 	var release string
 	file, text := withFakeGo(t, func(bin string) string {
 		marker := filepath.Join(bin, "slow-once")
@@ -126,7 +127,7 @@ func TestAnalysisRetriesWhenTheAbandonedLoadSettles(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a := newAnalyses(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), docs, &notifier{}, func([]*analysis.Package) {})
-	a.loader.Timeout = 5 * time.Second
+	a.loader.Timeout = 2 * time.Second
 	a.changed(file)
 	sawSyntaxOnly := false
 	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
