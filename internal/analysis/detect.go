@@ -21,9 +21,7 @@ const (
 // parser recovered. midhttp.Autometrics calls in files mark the package's own functions they
 // wrap. Results are in file order, then source order.
 func DetectFiles(fset *token.FileSet, files []*ast.File, pkgPath, pkgName string) []*Function {
-	funcs, refs, orefs := detectPackage(fset, files, pkgPath, pkgName, nil)
-	applyMiddleware(funcs, refs)
-	applyOtelhttp(funcs, orefs)
+	funcs, _, _ := detectPackage(fset, files, pkgPath, pkgName, nil)
 	return funcs
 }
 
@@ -34,7 +32,9 @@ func DetectFile(fset *token.FileSet, file *ast.File, pkgPath, pkgName string) []
 
 // detectPackage finds the functions of one package (with the spans their bodies start), the
 // midhttp.Autometrics calls and the otelhttp calls in it, whose targets may be in other
-// packages. info, when not nil, resolves those targets.
+// packages. info, when not nil, resolves those targets. The calls are applied to the package's
+// own functions here, before the package can be published (the typed cache shares it with every
+// later load); linkMiddleware applies them to the other packages of a load, on copies.
 func detectPackage(fset *token.FileSet, files []*ast.File, pkgPath, pkgName string, info *types.Info) ([]*Function, []middlewareRef, []otelhttpRef) {
 	var (
 		funcs []*Function
@@ -62,6 +62,8 @@ func detectPackage(fset *token.FileSet, files []*ast.File, pkgPath, pkgName stri
 		refs = append(refs, fd.middlewareRefs()...)
 		orefs = append(orefs, fd.otelhttpRefs(scope)...)
 	}
+	applyMiddleware(funcs, refs, nil)
+	applyOtelhttp(funcs, orefs, nil)
 	return funcs, refs, orefs
 }
 

@@ -223,7 +223,7 @@ func (l *Loader) Load(ctx context.Context, files []string, overlay map[string][]
 		}
 		out = append(out, l.uncoveredPackages(missing, overlay)...)
 	}
-	linkMiddleware(out)
+	out = linkMiddleware(out)
 	return out, nil
 }
 
@@ -250,7 +250,7 @@ func (l *Loader) LoadPatterns(ctx context.Context, patterns []string, overlay ma
 	} else {
 		out = loaded
 	}
-	linkMiddleware(out)
+	out = linkMiddleware(out)
 	return out, nil
 }
 
@@ -271,7 +271,7 @@ func (l *Loader) LoadSyntax(files []string, overlay map[string][]byte) []*Packag
 			out = append(out, l.syntaxPackage(dir, nil, overlay, "loaded from syntax alone (no type information)"))
 		}
 	}
-	linkMiddleware(out)
+	out = linkMiddleware(out)
 	return out
 }
 
@@ -532,21 +532,60 @@ func usesCgo(files []string, overlay map[string][]byte) bool {
 	return false
 }
 
-// linkMiddleware applies every package's midhttp.Autometrics calls to the functions of all the
-// packages loaded together.
-func linkMiddleware(pkgs []*Package) {
-	var (
-		funcs []*Function
-		refs  []middlewareRef
-		orefs []otelhttpRef
-	)
-	for _, p := range pkgs {
-		funcs = append(funcs, p.Functions...)
-		refs = append(refs, p.refs...)
-		orefs = append(orefs, p.otelRefs...)
+// linkMiddleware returns pkgs with each package's midhttp.Autometrics and otelhttp calls applied
+// to the functions of the other packages loaded together (detectPackage applied them to the
+// package's own functions already). pkgs themselves are not modified: a typed package may be
+// published already, shared through the typed cache with other loads and read by hovers on
+// other goroutines. A function a call changes is copied, and so is its package, with a
+// Functions slice of its own; packages nothing changes are returned as they are. Since links
+// always start from the packages as detected, the result depends only on which packages are
+// loaded together, not on what was loaded before or in which order: the packages making calls
+// are applied in import path order.
+func linkMiddleware(pkgs []*Package) []*Package {
+	callers := make([]int, 0, len(pkgs))
+	for i, p := range pkgs {
+		if len(p.refs) > 0 || len(p.otelRefs) > 0 {
+			callers = append(callers, i)
+		}
 	}
-	applyMiddleware(funcs, refs)
-	applyOtelhttp(funcs, orefs)
+	if len(pkgs) < 2 || len(callers) == 0 {
+		return pkgs
+	}
+	sort.SliceStable(callers, func(a, b int) bool {
+		pa, pb := pkgs[callers[a]], pkgs[callers[b]]
+		return pa.Path < pb.Path || (pa.Path == pb.Path && pa.Dir < pb.Dir)
+	})
+	e := &funcEditor{}
+	for _, i := range callers {
+		var others []*Function
+		for j, q := range pkgs {
+			if j != i {
+				others = append(others, q.Functions...)
+			}
+		}
+		applyMiddleware(others, pkgs[i].refs, e)
+		applyOtelhttp(others, pkgs[i].otelRefs, e)
+	}
+	if len(e.copies) == 0 {
+		return pkgs
+	}
+	out := make([]*Package, len(pkgs))
+	for i, p := range pkgs {
+		out[i] = p
+		for k, f := range p.Functions {
+			c := e.copies[f]
+			if c == nil {
+				continue
+			}
+			if out[i] == p {
+				q := *p
+				q.Functions = slices.Clone(p.Functions)
+				out[i] = &q
+			}
+			out[i].Functions[k] = c
+		}
+	}
+	return out
 }
 
 // cleanOverlay returns overlay with absolute, cleaned keys.

@@ -548,3 +548,72 @@ func TestReloadDoesNotLinkMiddlewareTwice(t *testing.T) {
 		}
 	}
 }
+
+// A package published by the typed cache is never written again: when package main, loaded
+// with package api, wraps api's (*Server).Ping with midhttp, the load returns api with Ping
+// linked to that call exactly once, whichever package was loaded first and in whichever order
+// the files are given, while the cached api package, read meanwhile by another goroutine as a
+// hover would (go test -race reports a write), keeps Ping as detected. A later load of api
+// alone does not inherit the link either.
+func TestCrossPackageMiddlewareLeavesCachedPackagesAlone(t *testing.T) {
+	mainFile := testdata(t, "demo", "main.go")
+	serverFile := testdata(t, "demo", "api", "server.go")
+	pingOf := func(pkgs []*Package) *Function {
+		t.Helper()
+		return function(t, packageByPath(t, pkgs, "example.com/demo/api").Functions, "(*Server).Ping")
+	}
+	wantLinked := func(order string, pkgs []*Package) {
+		t.Helper()
+		ping := pingOf(pkgs)
+		if ping.Instrumentation != Middleware || len(ping.InstrumentationSpans) != 1 || ping.InstrumentationSpans[0].File != mainFile {
+			t.Errorf("%s: (*Server).Ping %v with wrapping calls %v, want middleware with the one call in main.go", order, ping.Instrumentation, ping.InstrumentationSpans)
+		}
+		if ping.Labels != (Labels{"Ping-fm", "example.com/demo/api.Server"}) {
+			t.Errorf("%s: (*Server).Ping labels %+v, want those of the method value", order, ping.Labels)
+		}
+	}
+	wantAlone := func(order string, ping *Function) {
+		t.Helper()
+		if ping.Instrumentation != NotInstrumented || len(ping.InstrumentationSpans) != 0 || ping.Labels != (Labels{"Ping", "example.com/demo/api.Server"}) {
+			t.Errorf("%s: (*Server).Ping of api loaded alone is %v %+v with wrapping calls %v, want not instrumented", order, ping.Instrumentation, ping.Labels, ping.InstrumentationSpans)
+		}
+	}
+
+	t.Run("api cached first", func(t *testing.T) {
+		l := &Loader{}
+		cached := pingOf(load(t, l, []string{serverFile}, nil))
+		wantAlone("api alone", cached)
+		// A hover reading the cached package while main loads.
+		stop := make(chan struct{})
+		read := make(chan int)
+		go func() {
+			n := 0
+			for {
+				select {
+				case <-stop:
+					read <- n
+					return
+				default:
+				}
+				if cached.Instrumentation == Middleware || len(cached.InstrumentationSpans) > 0 || cached.Labels.Function != "Ping" {
+					n++
+				}
+			}
+		}()
+		for _, files := range [][]string{{mainFile, serverFile}, {serverFile, mainFile}, {mainFile, serverFile}} {
+			wantLinked("main loaded with the cached api", load(t, l, files, nil))
+		}
+		close(stop)
+		if n := <-read; n > 0 {
+			t.Errorf("the reader saw the cached (*Server).Ping linked %d times", n)
+		}
+		wantAlone("cached api after the loads with main", cached)
+		wantAlone("api loaded alone again", pingOf(load(t, l, []string{serverFile}, nil)))
+	})
+	t.Run("loaded together first", func(t *testing.T) {
+		l := &Loader{}
+		wantLinked("main and api, fresh", load(t, l, []string{serverFile, mainFile}, nil))
+		wantLinked("main and api, cached", load(t, l, []string{mainFile, serverFile}, nil))
+		wantAlone("api alone after", pingOf(load(t, l, []string{serverFile}, nil)))
+	})
+}

@@ -250,8 +250,9 @@ func declaredLocally(name string, fn *ast.FuncDecl) bool {
 
 // applyMiddleware marks the functions the refs wrap as Middleware-instrumented, unless they
 // already carry generated or legacy instrumentation (which then produces the series). Refs to
-// functions not in funcs are ignored.
-func applyMiddleware(funcs []*Function, refs []middlewareRef) {
+// functions not in funcs are ignored. A function is changed through e (see funcEditor); a nil e
+// changes funcs in place.
+func applyMiddleware(funcs []*Function, refs []middlewareRef, e *funcEditor) {
 	if len(refs) == 0 {
 		return
 	}
@@ -275,18 +276,53 @@ func applyMiddleware(funcs []*Function, refs []middlewareRef) {
 				f = nil
 			}
 		}
-		if f == nil || f.Instrumentation == Generated || f.Instrumentation == LegacyDefer {
+		if f == nil {
 			continue
 		}
-		if f.Instrumentation == Middleware && slices.Contains(f.InstrumentationSpans, ref.call) {
-			// Linked before: a package reused from the typed cache, whose functions hovers
-			// may be reading now, is left as it is.
-			continue
+		if cur := e.current(f); cur.Instrumentation == Generated || cur.Instrumentation == LegacyDefer ||
+			(cur.Instrumentation == Middleware && slices.Contains(cur.InstrumentationSpans, ref.call)) {
+			continue // instrumented otherwise, or linked to this very call already
 		}
+		f = e.edit(f)
 		f.Instrumentation = Middleware
 		name := f.funcName()
 		name.MethodValue = ref.methodValue && f.Receiver != ""
 		f.Labels = DeriveLabels(name)
 		f.InstrumentationSpans = append(f.InstrumentationSpans, ref.call)
 	}
+}
+
+// funcEditor changes functions of packages that may be published already (the typed cache hands
+// the same Package to every load of unchanged content, and hovers read its functions on other
+// goroutines) by changing copies: edit returns the copy of a function to change, made on first
+// use, and current the copy if there is one, else the function itself. A nil *funcEditor edits
+// in place, for functions nobody else can see yet.
+type funcEditor struct {
+	copies map[*Function]*Function // original → its copy
+}
+
+func (e *funcEditor) current(f *Function) *Function {
+	if e != nil {
+		if c := e.copies[f]; c != nil {
+			return c
+		}
+	}
+	return f
+}
+
+func (e *funcEditor) edit(f *Function) *Function {
+	if e == nil {
+		return f
+	}
+	if c := e.copies[f]; c != nil {
+		return c
+	}
+	c := *f
+	// Appends to the copy must not write into the original's backing array.
+	c.InstrumentationSpans = slices.Clip(c.InstrumentationSpans)
+	if e.copies == nil {
+		e.copies = map[*Function]*Function{}
+	}
+	e.copies[f] = &c
+	return &c
 }

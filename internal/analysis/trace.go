@@ -517,22 +517,23 @@ func semverParts(v string) [3]int {
 }
 
 // applyOtelhttp gives the functions the refs wrap their otelhttp server span, unless their body
-// starts a span of its own with a known name (which is then the one to show).
-func applyOtelhttp(funcs []*Function, refs []otelhttpRef) {
+// starts a span of its own with a known name (which is then the one to show). A function is
+// changed through e (see funcEditor); a nil e changes funcs in place.
+func applyOtelhttp(funcs []*Function, refs []otelhttpRef, e *funcEditor) {
 	for _, ref := range refs {
 		t := ref.target
 		for _, f := range funcs {
 			if f.PkgPath != t.pkgPath || f.Name != t.name || (f.Receiver != t.receiver && !t.anyReceiver) {
 				continue
 			}
-			if f.Trace != nil && f.Trace.Source == TracerStart && f.Trace.NameKnown() {
+			if cur := e.current(f).Trace; cur != nil && cur.Source == TracerStart && cur.NameKnown() {
 				break
 			}
 			tr := ref.trace
 			if tr.Unnamed {
 				tr.CodeFunction = RuntimeName(f.funcName())
 			}
-			f.Trace = &tr
+			e.edit(f).Trace = &tr
 			break
 		}
 	}

@@ -152,6 +152,11 @@ func (s *slots) acquire(ctx context.Context, background bool) error {
 		}
 		s.cond.Wait()
 	}
+	// Woken by a release, or free from the start: a cancelled caller takes no slot either (each
+	// waiter of a cancelled load would otherwise run its check in turn).
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.free--
 	return nil
 }
@@ -377,6 +382,9 @@ func (s *checkSession) stampOf(file string, root bool) string {
 // bodies) and its dependencies first when the cache lacks them. Dependencies are checked in
 // parallel, up to the process's check slots.
 func (s *checkSession) exportData(path string) ([]byte, error) {
+	if err := s.ctx.Err(); err != nil {
+		return nil, err // cancelled: not even the key (a stat of every file) is worked out
+	}
 	m := s.metas[path]
 	if m == nil {
 		return nil, fmt.Errorf("the go command did not list %s", path)
@@ -427,6 +435,11 @@ func (s *checkSession) checkDependency(m *pkgMeta) ([]byte, error) {
 	fset := token.NewFileSet()
 	var files []*ast.File
 	for _, name := range m.files() {
+		// Parsing a large package takes longer than checking it: a cancelled load stops here
+		// rather than keep its Loader's Wait (and the server's exit) waiting.
+		if err := s.ctx.Err(); err != nil {
+			return nil, err
+		}
 		src, err := readSource(name, s.overlay)
 		if err != nil {
 			continue
@@ -434,6 +447,9 @@ func (s *checkSession) checkDependency(m *pkgMeta) ([]byte, error) {
 		if f, _ := parser.ParseFile(fset, name, src, parser.SkipObjectResolution); f != nil {
 			files = append(files, f)
 		}
+	}
+	if err := s.ctx.Err(); err != nil {
+		return nil, err
 	}
 	conf := s.config(m, fset, map[string]*types.Package{}, deps, nil)
 	conf.IgnoreFuncBodies = true

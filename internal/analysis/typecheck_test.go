@@ -180,3 +180,40 @@ func TestBackgroundYieldEndsWithTheContext(t *testing.T) {
 		t.Fatal("a cancelled background check kept waiting")
 	}
 }
+
+// A cancelled load takes no check slot, even a free one: otherwise every check of a cancelled
+// load waiting for a slot would still run in turn, each woken by the release of the one before.
+func TestCancelledChecksTakeNoSlot(t *testing.T) {
+	s := newSlots(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, background := range []bool{false, true} {
+		if err := s.acquire(ctx, background); err == nil {
+			t.Errorf("background %v: a cancelled caller took the free slot", background)
+			s.release()
+		}
+	}
+	// Woken by a release after its load was cancelled.
+	if err := s.acquire(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	got := make(chan error, 1)
+	go func() { got <- s.acquire(ctx, false) }()
+	for waiting := false; !waiting; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		waiting = s.foreground == 1
+		s.mu.Unlock()
+	}
+	s.mu.Lock() // cancelled and released at once, as the waiter sees it
+	cancel()
+	s.free++
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	if err := <-got; err == nil {
+		t.Error("a caller cancelled while it waited took the slot released meanwhile")
+	}
+	if s.free != 1 {
+		t.Errorf("%d slots free, want 1", s.free)
+	}
+}

@@ -116,8 +116,13 @@ func (p *Sweep) once(ctx context.Context) {
 	if reload {
 		var loaded []*analysis.Package
 		for _, root := range roots {
+			// A Loader of its own, used once (see loaderSet), which Close waits for.
 			l := &analysis.Loader{Dir: root, Timeout: p.w.analyses.loader.Timeout}
+			if !p.w.sweepLoaders.add(l) {
+				return // the workspace is closing
+			}
 			got, err := l.LoadPatterns(ctx, []string{"./..."}, nil)
+			p.w.sweepLoaders.retire(l)
 			if ctx.Err() != nil {
 				return // shutting down: nothing to warn about, nothing to publish
 			}

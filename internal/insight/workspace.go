@@ -35,6 +35,9 @@ type Workspace struct {
 	numbers  *numbers
 	cards    cardCache
 	notify   *notifier
+	// sweepLoaders are the Loaders of the workspace SLO sweep (sweep.go), which Close waits for
+	// as for analyses.loader.
+	sweepLoaders loaderSet
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -105,13 +108,82 @@ func (w *Workspace) Configure(s config.Settings) error {
 	return nil
 }
 
-// Close stops background work and waits (a few seconds at most) until the go commands of loads
-// under way have ended and their temporary files are removed, so none outlives the server. It
-// may run concurrently with any other method: analyses asked for from then on start no go
-// command (see analysis.Loader.Wait).
+// Close stops background work and waits (a few seconds at most, closeWait) until the loads
+// under way, the editor's and the workspace SLO sweep's, have ended: their go commands and type
+// checks, which write the type cache, and the removal of their temporary files, so none outlives
+// the server. It may run concurrently with any other method: analyses asked for from then on
+// start no go command (see analysis.Loader.Wait), nor does the sweep.
 func (w *Workspace) Close() {
 	w.cancel()
-	w.analyses.loader.Wait(5 * time.Second)
+	deadline := time.Now().Add(closeWait)
+	// Every loader is shut down here, even when the time is up: the loads are cancelled already,
+	// and whatever starts later must start nothing.
+	for _, l := range append([]*analysis.Loader{w.analyses.loader}, w.sweepLoaders.close()...) {
+		l.Wait(time.Until(deadline))
+	}
+}
+
+// closeWait bounds how long Close waits for the cancelled loads to end.
+const closeWait = 5 * time.Second
+
+// loaderSet tracks Loaders used once each, from the moment they are made until their work has
+// ended, so that Close can wait for them. The sweep makes one per reload of a root rather than
+// keeping one, so that no type cache (up to 64 MiB of export data in memory) stays between
+// reloads, as before, and shares none with the editor's loader, whose busy state (a load that
+// outlived its timeout makes the module syntax-only until it ends) the sweep must not set. The
+// zero value is ready to use.
+type loaderSet struct {
+	mu      sync.Mutex
+	closed  bool
+	loaders map[*analysis.Loader]struct{}
+}
+
+// add tracks l, before its first load, and reports true; once close was called it reports false
+// and the caller must not load with l.
+func (s *loaderSet) add(l *analysis.Loader) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.loaders == nil {
+		s.loaders = map[*analysis.Loader]struct{}{}
+	}
+	s.loaders[l] = struct{}{}
+	return true
+}
+
+// retire says that l, tracked by add, will not be used again: it is shut down
+// (analysis.Loader.Wait) and forgotten once its work has ended, at once or, when a load went on
+// past its Timeout to fill the type cache (for minutes at most, less once Close cancels it),
+// by a goroutine that waits for it; neither l nor its type cache is kept longer.
+func (s *loaderSet) retire(l *analysis.Loader) {
+	forget := func() {
+		s.mu.Lock()
+		delete(s.loaders, l)
+		s.mu.Unlock()
+	}
+	if l.Wait(0) {
+		forget()
+		return
+	}
+	go func() {
+		for !l.Wait(time.Minute) {
+		}
+		forget()
+	}()
+}
+
+// close refuses every later add and returns the loaders tracked now, for the caller to wait for.
+func (s *loaderSet) close() []*analysis.Loader {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	out := make([]*analysis.Loader, 0, len(s.loaders))
+	for l := range s.loaders {
+		out = append(out, l)
+	}
+	return out
 }
 
 // Changed schedules the analysis of the package of path (an open document whose text changed)
