@@ -620,6 +620,26 @@ func (s *Server) QueryRange(ctx context.Context, promql string, r v1.Range) (mod
 	return m, notes, nil
 }
 
+// ValueRange returns the least and the greatest value of promql's only series at each whole
+// second from from to to: for checking a figure computed at an instant the test knows only
+// to lie in that span (a card evaluated once its prefetch ran) against data that changes
+// over time. It is an error when the answer is not one series with a sample every second.
+func (s *Server) ValueRange(ctx context.Context, promql string, from, to time.Time) (lo, hi float64, err error) {
+	from, to = from.Truncate(time.Second), to.Truncate(time.Second).Add(time.Second)
+	m, _, err := s.QueryRange(ctx, promql, v1.Range{Start: from, End: to, Step: time.Second})
+	if err != nil {
+		return math.NaN(), math.NaN(), err
+	}
+	if want := int(to.Sub(from)/time.Second) + 1; len(m) != 1 || len(m[0].Values) != want {
+		return math.NaN(), math.NaN(), fmt.Errorf("promfixture: range query %s from %s to %s: want one series of %d samples, got %v", promql, from, to, want, m)
+	}
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, p := range m[0].Values {
+		lo, hi = min(lo, float64(p.Value)), max(hi, float64(p.Value))
+	}
+	return lo, hi, nil
+}
+
 // QueryValue runs promql and returns the value of its only sample; it is an error when the
 // answer does not have exactly one sample.
 func (s *Server) QueryValue(ctx context.Context, promql string) (float64, error) {
