@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"sync"
 	"time"
@@ -40,9 +41,21 @@ type analyses struct {
 	workers  map[string]*worker      // file path → its background analysis worker
 	updated  chan struct{}           // closed and replaced whenever files changes
 	degraded map[string]string       // package path → the degraded reason last announced
-	// syntax caches the syntax-only reading of open files until any document changes.
-	syntax    map[string][]*analysis.Package
+	// syntax caches the syntax-only reading of open files until any document changes; reading
+	// holds the readings under way, which callers for the same path share (a generated file of
+	// megabytes takes a second or more to parse, and its syntax hundreds of MiB).
+	syntax    map[string]*syntaxReading
+	reading   map[string]*syntaxReading
 	syntaxGen int // bumped whenever syntax is cleared
+}
+
+// syntaxReading is a syntax-only reading of one open file's package: pkgs, read from the open
+// documents at versions. Under way (in analyses.reading), they are set when done is closed;
+// cached (in analyses.syntax), they are set.
+type syntaxReading struct {
+	done     chan struct{}
+	pkgs     []*analysis.Package
+	versions map[string]int32
 }
 
 // fileAnalysis is the result of analysing one open file at one document version.
@@ -69,7 +82,8 @@ func newAnalyses(ctx context.Context, log *slog.Logger, docs *textdoc.Store, not
 		workers:  map[string]*worker{},
 		updated:  make(chan struct{}),
 		degraded: map[string]string{},
-		syntax:   map[string][]*analysis.Package{},
+		syntax:   map[string]*syntaxReading{},
+		reading:  map[string]*syntaxReading{},
 	}
 }
 
@@ -92,6 +106,7 @@ func (a *analyses) closed(path string) {
 
 func (a *analyses) dropSyntaxLocked() {
 	clear(a.syntax)
+	clear(a.reading) // callers from now on read the new text; those waiting keep theirs
 	a.syntaxGen++
 }
 
@@ -146,32 +161,32 @@ func largeReason(path string) string {
 // analyse loads the package(s) of path with the current overlay and records the result for
 // every open file they contain, then hands them to loaded.
 func (a *analyses) analyse(path string) {
-	versions := map[string]int32{}
-	overlay := map[string][]byte{}
-	for _, p := range a.docs.Paths() {
-		if s, ok := a.docs.Get(p); ok {
-			versions[p] = s.Version
-			overlay[p] = s.Text
-		}
-	}
+	a.mu.Lock()
+	gen := a.syntaxGen
+	a.mu.Unlock()
+	overlay, versions := a.openDocuments()
 	version, open := versions[path]
 	if !open {
 		return
 	}
 	// A syntax-only reading takes well under a millisecond and names the same series as the typed
-	// load that follows, so the numbers start loading now rather than after the go command.
-	syntax := a.loader.LoadSyntax([]string{path}, overlay)
+	// load that follows, so the numbers start loading now rather than after the go command. A
+	// reading of the same texts by a request (syntaxOf) is used rather than repeated, and this
+	// one is kept for the requests to come.
+	syntax := a.sharedSyntax(path, versions)
+	if syntax == nil {
+		syntax = a.readSyntax(path, overlay)
+		a.keepSyntax(path, gen, &syntaxReading{pkgs: syntax, versions: versions})
+	}
 	a.loaded(syntax)
 	a.notify.observe(func(o Observer) { o.AnalysisStarted(path) })
 	defer a.notify.observe(func(o Observer) { o.AnalysisFinished(path) })
 	start := time.Now()
 	var pkgs []*analysis.Package
 	if IsLarge(len(overlay[path])) {
-		// Type-checking a file this large costs the go command and this process gigabytes.
+		// Type-checking a file this large costs the go command and this process gigabytes. The
+		// syntax reading says why (readSyntax).
 		pkgs = syntax
-		for _, p := range pkgs {
-			p.Degraded = largeReason(path)
-		}
 	} else {
 		var err error
 		pkgs, err = a.loader.Load(a.ctx, []string{path}, overlay)
@@ -359,23 +374,91 @@ func (a *analyses) pkgByPath(pkgPath string) *analysis.Package {
 	return nil
 }
 
+// openDocuments returns the text and version of every open document.
+func (a *analyses) openDocuments() (overlay map[string][]byte, versions map[string]int32) {
+	overlay, versions = map[string][]byte{}, map[string]int32{}
+	for _, p := range a.docs.Paths() {
+		if s, ok := a.docs.Get(p); ok {
+			versions[p] = s.Version
+			overlay[p] = s.Text
+		}
+	}
+	return overlay, versions
+}
+
 // syntaxOf returns the syntax-only reading of the package of the open document path, from the
-// cache while no document changed since it was read.
+// cache while no document changed since it was read. Callers for one path share a reading under
+// way, unless a document changed since it began.
 func (a *analyses) syntaxOf(path string) []*analysis.Package {
 	a.mu.Lock()
-	pkgs, ok := a.syntax[path]
+	if r, ok := a.syntax[path]; ok {
+		a.mu.Unlock()
+		return r.pkgs
+	}
+	if r, ok := a.reading[path]; ok {
+		a.mu.Unlock()
+		<-r.done
+		return r.pkgs
+	}
+	r := &syntaxReading{done: make(chan struct{})}
+	a.reading[path] = r
 	gen := a.syntaxGen
 	a.mu.Unlock()
-	if ok {
-		return pkgs
+	defer func() {
+		a.mu.Lock()
+		if a.reading[path] == r {
+			delete(a.reading, path)
+		}
+		a.mu.Unlock()
+		close(r.done)
+	}()
+	overlay, versions := a.openDocuments()
+	r.pkgs, r.versions = a.readSyntax(path, overlay), versions
+	a.keepSyntax(path, gen, r)
+	return r.pkgs
+}
+
+// readSyntax reads the package of path from syntax alone, from overlay. A file beyond
+// MaxAnalysedBytes is never type-checked, so its packages say why (largeReason) from the start,
+// before they are shared.
+func (a *analyses) readSyntax(path string, overlay map[string][]byte) []*analysis.Package {
+	pkgs := a.loader.LoadSyntax([]string{path}, overlay)
+	if IsLarge(len(overlay[path])) {
+		for _, p := range pkgs {
+			p.Degraded = largeReason(path)
+		}
 	}
-	pkgs = a.loader.LoadSyntax([]string{path}, a.docs.Overlay())
-	a.mu.Lock()
-	if gen == a.syntaxGen { // no document changed while reading
-		a.syntax[path] = pkgs
-	}
-	a.mu.Unlock()
 	return pkgs
+}
+
+// keepSyntax caches r (its pkgs and versions set) as the reading of path, unless a document
+// changed since gen (the texts it read may be gone) or a reading is cached already.
+func (a *analyses) keepSyntax(path string, gen int, r *syntaxReading) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.syntax[path]; !ok && gen == a.syntaxGen {
+		a.syntax[path] = r
+	}
+}
+
+// sharedSyntax returns the reading of path cached or under way (waiting for it) when it read
+// exactly the open documents at versions, else nil.
+func (a *analyses) sharedSyntax(path string, versions map[string]int32) []*analysis.Package {
+	a.mu.Lock()
+	r, cached := a.syntax[path]
+	underWay, reading := a.reading[path]
+	a.mu.Unlock()
+	if !cached {
+		if !reading {
+			return nil
+		}
+		<-underWay.done
+		r = underWay
+	}
+	if !maps.Equal(r.versions, versions) {
+		return nil
+	}
+	return r.pkgs
 }
 
 // functionAt finds the function declared or called at offset of the document's text at version,

@@ -13,57 +13,154 @@ type Lens struct {
 	Series   promclient.Series
 	Title    string // e.g. "4.00 req/s · 25.0 % errors · p99 243 ms", or "no data: …"
 	Jump     Target // where clicking it goes: Grafana when configured, else Prometheus
-	View     View   // everything known about the function, from cached numbers
 }
 
 // Lenses returns the summaries of the instrumented functions declared in the open document path
 // at version. It never touches the network: numbers come from the cache the background prefetch
 // fills, and a function whose numbers are not there yet reads "loading…" until the observer's
 // NumbersUpdated asks the editor to refresh.
+//
+// Its titles are LensTitle's of the functions' full Views (Views, WithIncident); it only leaves
+// out what a title does not show (the links, most of a full View's cost on a generated file of
+// thousands of functions).
 func (w *Workspace) Lenses(path string, version int32) []Lens {
 	b := w.numbers.backend()
-	client, links, format := b.client, b.links, b.settings.CodeLensFormat
-	pkg := w.analyses.packageForLens(path, version)
-	if pkg == nil || client == nil {
-		return nil
-	}
-	batch := SeriesOfPackage(pkg)
-	snap, _ := client.Cached(batch)
-	inc, _ := client.CachedIncident(batch)
 	jump := TargetPrometheus
-	if links.Grafana != "" {
+	if b.links.Grafana != "" {
 		jump = TargetGrafana
 	}
+	format := compileLensFormat(b.settings.CodeLensFormat)
 	var out []Lens
-	for _, fn := range pkg.Measured() {
-		if fn.NameSpan.File != path {
-			continue
-		}
-		views := Views(fn, links, snap, nil)
+	w.lensViews(path, version, b, func(fn *analysis.Function, views []View) {
 		for _, v := range views {
-			v = v.WithIncident(inc, links)
-			title := LensTitle(v, format)
+			title := format.title(v)
 			if v.Span && len(views) > 1 && v.Status == StatusOK {
 				title = spanLensPrefix + title
 			}
-			out = append(out, Lens{Function: fn, Series: v.Series, Title: title, Jump: jump, View: v})
+			out = append(out, Lens{Function: fn, Series: v.Series, Title: title, Jump: jump})
 		}
-	}
+	})
 	return out
+}
+
+// lensViews calls f, in declaration order, with each measured function declared in the open
+// document path at version and its Views from the cached numbers of b's client, with their
+// incident data, built for one-line summaries (see lensMemo); f must not keep the slice. It does
+// nothing without an analysed package or a client.
+func (w *Workspace) lensViews(path string, version int32, b backend, f func(*analysis.Function, []View)) {
+	pkg := w.analyses.packageForLens(path, version)
+	if pkg == nil || b.client == nil {
+		return
+	}
+	batch := SeriesOfPackage(pkg)
+	snap, _ := b.client.Cached(batch)
+	inc, _ := b.client.CachedIncident(batch)
+	memo := &lensMemo{}
+	var vs []View // reused: f keeps none
+	for _, fn := range pkg.Functions {
+		if !fn.Measured() || fn.NameSpan.File != path {
+			continue
+		}
+		vs = appendViews(vs[:0], fn, b.links, snap, nil, memo)
+		for i := range vs {
+			vs[i] = vs[i].WithIncident(inc, b.links)
+		}
+		f(fn, vs)
+	}
 }
 
 // LensTitle renders a view with a CodeLens template ({rate}, {errors}, {p95}, {p99},
 // {concurrent}); without numbers it gives a short reason instead.
-func LensTitle(v View, format string) string {
+func LensTitle(v View, format string) string { return compileLensFormat(format).title(v) }
+
+// lensFormat is a CodeLens template split once into its text and placeholders, so that the
+// titles of a file's lenses are rendered without parsing it again for each.
+type lensFormat struct {
+	parts []lensPart
+	size  int // the length of the text parts
+}
+
+// lensPart is text (number lensLiteral) or a placeholder.
+type lensPart struct {
+	text   string
+	number lensNumber
+}
+
+type lensNumber int
+
+const (
+	lensLiteral lensNumber = iota
+	lensRate
+	lensErrors
+	lensP95
+	lensP99
+	lensConcurrent
+)
+
+// lensPlaceholders are the placeholders of a CodeLens template. None is a prefix of another, so
+// reading the template from the left and replacing each occurrence gives what a
+// strings.Replacer of them would.
+var lensPlaceholders = [...]struct {
+	name   string
+	number lensNumber
+}{{"{rate}", lensRate}, {"{errors}", lensErrors}, {"{p95}", lensP95}, {"{p99}", lensP99}, {"{concurrent}", lensConcurrent}}
+
+// compileLensFormat splits format into text and placeholders.
+func compileLensFormat(format string) lensFormat {
+	var f lensFormat
+	lit := 0 // start of the pending text
+	for i := 0; i < len(format); {
+		matched := false
+		if format[i] == '{' {
+			for _, p := range lensPlaceholders {
+				if strings.HasPrefix(format[i:], p.name) {
+					if lit < i {
+						f.parts = append(f.parts, lensPart{text: format[lit:i]})
+						f.size += i - lit
+					}
+					f.parts = append(f.parts, lensPart{number: p.number})
+					i += len(p.name)
+					lit, matched = i, true
+					break
+				}
+			}
+		}
+		if !matched {
+			i++
+		}
+	}
+	if lit < len(format) {
+		f.parts = append(f.parts, lensPart{text: format[lit:]})
+		f.size += len(format) - lit
+	}
+	return f
+}
+
+// title renders v: its numbers through the template, or a short reason without numbers.
+func (f lensFormat) title(v View) string {
 	switch v.Status {
 	case StatusOK:
-		return v.Incident.lensMarkers() + strings.NewReplacer(
-			"{rate}", FormatRate(v.Stats.RequestRate),
-			"{errors}", FormatRatio(v.Stats.ErrorRatio),
-			"{p95}", FormatLatency(v.Stats.P95),
-			"{p99}", FormatLatency(v.Stats.P99),
-			"{concurrent}", FormatCount(v.Stats.Concurrent),
-		).Replace(format)
+		var b strings.Builder
+		markers := v.Incident.lensMarkers()
+		b.Grow(len(markers) + f.size + 16*len(f.parts))
+		b.WriteString(markers)
+		for _, p := range f.parts {
+			switch p.number {
+			case lensLiteral:
+				b.WriteString(p.text)
+			case lensRate:
+				b.WriteString(FormatRate(v.Stats.RequestRate))
+			case lensErrors:
+				b.WriteString(FormatRatio(v.Stats.ErrorRatio))
+			case lensP95:
+				b.WriteString(FormatLatency(v.Stats.P95))
+			case lensP99:
+				b.WriteString(FormatLatency(v.Stats.P99))
+			case lensConcurrent:
+				b.WriteString(FormatCount(v.Stats.Concurrent))
+			}
+		}
+		return b.String()
 	case StatusLoading:
 		return sourceLabel(v) + ": loading…"
 	case StatusNoSeries:
@@ -123,12 +220,14 @@ func (w *Workspace) SLOWarnings(path string, version int32) []SLOWarning {
 	b := w.numbers.backend()
 	links, threshold := b.links, b.settings.BurnRateThreshold
 	var out []SLOWarning
-	for _, l := range w.Lenses(path, version) {
-		for _, s := range l.View.SLOs {
-			if p, ok := problemOf(l.View, s, threshold); ok {
-				out = append(out, SLOWarning{Function: l.Function, Message: p.Message, Href: links.ObjectivesURL(), Breached: p.Breached})
+	w.lensViews(path, version, b, func(fn *analysis.Function, views []View) {
+		for _, v := range views {
+			for _, s := range v.SLOs {
+				if p, ok := problemOf(v, s, threshold); ok {
+					out = append(out, SLOWarning{Function: fn, Message: p.Message, Href: links.ObjectivesURL(), Breached: p.Breached})
+				}
 			}
 		}
-	}
+	})
 	return out
 }

@@ -50,12 +50,21 @@ func seriesOfFunction(fn *analysis.Function) []promclient.Series {
 // Views returns what the user is told about fn: the Autometrics View when it is instrumented,
 // the span View when it is traced (both, Autometrics first, when it is both).
 func Views(fn *analysis.Function, links Links, snap *promclient.Snapshot, fetchErr error) []View {
-	var out []View
+	return views(fn, links, snap, fetchErr, nil)
+}
+
+// views is Views, or with a lensMemo the Views for one-line summaries (see lensMemo).
+func views(fn *analysis.Function, links Links, snap *promclient.Snapshot, fetchErr error, memo *lensMemo) []View {
+	return appendViews(nil, fn, links, snap, fetchErr, memo)
+}
+
+// appendViews appends the Views of views to out.
+func appendViews(out []View, fn *analysis.Function, links Links, snap *promclient.Snapshot, fetchErr error, memo *lensMemo) []View {
 	if fn.Instrumentation != analysis.NotInstrumented {
-		out = append(out, Explain(fn, links, snap, fetchErr))
+		out = append(out, explain(fn, links, snap, fetchErr, memo))
 	}
 	if fn.Traced() {
-		out = append(out, ExplainSpan(fn, links, snap, fetchErr))
+		out = append(out, explainSpan(fn, links, snap, fetchErr, memo))
 	}
 	return out
 }
@@ -70,15 +79,23 @@ type ServiceScope struct {
 
 // ExplainSpan builds the span View of a traced function from a fetch result (see Explain).
 func ExplainSpan(fn *analysis.Function, links Links, snap *promclient.Snapshot, fetchErr error) View {
+	return explainSpan(fn, links, snap, fetchErr, nil)
+}
+
+// explainSpan is ExplainSpan, or with a lensMemo the View for one-line summaries (see lensMemo).
+func explainSpan(fn *analysis.Function, links Links, snap *promclient.Snapshot, fetchErr error, memo *lensMemo) View {
 	t := fn.Trace
 	series, ok := SpanSeriesOf(fn)
 	if !ok {
-		v := View{Function: fn, Series: series, Span: true, Backend: links.Prom.DisplayURL(), Links: map[promclient.Kind]string{}, Jumps: map[Target]string{}}
+		v := View{Function: fn, Series: series, Span: true, Backend: links.Prom.DisplayURL()}
+		if memo == nil {
+			v.Links, v.Jumps = map[promclient.Kind]string{}, map[Target]string{}
+		}
 		v.Status = StatusNoSeries
 		v.Reason = spanNameUnknown(t)
 		return v
 	}
-	v := explainNumbers(fn, series, links, snap, fetchErr)
+	v := explainNumbers(fn, series, links, snap, fetchErr, memo)
 	v.Span = true
 	v.Scope = links.Spans
 	if note := spanDiscoveryNote(snap); note != "" && v.Status == StatusOK {

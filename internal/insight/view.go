@@ -103,27 +103,25 @@ const statementsMissing = "The //autometrics directive is there but the instrume
 // (fetchErr is then the caller's context error) and may be stale (a cached snapshot shown while
 // a refresh is under way).
 func Explain(fn *analysis.Function, links Links, snap *promclient.Snapshot, fetchErr error) View {
-	v := explainNumbers(fn, SeriesOf(fn), links, snap, fetchErr)
+	return explain(fn, links, snap, fetchErr, nil)
+}
+
+// explain is Explain, or with a lensMemo the View for one-line summaries (see lensMemo).
+func explain(fn *analysis.Function, links Links, snap *promclient.Snapshot, fetchErr error, memo *lensMemo) View {
+	v := explainNumbers(fn, SeriesOf(fn), links, snap, fetchErr, memo)
 	if fn.Instrumentation == analysis.DirectiveOnly && v.Reason != statementsMissing {
 		v.Notes = append([]string{statementsMissing}, v.Notes...)
 	}
 	return v
 }
 
-// explainNumbers builds the View of fn's series (its Autometrics series, or its span's).
-func explainNumbers(fn *analysis.Function, series promclient.Series, links Links, snap *promclient.Snapshot, fetchErr error) View {
+// explainNumbers builds the View of fn's series (its Autometrics series, or its span's); with a
+// memo, without Links and Jumps (see lensMemo).
+func explainNumbers(fn *analysis.Function, series promclient.Series, links Links, snap *promclient.Snapshot, fetchErr error, memo *lensMemo) View {
 	client := links.Prom
-	v := View{Function: fn, Series: series, Backend: client.DisplayURL(), Links: map[promclient.Kind]string{}, Jumps: map[Target]string{}}
-	for _, t := range []Target{TargetGrafana, TargetExplore, TargetPrometheus} {
-		if t == TargetGrafana && series.IsSpan() {
-			continue // the Function Explorer dashboard reads Autometrics metrics
-		}
-		if links.Grafana != "" || t == TargetPrometheus {
-			v.Jumps[t] = links.URL(t, series)
-		}
-	}
-	for _, k := range []promclient.Kind{promclient.RequestRate, promclient.ErrorRatio, promclient.LatencyP95, promclient.LatencyP99, promclient.Concurrent} {
-		v.Links[k] = client.GraphURL(client.QueryFor(k, series))
+	v := View{Function: fn, Series: series, Backend: client.DisplayURL()}
+	if memo == nil {
+		v.Links, v.Jumps = viewLinks(links, series)
 	}
 	switch {
 	case snap == nil && fetchErr != nil && !isContextError(fetchErr):
@@ -132,11 +130,11 @@ func explainNumbers(fn *analysis.Function, series promclient.Series, links Links
 		return v
 	case snap == nil:
 		v.Status = StatusLoading
-		v.Reason = fmt.Sprintf("Numbers are still loading from %s; hover again in a moment.", v.Backend)
+		v.Reason = memo.loading(v.Backend)
 		return v
 	case snap.Err != nil:
 		v.Status = StatusBackendError
-		v.Reason = describeError(snap.Err, v.Backend)
+		v.Reason = memo.failed(snap, v.Backend)
 		v.FetchedAt = snap.FetchedAt
 		return v
 	}
@@ -172,6 +170,60 @@ func explainNumbers(fn *analysis.Function, series promclient.Series, links Links
 			v.Backend, series.Function, series.Module, formatWindow(snap.Window))
 	}
 	return v
+}
+
+// lensMemo builds the Views of one-line summaries (CodeLens titles, SLO verdicts) of many
+// functions from one snapshot, a generated file's thousands among them: passed to explain, it
+// leaves the Views' Links and Jumps nil (no one-line rendering shows them, and they were most of
+// a View's cost), and writes the reason of a missing or failed snapshot, the same for every
+// function, once. Everything else is as in Explain's View. A nil *lensMemo builds full Views.
+type lensMemo struct {
+	snap                        *promclient.Snapshot // whose failure failedReason describes
+	backend                     string               // the backend both reasons name
+	loadingReason, failedReason string
+}
+
+// loading is the reason of a View whose numbers have not arrived from backend.
+func (m *lensMemo) loading(backend string) string {
+	if m == nil || m.loadingReason == "" || m.backend != backend {
+		r := fmt.Sprintf("Numbers are still loading from %s; hover again in a moment.", backend)
+		if m != nil {
+			*m = lensMemo{backend: backend, loadingReason: r}
+		}
+		return r
+	}
+	return m.loadingReason
+}
+
+// failed is the reason of a View of snap, which holds the backend's failure (Err).
+func (m *lensMemo) failed(snap *promclient.Snapshot, backend string) string {
+	if m == nil || m.failedReason == "" || m.snap != snap || m.backend != backend {
+		r := describeError(snap.Err, backend)
+		if m != nil {
+			*m = lensMemo{snap: snap, backend: backend, failedReason: r}
+		}
+		return r
+	}
+	return m.failedReason
+}
+
+// viewLinks returns the Prometheus graph link of each number of series and its jumps (Grafana
+// dashboard, Explore, Prometheus).
+func viewLinks(links Links, series promclient.Series) (map[promclient.Kind]string, map[Target]string) {
+	client := links.Prom
+	numbers, jumps := map[promclient.Kind]string{}, map[Target]string{}
+	for _, t := range []Target{TargetGrafana, TargetExplore, TargetPrometheus} {
+		if t == TargetGrafana && series.IsSpan() {
+			continue // the Function Explorer dashboard reads Autometrics metrics
+		}
+		if links.Grafana != "" || t == TargetPrometheus {
+			jumps[t] = links.URL(t, series)
+		}
+	}
+	for _, k := range []promclient.Kind{promclient.RequestRate, promclient.ErrorRatio, promclient.LatencyP95, promclient.LatencyP99, promclient.Concurrent} {
+		numbers[k] = client.GraphURL(client.QueryFor(k, series))
+	}
+	return numbers, jumps
 }
 
 // SeriesOf returns the labels a function's series carry.

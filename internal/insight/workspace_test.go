@@ -77,3 +77,60 @@ func TestAwaitingAnalysisKeepsSyntaxReadings(t *testing.T) {
 		}
 	}
 }
+
+// A syntax reading is shared: callers of syntaxOf at once get one reading, and the background
+// analysis of the same text uses it (a file beyond MaxAnalysedBytes is recorded as that reading,
+// which says why it has no types). After an edit it reads anew.
+func TestSyntaxReadingsAreShared(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/huge\n\ngo 1.22\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "huge.go")
+	src, n := hugeSource(MaxAnalysedBytes + 1)
+	docs := textdoc.NewStore()
+	docs.Open(path, 1, src)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var loaded [][]*analysis.Package
+	a := newAnalyses(ctx, slog.New(slog.DiscardHandler), docs, &notifier{}, func(p []*analysis.Package) { loaded = append(loaded, p) })
+
+	const callers = 4
+	got := make(chan []*analysis.Package, callers)
+	for range callers {
+		go func() { got <- a.syntaxOf(path) }()
+	}
+	first := <-got
+	if len(first) != 1 || len(first[0].Measured()) != n {
+		t.Fatalf("syntax reading: %d packages", len(first))
+	}
+	for range callers - 1 {
+		if p := <-got; len(p) != 1 || p[0] != first[0] {
+			t.Errorf("concurrent callers got different readings")
+		}
+	}
+
+	a.analyse(path) // what the file's worker runs, here on the test's goroutine (none is started)
+	if len(loaded) != 2 || loaded[0][0] != first[0] {
+		t.Fatalf("the analysis read the text again instead of using the syntax reading")
+	}
+	fa, ok := a.current(path, 1)
+	if !ok || fa.pkg != first[0] || fa.pkg.Degraded != largeReason(path) {
+		t.Errorf("recorded analysis: %+v", fa)
+	}
+
+	// An edit (what changed does, without starting a worker): the next reading is a new one, and
+	// the analysis uses that one.
+	docs.Open(path, 2, src+"\n")
+	a.mu.Lock()
+	a.dropSyntaxLocked()
+	a.mu.Unlock()
+	second := a.syntaxOf(path)
+	if second[0] == first[0] {
+		t.Fatalf("the reading of version 1 answered for version 2")
+	}
+	a.analyse(path)
+	if len(loaded) != 4 || loaded[2][0] != second[0] {
+		t.Errorf("the analysis of version 2 did not use its syntax reading")
+	}
+}

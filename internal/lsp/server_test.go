@@ -56,7 +56,7 @@ func startSession(t testing.TB, env map[string]string, handler lspclient.Request
 		clientEnd.Close()
 		select {
 		case <-s.code:
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second): // it waits up to 5 s for loads to end (Workspace.Close)
 			t.Error("server did not stop after its stream closed")
 		}
 	})
@@ -227,7 +227,7 @@ func TestUnknownMethodsAndMalformedMessages(t *testing.T) {
 	if code := rpcCode(t, s.client.Call(ctx, "textDocument/hover", map[string]any{"position": "top"}, nil)); code != -32602 {
 		t.Errorf("bad params: code %d, want -32602", code)
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for len(s.client.Orphans()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -620,6 +620,26 @@ func (s *Server) QueryRange(ctx context.Context, promql string, r v1.Range) (mod
 	return m, notes, nil
 }
 
+// ValueRange returns the least and the greatest value of promql's only series at each whole
+// second from from to to: for checking a figure computed at an instant the test knows only
+// to lie in that span (a card evaluated once its prefetch ran) against data that changes
+// over time. It is an error when the answer is not one series with a sample every second.
+func (s *Server) ValueRange(ctx context.Context, promql string, from, to time.Time) (lo, hi float64, err error) {
+	from, to = from.Truncate(time.Second), to.Truncate(time.Second).Add(time.Second)
+	m, _, err := s.QueryRange(ctx, promql, v1.Range{Start: from, End: to, Step: time.Second})
+	if err != nil {
+		return math.NaN(), math.NaN(), err
+	}
+	if want := int(to.Sub(from)/time.Second) + 1; len(m) != 1 || len(m[0].Values) != want {
+		return math.NaN(), math.NaN(), fmt.Errorf("promfixture: range query %s from %s to %s: want one series of %d samples, got %v", promql, from, to, want, m)
+	}
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, p := range m[0].Values {
+		lo, hi = min(lo, float64(p.Value)), max(hi, float64(p.Value))
+	}
+	return lo, hi, nil
+}
+
 // QueryValue runs promql and returns the value of its only sample; it is an error when the
 // answer does not have exactly one sample.
 func (s *Server) QueryValue(ctx context.Context, promql string) (float64, error) {
@@ -635,12 +655,13 @@ func (s *Server) QueryValue(ctx context.Context, promql string) (float64, error)
 
 // QueryCount returns how many instant and range queries (/api/v1/query*) the server has
 // answered, read from the server's own request counter on /metrics (reading it does not count).
-// Fixture readiness checks use other endpoints, so a fresh server reports 0. It takes a few
-// milliseconds (over a second for VictoriaMetrics) to let the counter settle.
+// Fixture readiness checks use other endpoints, so a fresh server reports 0. It takes a tenth
+// of a second (over a second for VictoriaMetrics) to let the counter settle.
 func (s *Server) QueryCount(ctx context.Context) (int, error) {
 	// Prometheus increments its counter when the handler returns, which can be just after the
-	// client has the response; VictoriaMetrics renders /metrics at most once a second. Read
-	// until two reads far enough apart agree.
+	// client has the response (and, on a busy machine, tens of milliseconds after);
+	// VictoriaMetrics renders /metrics at most once a second. Read until three reads 50 ms
+	// apart agree.
 	if s.Backend == VictoriaMetrics {
 		select {
 		case <-ctx.Done():
@@ -649,20 +670,25 @@ func (s *Server) QueryCount(ctx context.Context) (int, error) {
 		}
 		return s.readQueryCount(ctx)
 	}
-	prev := -1
+	prev, same := -1, 0
 	for i := 0; i < 50; i++ {
 		n, err := s.readQueryCount(ctx)
 		if err != nil {
 			return 0, err
 		}
 		if n == prev {
+			same++
+		} else {
+			same = 0
+		}
+		if same == 2 {
 			return n, nil
 		}
 		prev = n
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
-		case <-time.After(15 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	return prev, nil
