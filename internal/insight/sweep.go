@@ -2,7 +2,9 @@ package insight
 
 import (
 	"context"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,28 +30,79 @@ type Sweep struct {
 	// minPeriod bounds how often the sweep runs whatever cacheTtl says.
 	minPeriod time.Duration
 
-	mu       sync.Mutex
-	roots    []string
-	pkgs     []*analysis.Package // the last analysis of the roots
-	stale    bool                // files changed since pkgs
-	byFile   map[string][]SLOProblem
+	mu     sync.Mutex
+	roots  []string                       // cleaned, without repeats, in the order given
+	loaded map[string][]*analysis.Package // the last analysis of each root
+	stale  bool                           // files changed since loaded
+	byFile map[string][]SLOProblem
+	// started says the loop runs; wake starts a sweep at once.
 	started  bool
 	wake     chan struct{}
-	lastLoad time.Time
+	lastLoad time.Time // of the last analysis of every root
 }
 
 // NewSweep returns a sweep over w's client and settings that reports to changed. It does
-// nothing until SetRoots names the workspace's directories.
+// nothing until SetRoots or ChangeRoots names the workspace's directories.
 func NewSweep(w *Workspace, changed func(map[string][]SLOProblem)) *Sweep {
-	return &Sweep{w: w, changed: changed, minPeriod: time.Second, byFile: map[string][]SLOProblem{}, wake: make(chan struct{}, 1)}
+	return &Sweep{w: w, changed: changed, minPeriod: time.Second, byFile: map[string][]SLOProblem{}, loaded: map[string][]*analysis.Package{}, wake: make(chan struct{}, 1)}
 }
 
-// SetRoots sets the workspace directories (absolute) and starts sweeping them.
+// SetRoots sets the workspace directories (absolute) and starts sweeping them: every root is
+// analysed again at the next sweep, which starts at once.
 func (p *Sweep) SetRoots(roots []string) {
 	p.mu.Lock()
-	p.roots = append([]string(nil), roots...)
+	p.roots = addRoots(nil, roots)
 	p.stale = true
-	start := !p.started && len(roots) > 0
+	p.mu.Unlock()
+	p.start()
+}
+
+// ChangeRoots adds and removes workspace directories (absolute; a workspace folder added or
+// removed in the editor) and returns at once. A sweep starts at once: it analyses only the
+// added directories (the others keep their analysis), fetches, and reports the files of
+// removed directories cleared (an empty list), unless another root still holds them. Removing
+// a directory that is not a root, or adding one that is, changes nothing.
+func (p *Sweep) ChangeRoots(added, removed []string) {
+	p.mu.Lock()
+	gone := map[string]bool{}
+	for _, r := range removed {
+		gone[filepath.Clean(r)] = true
+	}
+	var kept []string
+	for _, r := range p.roots {
+		if !gone[r] {
+			kept = append(kept, r)
+		}
+	}
+	p.roots = addRoots(kept, added)
+	p.mu.Unlock()
+	p.start()
+}
+
+// Roots returns the directories swept.
+func (p *Sweep) Roots() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.roots...)
+}
+
+// addRoots returns roots with the cleaned dirs not yet among them appended ("" is left out).
+func addRoots(roots, dirs []string) []string {
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		if d = filepath.Clean(d); !slices.Contains(roots, d) {
+			roots = append(roots, d)
+		}
+	}
+	return roots
+}
+
+// start starts the loop once there are roots, and a sweep at once.
+func (p *Sweep) start() {
+	p.mu.Lock()
+	start := !p.started && len(p.roots) > 0
 	p.started = p.started || start
 	p.mu.Unlock()
 	if start {
@@ -109,45 +162,78 @@ func (p *Sweep) once(ctx context.Context) {
 		return
 	}
 	p.mu.Lock()
-	roots, pkgs, stale := p.roots, p.pkgs, p.stale
-	// An edited file may change the packages' functions; reload at most once per period.
-	reload := pkgs == nil || (stale && time.Since(p.lastLoad) >= max(settings.CacheTTL, p.minPeriod))
-	p.mu.Unlock()
-	if reload {
-		var loaded []*analysis.Package
-		for _, root := range roots {
-			// A Loader of its own, used once (see loaderSet), which Close waits for.
-			l := &analysis.Loader{Dir: root, Timeout: p.w.analyses.loader.Timeout}
-			if !p.w.sweepLoaders.add(l) {
-				return // the workspace is closing
-			}
-			got, err := l.LoadPatterns(ctx, []string{"./..."}, nil)
-			p.w.sweepLoaders.retire(l)
-			if ctx.Err() != nil {
-				return // shutting down: nothing to warn about, nothing to publish
-			}
-			if err != nil {
-				p.w.analyses.log.Warn("workspace SLO sweep: analysis failed", "dir", root, "err", err)
-			}
-			loaded = append(loaded, got...)
+	roots, stale := p.roots, p.stale
+	// An edited file may change the packages' functions: every root is analysed again, at
+	// most once per period. A root not analysed yet (just added) is analysed now.
+	reloadAll := stale && time.Since(p.lastLoad) >= max(settings.CacheTTL, p.minPeriod)
+	loaded := make(map[string][]*analysis.Package, len(roots))
+	for _, root := range roots {
+		if pkgs, ok := p.loaded[root]; ok && !reloadAll {
+			loaded[root] = pkgs
 		}
-		pkgs = loaded
-		p.mu.Lock()
-		p.pkgs, p.stale, p.lastLoad = loaded, false, time.Now()
-		p.mu.Unlock()
+	}
+	p.mu.Unlock()
+	for _, root := range roots {
+		if _, ok := loaded[root]; ok {
+			continue
+		}
+		// A Loader of its own, used once (see loaderSet), which Close waits for.
+		l := &analysis.Loader{Dir: root, Timeout: p.w.analyses.loader.Timeout}
+		if !p.w.sweepLoaders.add(l) {
+			return // the workspace is closing
+		}
+		got, err := l.LoadPatterns(ctx, []string{"./..."}, nil)
+		p.w.sweepLoaders.retire(l)
+		if ctx.Err() != nil {
+			return // shutting down: nothing to warn about, nothing to publish
+		}
+		if err != nil {
+			p.w.analyses.log.Warn("workspace SLO sweep: analysis failed", "dir", root, "err", err)
+			if len(got) == 0 {
+				continue // nothing to keep: tried again at the next sweep
+			}
+		}
+		loaded[root] = got
+	}
+	p.mu.Lock()
+	p.loaded = loaded
+	if reloadAll {
+		p.stale, p.lastLoad = false, time.Now()
+	}
+	p.mu.Unlock()
+	// Nested roots (a folder and its subfolder) load some packages twice: each counts once.
+	var pkgs []*analysis.Package
+	seen := map[string]bool{}
+	for _, root := range roots {
+		for _, pkg := range loaded[root] {
+			if !seen[pkg.Dir] {
+				seen[pkg.Dir] = true
+				pkgs = append(pkgs, pkg)
+			}
+		}
 	}
 
 	next := map[string][]SLOProblem{}
 	unknown := map[string]bool{} // files of packages whose fetch failed this time
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	// The sweep is bulk work: its queries leave half of the client's slots to the editor's
+	// requests (promclient.Bulk), and a few groups at a time are fetched, so that a group's
+	// fetch, bounded by the query timeout, does not spend it waiting for the others' queries.
+	slots := make(chan struct{}, sweepGroupsAtOnce)
 	for _, group := range packageGroups(pkgs, sloSeriesOfPackage) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			case <-ctx.Done():
+				return
+			}
 			fctx, cancel := context.WithTimeout(ctx, 2*settings.QueryTimeout+time.Second)
 			defer cancel()
-			snap, err := client.Fetch(fctx, group.batch)
+			snap, err := client.Fetch(promclient.Bulk(fctx), group.batch)
 			if snap == nil || snap.Err != nil {
 				// No numbers, no verdict: keep what the last answer said.
 				p.w.analyses.log.Warn("workspace SLO sweep: fetch failed, keeping the last problems", "packages", group.paths(), "err", fetchErr(snap, err))
@@ -176,6 +262,9 @@ func (p *Sweep) once(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		return // shutting down: groups were left out, nothing to publish
+	}
 	for _, list := range next {
 		sort.SliceStable(list, func(i, j int) bool {
 			return list[i].View.Function.NameSpan.Start < list[j].View.Function.NameSpan.Start
@@ -205,6 +294,9 @@ func (p *Sweep) once(ctx context.Context) {
 		p.changed(changed)
 	}
 }
+
+// sweepGroupsAtOnce bounds the package groups one sweep fetches at once.
+const sweepGroupsAtOnce = 2
 
 // groupSeries bounds the series of one fetch over several packages (the workspace sweep, the
 // report): packages are fetched together, a few hundred series per batch, so a large

@@ -275,3 +275,20 @@ func TestReportFetchesThePackagesTogether(t *testing.T) {
 		t.Fatalf("the report of %d packages sent %d queries; one fetch of all their series sends %d", len(packages), n, want)
 	}
 }
+
+// Workspace folder changes apply to the roots as given: cleaned, each once, in order; removing
+// a directory that is not a root changes nothing.
+func TestChangeRoots(t *testing.T) {
+	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
+	defer w.Close()
+	sweep := NewSweep(w, func(map[string][]SLOProblem) {})
+	sweep.SetRoots([]string{"/a", "/b/", "/a/"})
+	sweep.ChangeRoots([]string{"/c", "/a", ""}, []string{"/b", "/x"})
+	if got, want := sweep.Roots(), []string{"/a", "/c"}; !slices.Equal(got, want) {
+		t.Fatalf("roots %v, want %v", got, want)
+	}
+	sweep.ChangeRoots(nil, []string{"/a/", "/c"})
+	if got := sweep.Roots(); len(got) != 0 {
+		t.Fatalf("roots %v after removing both, want none", got)
+	}
+}
