@@ -10,29 +10,7 @@ local add = assert(os.getenv("AM_ADD"))
 local expect = vim.split(assert(os.getenv("AM_EXPECT")), ",", { plain = true })
 local result = {}
 
-local function slo_diagnostics()
-  local found = {}
-  for _, d in ipairs(vim.diagnostic.get()) do
-    local lsp_code = d.user_data and d.user_data.lsp and d.user_data.lsp.code
-    if d.source == "am-lsp" and (d.code == "slo" or lsp_code == "slo") then
-      table.insert(found, { file = vim.api.nvim_buf_get_name(d.bufnr), message = d.message })
-    end
-  end
-  return found
-end
-
-local function covers(found)
-  for _, want in ipairs(expect) do
-    local seen = false
-    for _, d in ipairs(found) do
-      seen = seen or d.file == want
-    end
-    if not seen then
-      return false
-    end
-  end
-  return true
-end
+local slo = dofile(vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":h") .. "/slo_diagnostics.lua")
 
 local ok, err = pcall(function()
   vim.cmd("edit " .. vim.fn.fnameescape(file))
@@ -46,18 +24,18 @@ local ok, err = pcall(function()
   end
   vim.lsp.buf.add_workspace_folder(add)
   if not vim.wait(90000, function()
-    return covers(slo_diagnostics())
+    return slo.covers(slo.get(), expect)
   end, 100) then
-    error("no SLO diagnostics for the added folder within 90 s; got " .. vim.inspect(slo_diagnostics()), 0)
+    error("no SLO diagnostics for the added folder within 90 s; got " .. vim.inspect(slo.get()), 0)
   end
-  result.added = slo_diagnostics()
+  result.added = slo.get()
   vim.lsp.buf.remove_workspace_folder(add)
   if not vim.wait(60000, function()
-    return #slo_diagnostics() == 0
+    return #slo.get() == 0
   end, 100) then
-    error("SLO diagnostics not cleared after the folder was removed: " .. vim.inspect(slo_diagnostics()), 0)
+    error("SLO diagnostics not cleared after the folder was removed: " .. vim.inspect(slo.get()), 0)
   end
-  result.after = slo_diagnostics()
+  result.after = slo.get()
 end)
 if not ok then
   result.error = tostring(err)
