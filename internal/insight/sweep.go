@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -86,13 +85,20 @@ func (p *Sweep) Roots() []string {
 	return append([]string(nil), p.roots...)
 }
 
-// addRoots returns roots with the cleaned dirs not yet among them appended ("" is left out).
+// addRoots returns roots with the cleaned dirs not yet among them appended ("" is left out). It
+// takes time linear in the directories: a notification listing a million folders must not hold
+// the sweep's lock (and the editor's ordered messages) for minutes.
 func addRoots(roots, dirs []string) []string {
+	have := make(map[string]bool, len(roots)+len(dirs))
+	for _, r := range roots {
+		have[r] = true
+	}
 	for _, d := range dirs {
 		if d == "" {
 			continue
 		}
-		if d = filepath.Clean(d); !slices.Contains(roots, d) {
+		if d = filepath.Clean(d); !have[d] {
+			have[d] = true
 			roots = append(roots, d)
 		}
 	}

@@ -292,3 +292,31 @@ func TestChangeRoots(t *testing.T) {
 		t.Fatalf("roots %v after removing both, want none", got)
 	}
 }
+
+// A folder change listing a huge number of folders (a hostile or broken client; a notification
+// may be 64 MiB) is applied in time linear in its size: the ordered messages behind it, and
+// the sweep's lock, are not held for minutes. When every addition searched the roots, 40,000
+// folders took 3 s and 300,000 would take minutes; now 1.2 s. The bound only catches a hang.
+func TestChangeRootsOfHugeLists(t *testing.T) {
+	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
+	defer w.Close()
+	sweep := NewSweep(w, func(map[string][]SLOProblem) {})
+	dirs := make([]string, 300_000)
+	for i := range dirs {
+		dirs[i] = fmt.Sprintf("/nonexistent/am-lsp-test/folder%07d", i)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sweep.ChangeRoots(append(dirs, dirs...), nil)
+		sweep.ChangeRoots(nil, dirs[1:])
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("ChangeRoots of 300,000 folders did not return within 30 s")
+	}
+	if got := sweep.Roots(); len(got) != 1 || got[0] != dirs[0] {
+		t.Fatalf("roots after adding 300,000 folders twice and removing all but the first: %d, want only %s", len(got), dirs[0])
+	}
+}
