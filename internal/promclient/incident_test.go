@@ -8,6 +8,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -297,5 +298,69 @@ func TestIncidentOnVictoriaMetrics(t *testing.T) {
 	t.Logf("alerts %d, note %q; exemplars note %q; versions note %q", inc.Alerts.Total, inc.Alerts.Note, inc.ExemplarsNote, inc.VersionsNote)
 	if d := inc.Deploys[s]; d.Current.Version != "v1" || d.Previous.Version != "" || len(inc.Exemplars) != 0 {
 		t.Errorf("deploy %+v, exemplars %v", d, inc.Exemplars)
+	}
+}
+
+// The exemplars shown with a batch's numbers are those of the window the numbers were evaluated
+// over, [EvaluatedAt-Window, EvaluatedAt], whatever the client's clock says when the incident
+// data is fetched: here it moves 10 minutes back between the two, to a window in which
+// Prometheus holds no exemplar of Checkout at all.
+func TestExemplarsOfTheNumbersWindow(t *testing.T) {
+	now := time.Now()
+	opts := promfixture.Options{Now: now, Before: 30 * time.Minute, After: time.Minute,
+		Functions: []promfixture.Function{{Function: incCheckout.Function, Module: incCheckout.Module, CallsPerSec: 4, Latencies: []float64{0.02, 0.3}}}}
+	for i, sec := range []float64{0.3, 1.7, 0.004, 0.9, 2.2, 0.05, 0.6} {
+		opts.Exemplars = append(opts.Exemplars, promfixture.Exemplar{Function: incCheckout.Function, Module: incCheckout.Module,
+			Seconds: sec, TraceID: fmt.Sprintf("trace%02d", i), Ago: time.Duration(10+i) * time.Second})
+	}
+	srv := promfixture.StartT(t, opts)
+	ctx := context.Background()
+	var (
+		mu    sync.Mutex
+		clock = time.Now()
+	)
+	c := newClient(t, Config{URL: srv.URL, Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}})
+	snap, err := c.Fetch(ctx, []Series{incCheckout})
+	if err != nil || snap.Err != nil {
+		t.Fatal(err, snap.Err)
+	}
+	mu.Lock()
+	clock = clock.Add(-10 * time.Minute)
+	later := clock
+	mu.Unlock()
+	// The window ending at the clock's reading holds none of the exemplars: a window ending
+	// there would show no traces.
+	query := `function_calls_duration_seconds_bucket{function="Checkout"}`
+	if own, err := srv.QueryExemplars(ctx, query, later.Add(-c.Window()), later); err != nil || len(own) != 0 {
+		t.Fatalf("Prometheus's exemplars of Checkout in [%v, %v]: %v (%v)", later.Add(-c.Window()), later, own, err)
+	}
+	own, err := srv.QueryExemplars(ctx, query, snap.EvaluatedAt.Add(-c.Window()), snap.EvaluatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range own {
+		n += len(r.Exemplars)
+	}
+	if n != len(opts.Exemplars) {
+		t.Fatalf("Prometheus holds %d exemplars of Checkout in the numbers' window, want %d", n, len(opts.Exemplars))
+	}
+	inc, err := c.FetchIncident(ctx, snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range inc.Exemplars[incCheckout] {
+		ids = append(ids, fmt.Sprintf("%s=%g", e.TraceID, e.Seconds))
+		if e.At.After(snap.EvaluatedAt) || e.At.Before(snap.EvaluatedAt.Add(-c.Window())) {
+			t.Errorf("exemplar %s at %v, outside the numbers' window ending %v", e.TraceID, e.At, snap.EvaluatedAt)
+		}
+	}
+	if want := "trace04=2.2 trace01=1.7 trace03=0.9 trace06=0.6 trace00=0.3"; strings.Join(ids, " ") != want || inc.ExemplarsNote != "" {
+		t.Errorf("exemplars %v (note %q), want %s", ids, inc.ExemplarsNote, want)
 	}
 }
