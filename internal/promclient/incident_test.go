@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -51,6 +52,9 @@ func incidentData(now time.Time) promfixture.Options {
 				Labels: map[string]string{"severity": "page"}, Annotations: map[string]string{"summary": "**Checkout** fails [click](javascript:alert(1)) <img src=x>"}},
 			{Alert: "ShopBudget", Expr: `vector(1)`, Labels: map[string]string{"objective_name": "shop-api", "objective_percentile": "99", "severity": "ticket"}},
 			{Alert: "OtherBudget", Expr: `vector(1)`, Labels: map[string]string{"objective_name": "shop-api", "objective_percentile": "99.9"}},
+			// As Autometrics' rules write them: the objective and the Sloth SLO (its kind).
+			{Alert: "ShopSuccessSLO", Expr: `vector(1)`, Labels: map[string]string{"objective_name": "shop-api", "objective_percentile": "99", "sloth_slo": "success-rate-99"}},
+			{Alert: "ShopLatencySLO", Expr: `vector(1)`, Labels: map[string]string{"objective_name": "shop-api", "objective_percentile": "99", "sloth_slo": "latency-99"}},
 			{Alert: "CheckoutSlow", Expr: `sum by (function, module) (rate(function_calls_total{function="Checkout"}[5m])) > 1`, For: time.Hour},
 			{Alert: "Noise", Expr: `sum by (function, module) (rate(function_calls_total{module="example.com/noise"}[5m])) > 0`},
 		},
@@ -121,12 +125,27 @@ func TestIncidentAgainstPrometheus(t *testing.T) {
 		for _, al := range a.For(incCheckout, snap.Stats[incCheckout].Objectives) {
 			got[al.Name] = al
 		}
-		if len(got) != 3 || got["CheckoutErrors"].State != "firing" || got["ShopBudget"].Severity != "ticket" ||
+		// Checkout's objective shop-api is a success rate only (its histogram has no objective
+		// labels): the latency SLO's alert of that name is another function's.
+		if len(got) != 4 || got["CheckoutErrors"].State != "firing" || got["ShopBudget"].Severity != "ticket" || got["ShopSuccessSLO"].Name == "" ||
 			got["CheckoutSlow"].State != "pending" || !strings.Contains(got["CheckoutErrors"].Summary, "javascript:") {
 			t.Errorf("alerts of Checkout: %+v", got)
 		}
 		if _, ok := got["OtherBudget"]; ok {
 			t.Error("an alert of another objective percentile matched")
+		}
+		if _, ok := got["ShopLatencySLO"]; ok {
+			t.Error("the alert of the latency SLO of Checkout's success objective matched")
+		}
+		// A function whose shop-api objective is a latency one gets the latency SLO's alert
+		// and the alert without a kind, not the success SLO's.
+		var names []string
+		for _, al := range a.For(incFlap, []Objective{{Name: "shop-api", Percentile: 99, LatencyThreshold: 0.5}}) {
+			names = append(names, al.Name)
+		}
+		sort.Strings(names)
+		if strings.Join(names, " ") != "ShopBudget ShopLatencySLO" {
+			t.Errorf("alerts of a latency objective shop-api 99: %v", names)
 		}
 		if n := len(a.For(incFlap, nil)); n != 0 {
 			t.Errorf("Flap has %d alerts", n)
