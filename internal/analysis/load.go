@@ -53,7 +53,8 @@ type Loader struct {
 const parseMode = parser.ParseComments | parser.AllErrors | parser.SkipObjectResolution
 
 // Wait shuts the Loader down and waits, at most d, until every load it started has ended and
-// removed its temporary files; after a cancelled Load its go command is being killed. A process
+// removed its temporary files, and the prune of the disk type cache it started, if any (see
+// prune), has ended; after a cancelled Load its go command is being killed. A process
 // about to exit calls it so that nothing of a load outlives it. It reports whether all loads
 // ended.
 //
@@ -430,7 +431,7 @@ func (l *Loader) typeCache() *typeCache {
 		default:
 			c.dir = l.CacheDir
 		}
-		c.prune()
+		prune(l, c.dir)
 		l.types = c
 	}
 	return l.types
