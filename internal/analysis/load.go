@@ -234,10 +234,12 @@ func (l *Loader) Load(ctx context.Context, files []string, overlay map[string][]
 // that a sweep of a whole module neither holds every package's type information nor delays the
 // analysis of the files being edited. If the go command fails or times out, directory patterns ("./x",
 // "./x/...", absolute directories, import paths inside Dir's module) are expanded by walking
-// the file system, skipping testdata, vendor, hidden directories and nested modules.
+// the file system, skipping testdata, vendor, hidden directories and nested modules; as with
+// Load, when the go command timed out (or was still busy) their Package.Settled is closed once
+// the work they stopped waiting for has ended.
 func (l *Loader) LoadPatterns(ctx context.Context, patterns []string, overlay map[string][]byte) ([]*Package, error) {
 	overlay = cleanOverlay(overlay, l.dir())
-	loaded, reason, _ := l.typed(ctx, time.Now().Add(l.timeout()), l.dir(), patterns, true, overlay)
+	loaded, reason, settled := l.typed(ctx, time.Now().Add(l.timeout()), l.dir(), patterns, true, overlay)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -245,6 +247,7 @@ func (l *Loader) LoadPatterns(ctx context.Context, patterns []string, overlay ma
 	if reason != "" {
 		for _, dir := range expandPatterns(l.dir(), patterns, overlay) {
 			if p := l.syntaxPackage(dir, nil, overlay, reason); len(p.Files) > 0 {
+				p.Settled = settled
 				out = append(out, p)
 			}
 		}

@@ -3,6 +3,7 @@ package insight
 import (
 	"context"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,7 +20,12 @@ import (
 // with the workspace's own fetches through the client's cache) every cacheTtl, and reports the
 // files whose problems changed, a file whose problems are gone with an empty list. A package
 // whose fetch fails (backend down, timeout) keeps the problems its last answer showed: an outage
-// is no recovery. It is safe for concurrent use.
+// is no recovery. An analysis that gave syntax-only or otherwise degraded packages (the go
+// command timed out on a first type check of the dependencies, or failed) is provisional: the
+// roots are analysed again, without a file changing, once the load it stopped waiting for has
+// ended (Package.Settled) and at least retryDelay after it, a delay that doubles with each
+// provisional analysis in a row, so that a workspace that never type-checks is not reloaded in
+// a loop. It is safe for concurrent use.
 type Sweep struct {
 	w *Workspace
 	// changed hears which files' problems changed (path → its problems now, empty when
@@ -36,6 +42,40 @@ type Sweep struct {
 	started  bool
 	wake     chan struct{}
 	lastLoad time.Time
+	// provisional counts the analyses in a row that gave degraded packages (0 after a typed
+	// one); settled are their Settled channels of the last one.
+	provisional int
+	settled     []<-chan struct{}
+	// loadTimeout, when not 0, is the loads' Timeout instead of the editor loader's (tests).
+	loadTimeout time.Duration
+	// loads counts the analyses of the roots (tests).
+	loads int
+}
+
+// sweepRetryMax bounds the delay between provisional analyses of the roots (retryDelay).
+const sweepRetryMax = 10 * time.Minute
+
+// retryDelay is how long after the n-th provisional analysis in a row (n ≥ 1) the roots are
+// analysed again: period, doubled with each further one, at most sweepRetryMax (or period, if
+// it is longer).
+func retryDelay(period time.Duration, n int) time.Duration {
+	d := period
+	for i := 1; i < n && d < sweepRetryMax; i++ {
+		d *= 2
+	}
+	return max(min(d, sweepRetryMax), period)
+}
+
+// allClosed reports whether every channel of chans is closed.
+func allClosed(chans []<-chan struct{}) bool {
+	for _, ch := range chans {
+		select {
+		case <-ch:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // NewSweep returns a sweep over w's client and settings that reports to changed. It does
@@ -108,16 +148,24 @@ func (p *Sweep) once(ctx context.Context) {
 	if client == nil {
 		return
 	}
+	period := max(settings.CacheTTL, p.minPeriod)
 	p.mu.Lock()
 	roots, pkgs, stale := p.roots, p.pkgs, p.stale
-	// An edited file may change the packages' functions; reload at most once per period.
-	reload := pkgs == nil || (stale && time.Since(p.lastLoad) >= max(settings.CacheTTL, p.minPeriod))
+	since := time.Since(p.lastLoad)
+	// An edited file may change the packages' functions; reload at most once per period. A
+	// provisional analysis is followed by another once its load has ended, backing off.
+	reload := pkgs == nil || (stale && since >= period) ||
+		(p.provisional > 0 && allClosed(p.settled) && since >= retryDelay(period, p.provisional))
+	timeout := p.w.analyses.loader.Timeout
+	if p.loadTimeout != 0 {
+		timeout = p.loadTimeout
+	}
 	p.mu.Unlock()
 	if reload {
 		var loaded []*analysis.Package
 		for _, root := range roots {
 			// A Loader of its own, used once (see loaderSet), which Close waits for.
-			l := &analysis.Loader{Dir: root, Timeout: p.w.analyses.loader.Timeout}
+			l := &analysis.Loader{Dir: root, Timeout: timeout}
 			if !p.w.sweepLoaders.add(l) {
 				return // the workspace is closing
 			}
@@ -132,9 +180,38 @@ func (p *Sweep) once(ctx context.Context) {
 			loaded = append(loaded, got...)
 		}
 		pkgs = loaded
+		degraded := false
+		var settled []<-chan struct{}
+		for _, pkg := range loaded {
+			degraded = degraded || pkg.Degraded != ""
+			if pkg.Settled != nil && !slices.Contains(settled, pkg.Settled) {
+				settled = append(settled, pkg.Settled)
+			}
+		}
 		p.mu.Lock()
 		p.pkgs, p.stale, p.lastLoad = loaded, false, time.Now()
+		p.loads++
+		p.settled = settled
+		if degraded {
+			p.provisional++
+		} else {
+			p.provisional = 0
+		}
 		p.mu.Unlock()
+		if len(settled) > 0 {
+			// Sweep again as soon as the abandoned loads have ended (the warm type cache then
+			// gives the typed result), rather than at the next period.
+			go func() {
+				for _, ch := range settled {
+					select {
+					case <-ch:
+					case <-ctx.Done():
+						return
+					}
+				}
+				p.poke()
+			}()
+		}
 	}
 
 	next := map[string][]SLOProblem{}
