@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -306,11 +307,14 @@ func TestLoadFileLeftOutOfTheBuild(t *testing.T) {
 }
 
 func TestLoadTimeout(t *testing.T) {
-	fakeGo(t, "exec sleep 3")
+	_, release := heldGo(t)
 	l := &Loader{Timeout: 500 * time.Millisecond}
+	demo := testdata(t, "demo")
+	t.Cleanup(func() { release(0); waitNotBusy(t, l, demo) })
 	start := time.Now()
 	pkgs := load(t, l, []string{testdata(t, "demo", "api", "handle.go")}, nil)
-	if elapsed := time.Since(start); elapsed > 3*time.Second {
+	// The go command is held for a minute: a Load that waited for it takes that long.
+	if elapsed := time.Since(start); elapsed > 20*time.Second {
 		t.Errorf("Load took %v with a 500ms timeout", elapsed)
 	}
 	api := packageByPath(t, pkgs, "example.com/demo/api")
@@ -320,12 +324,12 @@ func TestLoadTimeout(t *testing.T) {
 	checkDemo(t, pkgs, "example.com/demo/api")
 
 	start = time.Now()
-	l.Dir = testdata(t, "demo")
+	l.Dir = demo
 	pkgs, err := l.LoadPatterns(context.Background(), []string{"./..."}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if elapsed := time.Since(start); elapsed > 3*time.Second {
+	if elapsed := time.Since(start); elapsed > 20*time.Second {
 		t.Errorf("LoadPatterns took %v with a 500ms timeout", elapsed)
 	}
 	if len(pkgs) != 6 {
@@ -340,15 +344,12 @@ func TestLoadTimeout(t *testing.T) {
 }
 
 func TestLoadAfterTimeoutDoesNotQueueGoCommands(t *testing.T) {
-	calls := filepath.Join(t.TempDir(), "calls")
-	// The go command outlasts the 200 ms timeout by far, so that on a loaded machine the second
-	// load still finds it running.
-	fakeGo(t, "echo call >> "+calls+"; exec sleep 3")
-	count := func() int {
-		data, _ := os.ReadFile(calls)
-		return strings.Count(string(data), "call")
-	}
+	// Each run of the go command is held until the test releases it, so that the second load
+	// finds the first still running however slow the machine.
+	count, release := heldGo(t)
 	l := &Loader{Timeout: 200 * time.Millisecond}
+	dir := testdata(t, "demo")
+	t.Cleanup(func() { release(0); waitNotBusy(t, l, dir) })
 	file := testdata(t, "demo", "api", "handle.go")
 	if p := load(t, l, []string{file}, nil)[0]; !strings.Contains(p.Degraded, "did not finish") {
 		t.Fatalf("Degraded = %q, want a timeout", p.Degraded)
@@ -357,7 +358,7 @@ func TestLoadAfterTimeoutDoesNotQueueGoCommands(t *testing.T) {
 	waitForCalls := func(over int) int {
 		t.Helper()
 		for start := time.Now(); count() <= over; time.Sleep(20 * time.Millisecond) {
-			if time.Since(start) > 10*time.Second {
+			if time.Since(start) > time.Minute {
 				t.Fatalf("the fake go command was not run (%d runs)", count())
 			}
 		}
@@ -368,20 +369,16 @@ func TestLoadAfterTimeoutDoesNotQueueGoCommands(t *testing.T) {
 	if !strings.Contains(p.Degraded, "still busy") || p.Settled == nil {
 		t.Errorf("second Degraded = %q (Settled %v), want the earlier go command still running", p.Degraded, p.Settled)
 	}
+	release(1)
 	select {
 	case <-p.Settled:
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("Settled was never closed after the abandoned go command ended")
 	}
 	if count() != before {
 		t.Errorf("the go command ran %d more times while the earlier one was still busy", count()-before)
 	}
-	dir := testdata(t, "demo")
-	for start := time.Now(); l.busy(dir) != nil; time.Sleep(50 * time.Millisecond) {
-		if time.Since(start) > 10*time.Second {
-			t.Fatal("the abandoned go command never finished")
-		}
-	}
+	waitNotBusy(t, l, dir)
 	if p := load(t, l, []string{file}, nil)[0]; !strings.Contains(p.Degraded, "did not finish") {
 		t.Errorf("after the go command finished: Degraded = %q, want a new attempt that times out", p.Degraded)
 	}
@@ -396,8 +393,49 @@ func TestLoadCallerCancellation(t *testing.T) {
 	if _, err := (&Loader{}).Load(ctx, []string{testdata(t, "demo", "api", "handle.go")}, nil); err == nil {
 		t.Error("Load succeeded although the caller's context expired")
 	}
-	if elapsed := time.Since(start); elapsed > 3*time.Second {
+	// Only a Load that waited for the go command (30 s) takes this long.
+	if elapsed := time.Since(start); elapsed > 20*time.Second {
 		t.Errorf("Load took %v after cancellation", elapsed)
+	}
+}
+
+// heldGo puts first in PATH a fake go command that notes each run (count returns how many
+// started) and then waits, without output, until the test releases it: release(n) lets the
+// n-th run end, release(0) every run. An unreleased run ends by itself after a minute (only a
+// load that waits for it takes that long). The test's cleanup must release(0) before its
+// temporary directory goes.
+func heldGo(t *testing.T) (count func() int, release func(n int)) {
+	t.Helper()
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	fakeGo(t, `echo call >> `+calls+`
+n=$(wc -l < `+calls+` | tr -d ' ')
+i=0
+while [ ! -e `+dir+`/release.$n ] && [ ! -e `+dir+`/release.all ] && [ $i -lt 1200 ]; do
+	sleep 0.05
+	i=$((i+1))
+done`)
+	count = func() int {
+		data, _ := os.ReadFile(calls)
+		return strings.Count(string(data), "call")
+	}
+	release = func(n int) {
+		name := "release.all"
+		if n > 0 {
+			name = fmt.Sprintf("release.%d", n)
+		}
+		writeFile(t, filepath.Join(dir, name), "")
+	}
+	return count, release
+}
+
+// waitNotBusy waits until no abandoned load of l runs in dir (a minute at most).
+func waitNotBusy(t *testing.T, l *Loader, dir string) {
+	t.Helper()
+	for start := time.Now(); l.busy(dir) != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > time.Minute {
+			t.Fatal("the abandoned go command never finished")
+		}
 	}
 }
 

@@ -54,8 +54,8 @@ var checkSlots = newSlots(max(1, runtime.NumCPU()-1))
 // Answering notes that an editor request is being answered now. Background type checks do not
 // start another package until no request has arrived for a short quiet period (50 ms); while
 // requests keep coming, one background package starts per second, so a steady stream of
-// requests slows a sweep without stopping it. It costs one atomic store; the LSP layer calls it
-// for every request.
+// requests slows a sweep without stopping it. It costs a clock read and one atomic store; the
+// LSP layer calls it for every request.
 func Answering() { checkSlots.answering() }
 
 // slots is a counting semaphore where foreground holders go first, and background holders
@@ -70,22 +70,42 @@ type slots struct {
 	lastPass    atomic.Int64  // UnixNano when a background caller last went ahead during requests
 	quiet       time.Duration // the pause in requests background callers wait for
 	passEvery   time.Duration // while requests keep coming, one background caller goes ahead this often
+	clock       clock         // what the waiting for quiet and for a turn reads and sleeps on
+}
+
+// clock is the time source of slots: the system clock in the product, a clock the test moves
+// by hand in the tests (so that they neither sleep nor depend on how fast the machine is).
+type clock interface {
+	Now() time.Time
+	// NewTimer returns a channel that receives once d has passed, and a function that stops
+	// the timer (as time.Timer's Stop).
+	NewTimer(d time.Duration) (<-chan time.Time, func() bool)
+}
+
+// systemClock is the time package's clock.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
 }
 
 func newSlots(n int) *slots {
-	s := &slots{free: n, quiet: 50 * time.Millisecond, passEvery: time.Second}
+	s := &slots{free: n, quiet: 50 * time.Millisecond, passEvery: time.Second, clock: systemClock{}}
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }
 
-func (s *slots) answering() { s.lastRequest.Store(time.Now().UnixNano()) }
+func (s *slots) answering() { s.lastRequest.Store(s.clock.Now().UnixNano()) }
 
 // yieldToRequests waits until no request has arrived for quiet, or until it is this caller's
 // turn to go ahead anyway (one caller per passEvery among all background callers). It gives up
 // when ctx ends.
 func (s *slots) yieldToRequests(ctx context.Context) error {
 	for {
-		now := time.Now()
+		now := s.clock.Now()
 		wait := time.Unix(0, s.lastRequest.Load()).Add(s.quiet).Sub(now)
 		if wait <= 0 {
 			return nil
@@ -95,12 +115,12 @@ func (s *slots) yieldToRequests(ctx context.Context) error {
 		if turn <= 0 && s.lastPass.CompareAndSwap(last, now.UnixNano()) {
 			return nil
 		}
-		t := time.NewTimer(max(min(wait, turn), time.Millisecond))
+		fired, stop := s.clock.NewTimer(max(min(wait, turn), time.Millisecond))
 		select {
 		case <-ctx.Done():
-			t.Stop()
+			stop()
 			return ctx.Err()
-		case <-t.C:
+		case <-fired:
 		}
 	}
 }
@@ -124,7 +144,14 @@ func (s *slots) acquire(ctx context.Context, background bool) error {
 	defer s.mu.Unlock()
 	if !background {
 		s.foreground++
-		defer func() { s.foreground-- }()
+		defer func() {
+			s.foreground--
+			if s.foreground == 0 && s.free > 0 {
+				// Background waiters held back by this caller may go, also when it leaves
+				// without a slot (cancelled as a slot was released): none would wake them.
+				s.cond.Broadcast()
+			}
+		}()
 	}
 	for s.free == 0 || (background && s.foreground > 0) {
 		if err := ctx.Err(); err != nil {

@@ -147,6 +147,12 @@ func main() { Work(); _ = Plain() }
 	// hover still shows its card, and says why the numbers are missing.
 	onWork := strings.Index(src, "func Work") + len("func ")
 	card, ok := hoverWithin(t, w, file, 1, onWork, "the hover on an instrumented declaration waits for the held go command")
+	// On a busy machine the refused connection may not have been told within the 300ms: the
+	// card then says the numbers are loading, and a later hover has the failure.
+	for i := 0; ok && strings.Contains(card.Markdown, "**Loading**") && i < 100; i++ {
+		time.Sleep(100 * time.Millisecond)
+		card, ok = hoverWithin(t, w, file, 1, onWork, "the hover on an instrumented declaration waits for the held go command")
+	}
 	if w.Analysed(file) {
 		t.Fatal("the typed analysis arrived while the go command is held: the test shows nothing")
 	}
@@ -201,11 +207,11 @@ func TestSpanCardsDoNotWaitForTheServiceScan(t *testing.T) {
 		if dir != filepath.Dir(file) {
 			t.Errorf("scanned %s, want the traced function's directory %s", dir, filepath.Dir(file))
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("the scan never ran")
 	}
 	want := "service `shop` (service.name in cmd/shopd/main.go:"
-	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for end := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		card, _ = w.Hover(context.Background(), file, 1, onCheckout)
 		if strings.Contains(card.Markdown, want) {
 			break

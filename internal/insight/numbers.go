@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"sync"
 	"time"
 
@@ -74,11 +75,23 @@ func (n *numbers) backend() backend {
 }
 
 // configure builds a client from s and makes it current; when that fails the previous client
-// and settings stay and the error is kept for the "not configured" explanations.
+// and settings stay and the error is kept for the "not configured" explanations. Settings whose
+// backend part (sameBackend) equals the current client's only replace the display settings and
+// links: the client, its cache of numbers and the service found in the code stay, so an editor
+// pushing unchanged settings (Neovim and VS Code do, on any configuration change) costs no
+// query.
 //
 // The service span metrics are kept to comes from the settings (serviceName, OTEL_SERVICE_NAME);
 // without one, prefetch may find it in the code later (scopeFromCode).
 func (n *numbers) configure(s config.Settings) error {
+	n.mu.Lock()
+	if n.client != nil && sameBackend(n.settings, s) {
+		n.settings, n.configErr = s, nil
+		n.links.Grafana, n.links.GrafanaDatasource, n.links.TraceURLTemplate = s.GrafanaURL, s.GrafanaDatasource, s.TraceURLTemplate
+		n.mu.Unlock()
+		return nil
+	}
+	n.mu.Unlock()
 	scope, fromSettings := settingsScope(s, n.getenv)
 	client, err := newClient(s, scope)
 	n.mu.Lock()
@@ -94,6 +107,30 @@ func (n *numbers) configure(s config.Settings) error {
 	n.client = client
 	n.links = Links{Grafana: s.GrafanaURL, GrafanaDatasource: s.GrafanaDatasource, Prom: client, Spans: scope, TraceURLTemplate: s.TraceURLTemplate}
 	return nil
+}
+
+// sameBackend reports whether a and b build the same backend client: they differ at most in
+// settings that only change what is shown (hover deadline, Grafana links, trace links, CodeLens
+// and inlay hints, hover images, burn-rate threshold). A setting not listed here counts as part
+// of the backend, so a new one rebuilds the client until it is listed. Empty and absent lists
+// (labelMatchers, headers) are the same.
+func sameBackend(a, b config.Settings) bool {
+	return reflect.DeepEqual(backendPart(a), backendPart(b))
+}
+
+// backendPart is s without its display-only settings, empty lists as nil.
+func backendPart(s config.Settings) config.Settings {
+	s.HoverDeadline = 0
+	s.GrafanaURL, s.GrafanaDatasource, s.TraceURLTemplate = "", "", ""
+	s.CodeLens, s.CodeLensFormat, s.InlayHints, s.HoverImages = false, "", false, false
+	s.BurnRateThreshold = 0
+	if len(s.LabelMatchers) == 0 {
+		s.LabelMatchers = nil
+	}
+	if len(s.Headers) == 0 {
+		s.Headers = nil
+	}
+	return s
 }
 
 // newClient builds the backend client of settings s, span metrics kept to scope's service.

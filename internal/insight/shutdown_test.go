@@ -75,7 +75,8 @@ func withFakeGo(t *testing.T, body func(bin string) string) (string, []byte) {
 
 // Closing the workspace while an analysis runs (a normal shutdown) cancels it without a warning.
 func TestCloseDuringAnalysisIsNotAWarning(t *testing.T) {
-	file, text := withFakeGo(t, func(string) string { return "exec sleep 30" })
+	started := filepath.Join(t.TempDir(), "started")
+	file, text := withFakeGo(t, func(string) string { return "touch " + started + "; exec sleep 30" })
 	var logs syncBuffer
 	docs := textdoc.NewStore()
 	w := NewWorkspace(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), docs)
@@ -85,10 +86,17 @@ func TestCloseDuringAnalysisIsNotAWarning(t *testing.T) {
 	w.Changed(file)
 	select {
 	case <-obs.started:
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("the analysis never started")
 	}
-	time.Sleep(100 * time.Millisecond) // the go command is running
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) { // the go command is running
+		if _, err := os.Stat(started); err == nil {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatalf("the analysis never ran the go command; logs:\n%s", logs.String())
+		}
+	}
 	w.Close()
 	for start := time.Now(); !strings.Contains(logs.String(), "analysis cancelled"); time.Sleep(20 * time.Millisecond) {
 		if time.Since(start) > 10*time.Second {
@@ -107,20 +115,27 @@ func TestAnalysisRetriesWhenTheAbandonedLoadSettles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The first go command waits until the test releases it (a minute at most); the later ones
+	// are the real go command, which the loader's timeout leaves 2 s (a load of the demo's api
+	// package takes about half a second on a quiet machine; a retry that times out on a busy
+	// one is retried again once it settled, with the type cache filled).
+	var release string
 	file, text := withFakeGo(t, func(bin string) string {
 		marker := filepath.Join(bin, "slow-once")
-		return "if [ ! -e " + marker + " ]; then touch " + marker + "; sleep 2; fi\nexec " + realGo + " \"$@\""
+		release = filepath.Join(bin, "release")
+		return "if [ ! -e " + marker + " ]; then touch " + marker + "; i=0; while [ ! -e " + release + " ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; fi\n" +
+			"exec " + realGo + " \"$@\""
 	})
 	docs := textdoc.NewStore()
 	docs.Open(file, 1, string(text))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a := newAnalyses(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), docs, &notifier{}, func([]*analysis.Package) {})
-	a.loader.Timeout = 300 * time.Millisecond
+	a.loader.Timeout = 2 * time.Second
 	a.changed(file)
 	sawSyntaxOnly := false
 	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 30*time.Second {
+		if time.Since(start) > time.Minute {
 			t.Fatalf("no typed analysis after the slow load ended (syntax-only seen first: %v)", sawSyntaxOnly)
 		}
 		fa, ok := a.current(file, 1)
@@ -128,7 +143,12 @@ func TestAnalysisRetriesWhenTheAbandonedLoadSettles(t *testing.T) {
 			continue
 		}
 		if fa.pkg.Degraded != "" {
-			sawSyntaxOnly = true
+			if !sawSyntaxOnly {
+				sawSyntaxOnly = true
+				if err := os.WriteFile(release, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			continue
 		}
 		break

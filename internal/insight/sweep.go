@@ -2,6 +2,7 @@ package insight
 
 import (
 	"context"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -20,12 +21,12 @@ import (
 // with the workspace's own fetches through the client's cache) every cacheTtl, and reports the
 // files whose problems changed, a file whose problems are gone with an empty list. A package
 // whose fetch fails (backend down, timeout) keeps the problems its last answer showed: an outage
-// is no recovery. An analysis that gave syntax-only or otherwise degraded packages (the go
-// command timed out on a first type check of the dependencies, or failed) is provisional: the
-// roots are analysed again, without a file changing, once the load it stopped waiting for has
-// ended (Package.Settled) and at least retryDelay after it, a delay that doubles with each
-// provisional analysis in a row, so that a workspace that never type-checks is not reloaded in
-// a loop. It is safe for concurrent use.
+// is no recovery. An analysis of a root that gave syntax-only or otherwise degraded packages
+// (the go command timed out on a first type check of the dependencies, or failed) is
+// provisional: the root is analysed again, without a file changing, once the load it stopped
+// waiting for has ended (Package.Settled) and at least retryDelay after it, a delay that
+// doubles with each provisional analysis of the root in a row, so that a workspace that never
+// type-checks is not reloaded in a loop. It is safe for concurrent use.
 type Sweep struct {
 	w *Workspace
 	// changed hears which files' problems changed (path → its problems now, empty when
@@ -34,28 +35,47 @@ type Sweep struct {
 	// minPeriod bounds how often the sweep runs whatever cacheTtl says.
 	minPeriod time.Duration
 
-	mu       sync.Mutex
-	roots    []string
-	pkgs     []*analysis.Package // the last analysis of the roots
-	stale    bool                // files changed since pkgs
-	byFile   map[string][]SLOProblem
+	mu     sync.Mutex
+	roots  []string                       // cleaned, without repeats, in the order given
+	loaded map[string][]*analysis.Package // the last analysis of each root
+	stale  bool                           // files changed since loaded
+	byFile map[string][]SLOProblem
+	// started says the loop runs; wake starts a sweep at once.
 	started  bool
 	wake     chan struct{}
-	lastLoad time.Time
-	// provisional counts the analyses in a row that gave degraded packages (0 after a typed
-	// one); settled are their Settled channels of the last one.
-	provisional int
-	settled     []<-chan struct{}
+	lastLoad time.Time // of the last analysis of every root
+	// provisional holds the roots whose last analysis was provisional (degraded packages).
+	provisional map[string]provisionalLoad
 	// loadTimeout, when not 0, is the loads' Timeout instead of the editor loader's (tests).
 	loadTimeout time.Duration
-	// loads counts the analyses of the roots (tests).
+	// loads counts the analyses of roots (tests).
 	loads int
 }
 
-// sweepRetryMax bounds the delay between provisional analyses of the roots (retryDelay).
+// provisionalLoad is a root's provisional analyses in a row.
+type provisionalLoad struct {
+	n       int               // how many in a row (1 for the first)
+	at      time.Time         // when the last one was made
+	settled []<-chan struct{} // its packages' Settled channels
+}
+
+// due reports whether the root is to be analysed again: the loads the last analysis stopped
+// waiting for have ended and retryDelay has passed.
+func (r provisionalLoad) due(period time.Duration) bool {
+	for _, ch := range r.settled {
+		select {
+		case <-ch:
+		default:
+			return false
+		}
+	}
+	return time.Since(r.at) >= retryDelay(period, r.n)
+}
+
+// sweepRetryMax bounds the delay between provisional analyses of a root (retryDelay).
 const sweepRetryMax = 10 * time.Minute
 
-// retryDelay is how long after the n-th provisional analysis in a row (n ≥ 1) the roots are
+// retryDelay is how long after the n-th provisional analysis in a row (n ≥ 1) a root is
 // analysed again: period, doubled with each further one, at most sweepRetryMax (or period, if
 // it is longer).
 func retryDelay(period time.Duration, n int) time.Duration {
@@ -66,30 +86,68 @@ func retryDelay(period time.Duration, n int) time.Duration {
 	return max(min(d, sweepRetryMax), period)
 }
 
-// allClosed reports whether every channel of chans is closed.
-func allClosed(chans []<-chan struct{}) bool {
-	for _, ch := range chans {
-		select {
-		case <-ch:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // NewSweep returns a sweep over w's client and settings that reports to changed. It does
-// nothing until SetRoots names the workspace's directories.
+// nothing until SetRoots or ChangeRoots names the workspace's directories.
 func NewSweep(w *Workspace, changed func(map[string][]SLOProblem)) *Sweep {
-	return &Sweep{w: w, changed: changed, minPeriod: time.Second, byFile: map[string][]SLOProblem{}, wake: make(chan struct{}, 1)}
+	return &Sweep{w: w, changed: changed, minPeriod: time.Second, byFile: map[string][]SLOProblem{}, loaded: map[string][]*analysis.Package{}, wake: make(chan struct{}, 1)}
 }
 
-// SetRoots sets the workspace directories (absolute) and starts sweeping them.
+// SetRoots sets the workspace directories (absolute) and starts sweeping them: every root is
+// analysed again at the next sweep, which starts at once.
 func (p *Sweep) SetRoots(roots []string) {
 	p.mu.Lock()
-	p.roots = append([]string(nil), roots...)
+	p.roots = addRoots(nil, roots)
 	p.stale = true
-	start := !p.started && len(roots) > 0
+	p.mu.Unlock()
+	p.start()
+}
+
+// ChangeRoots adds and removes workspace directories (absolute; a workspace folder added or
+// removed in the editor) and returns at once. A sweep starts at once: it analyses only the
+// added directories (the others keep their analysis), fetches, and reports the files of
+// removed directories cleared (an empty list), unless another root still holds them. Removing
+// a directory that is not a root, or adding one that is, changes nothing.
+func (p *Sweep) ChangeRoots(added, removed []string) {
+	p.mu.Lock()
+	gone := map[string]bool{}
+	for _, r := range removed {
+		gone[filepath.Clean(r)] = true
+	}
+	var kept []string
+	for _, r := range p.roots {
+		if !gone[r] {
+			kept = append(kept, r)
+		}
+	}
+	p.roots = addRoots(kept, added)
+	p.mu.Unlock()
+	p.start()
+}
+
+// Roots returns the directories swept.
+func (p *Sweep) Roots() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.roots...)
+}
+
+// addRoots returns roots with the cleaned dirs not yet among them appended ("" is left out).
+func addRoots(roots, dirs []string) []string {
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		if d = filepath.Clean(d); !slices.Contains(roots, d) {
+			roots = append(roots, d)
+		}
+	}
+	return roots
+}
+
+// start starts the loop once there are roots, and a sweep at once.
+func (p *Sweep) start() {
+	p.mu.Lock()
+	start := !p.started && len(p.roots) > 0
 	p.started = p.started || start
 	p.mu.Unlock()
 	if start {
@@ -150,67 +208,67 @@ func (p *Sweep) once(ctx context.Context) {
 	}
 	period := max(settings.CacheTTL, p.minPeriod)
 	p.mu.Lock()
-	roots, pkgs, stale := p.roots, p.pkgs, p.stale
-	since := time.Since(p.lastLoad)
-	// An edited file may change the packages' functions; reload at most once per period. A
-	// provisional analysis is followed by another once its load has ended, backing off.
-	reload := pkgs == nil || (stale && since >= period) ||
-		(p.provisional > 0 && allClosed(p.settled) && since >= retryDelay(period, p.provisional))
+	roots, stale := p.roots, p.stale
+	// An edited file may change the packages' functions: every root is analysed again, at
+	// most once per period. A root not analysed yet (just added) is analysed now, and one
+	// whose analysis was provisional once it is due.
+	reloadAll := stale && time.Since(p.lastLoad) >= period
+	loaded := make(map[string][]*analysis.Package, len(roots))
+	for _, root := range roots {
+		if pkgs, ok := p.loaded[root]; ok && !reloadAll {
+			if r, ok := p.provisional[root]; !ok || !r.due(period) {
+				loaded[root] = pkgs
+			}
+		}
+	}
 	timeout := p.w.analyses.loader.Timeout
 	if p.loadTimeout != 0 {
 		timeout = p.loadTimeout
 	}
 	p.mu.Unlock()
-	if reload {
-		var loaded []*analysis.Package
-		for _, root := range roots {
-			// A Loader of its own, used once (see loaderSet), which Close waits for.
-			l := &analysis.Loader{Dir: root, Timeout: timeout}
-			if !p.w.sweepLoaders.add(l) {
-				return // the workspace is closing
-			}
-			got, err := l.LoadPatterns(ctx, []string{"./..."}, nil)
-			p.w.sweepLoaders.retire(l)
-			if ctx.Err() != nil {
-				return // shutting down: nothing to warn about, nothing to publish
-			}
-			if err != nil {
-				p.w.analyses.log.Warn("workspace SLO sweep: analysis failed", "dir", root, "err", err)
-			}
-			loaded = append(loaded, got...)
+	for _, root := range roots {
+		if _, ok := loaded[root]; ok {
+			continue
 		}
-		pkgs = loaded
-		degraded := false
-		var settled []<-chan struct{}
-		for _, pkg := range loaded {
-			degraded = degraded || pkg.Degraded != ""
-			if pkg.Settled != nil && !slices.Contains(settled, pkg.Settled) {
-				settled = append(settled, pkg.Settled)
+		// A Loader of its own, used once (see loaderSet), which Close waits for.
+		l := &analysis.Loader{Dir: root, Timeout: timeout}
+		if !p.w.sweepLoaders.add(l) {
+			return // the workspace is closing
+		}
+		got, err := l.LoadPatterns(ctx, []string{"./..."}, nil)
+		p.w.sweepLoaders.retire(l)
+		if ctx.Err() != nil {
+			return // shutting down: nothing to warn about, nothing to publish
+		}
+		if err != nil {
+			p.w.analyses.log.Warn("workspace SLO sweep: analysis failed", "dir", root, "err", err)
+			if len(got) == 0 {
+				continue // nothing to keep: tried again at the next sweep
 			}
 		}
-		p.mu.Lock()
-		p.pkgs, p.stale, p.lastLoad = loaded, false, time.Now()
-		p.loads++
-		p.settled = settled
-		if degraded {
-			p.provisional++
-		} else {
-			p.provisional = 0
+		loaded[root] = got
+		p.loadedRoot(ctx, root, got)
+	}
+	p.mu.Lock()
+	p.loaded = loaded
+	for root := range p.provisional {
+		if _, ok := loaded[root]; !ok {
+			delete(p.provisional, root) // removed, or to be analysed afresh
 		}
-		p.mu.Unlock()
-		if len(settled) > 0 {
-			// Sweep again as soon as the abandoned loads have ended (the warm type cache then
-			// gives the typed result), rather than at the next period.
-			go func() {
-				for _, ch := range settled {
-					select {
-					case <-ch:
-					case <-ctx.Done():
-						return
-					}
-				}
-				p.poke()
-			}()
+	}
+	if reloadAll {
+		p.stale, p.lastLoad = false, time.Now()
+	}
+	p.mu.Unlock()
+	// Nested roots (a folder and its subfolder) load some packages twice: each counts once.
+	var pkgs []*analysis.Package
+	seen := map[string]bool{}
+	for _, root := range roots {
+		for _, pkg := range loaded[root] {
+			if !seen[pkg.Dir] {
+				seen[pkg.Dir] = true
+				pkgs = append(pkgs, pkg)
+			}
 		}
 	}
 
@@ -218,13 +276,23 @@ func (p *Sweep) once(ctx context.Context) {
 	unknown := map[string]bool{} // files of packages whose fetch failed this time
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	// The sweep is bulk work: its queries leave half of the client's slots to the editor's
+	// requests (promclient.Bulk), and a few groups at a time are fetched, so that a group's
+	// fetch, bounded by the query timeout, does not spend it waiting for the others' queries.
+	slots := make(chan struct{}, sweepGroupsAtOnce)
 	for _, group := range packageGroups(pkgs, sloSeriesOfPackage) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			case <-ctx.Done():
+				return
+			}
 			fctx, cancel := context.WithTimeout(ctx, 2*settings.QueryTimeout+time.Second)
 			defer cancel()
-			snap, err := client.Fetch(fctx, group.batch)
+			snap, err := client.Fetch(promclient.Bulk(fctx), group.batch)
 			if snap == nil || snap.Err != nil {
 				// No numbers, no verdict: keep what the last answer said.
 				p.w.analyses.log.Warn("workspace SLO sweep: fetch failed, keeping the last problems", "packages", group.paths(), "err", fetchErr(snap, err))
@@ -253,6 +321,9 @@ func (p *Sweep) once(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		return // shutting down: groups were left out, nothing to publish
+	}
 	for _, list := range next {
 		sort.SliceStable(list, func(i, j int) bool {
 			return list[i].View.Function.NameSpan.Start < list[j].View.Function.NameSpan.Start
@@ -282,6 +353,47 @@ func (p *Sweep) once(ctx context.Context) {
 		p.changed(changed)
 	}
 }
+
+// loadedRoot records whether the new analysis pkgs of root is provisional (a package is
+// degraded) and, when it waits for loads to settle, starts a sweep as soon as they have (the
+// warm type cache then gives the typed result) rather than at the next period.
+func (p *Sweep) loadedRoot(ctx context.Context, root string, pkgs []*analysis.Package) {
+	degraded := false
+	var settled []<-chan struct{}
+	for _, pkg := range pkgs {
+		degraded = degraded || pkg.Degraded != ""
+		if pkg.Settled != nil && !slices.Contains(settled, pkg.Settled) {
+			settled = append(settled, pkg.Settled)
+		}
+	}
+	p.mu.Lock()
+	p.loads++
+	if p.provisional == nil {
+		p.provisional = map[string]provisionalLoad{}
+	}
+	if degraded {
+		p.provisional[root] = provisionalLoad{n: p.provisional[root].n + 1, at: time.Now(), settled: settled}
+	} else {
+		delete(p.provisional, root)
+	}
+	p.mu.Unlock()
+	if len(settled) == 0 {
+		return
+	}
+	go func() {
+		for _, ch := range settled {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return
+			}
+		}
+		p.poke()
+	}()
+}
+
+// sweepGroupsAtOnce bounds the package groups one sweep fetches at once.
+const sweepGroupsAtOnce = 2
 
 // groupSeries bounds the series of one fetch over several packages (the workspace sweep, the
 // report): packages are fetched together, a few hundred series per batch, so a large

@@ -306,7 +306,7 @@ func TestSweepReloadsAfterAProvisionalAnalysis(t *testing.T) {
 	state := func() (pkgs []*analysis.Package, loads int) {
 		sweep.mu.Lock()
 		defer sweep.mu.Unlock()
-		return sweep.pkgs, sweep.loads
+		return sweep.loaded[demo], sweep.loads
 	}
 	for {
 		if pkgs, _ := state(); pkgs != nil {
@@ -380,7 +380,7 @@ func TestSweepBacksOffAWorkspaceThatNeverTypeChecks(t *testing.T) {
 	var first time.Time
 	for {
 		sweep.mu.Lock()
-		loads, last, pkgs := sweep.loads, sweep.lastLoad, sweep.pkgs
+		loads, last, pkgs := sweep.loads, sweep.provisional[dir].at, sweep.loaded[dir]
 		sweep.mu.Unlock()
 		if loads == 1 && first.IsZero() {
 			first = last
@@ -417,5 +417,22 @@ func TestRetryDelay(t *testing.T) {
 		if got := retryDelay(c.period, c.n); got != c.want {
 			t.Errorf("retryDelay(%v, %d) = %v, want %v", c.period, c.n, got, c.want)
 		}
+	}
+}
+
+// Workspace folder changes apply to the roots as given: cleaned, each once, in order; removing
+// a directory that is not a root changes nothing.
+func TestChangeRoots(t *testing.T) {
+	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
+	defer w.Close()
+	sweep := NewSweep(w, func(map[string][]SLOProblem) {})
+	sweep.SetRoots([]string{"/a", "/b/", "/a/"})
+	sweep.ChangeRoots([]string{"/c", "/a", ""}, []string{"/b", "/x"})
+	if got, want := sweep.Roots(), []string{"/a", "/c"}; !slices.Equal(got, want) {
+		t.Fatalf("roots %v, want %v", got, want)
+	}
+	sweep.ChangeRoots(nil, []string{"/a/", "/c"})
+	if got := sweep.Roots(); len(got) != 0 {
+		t.Fatalf("roots %v after removing both, want none", got)
 	}
 }

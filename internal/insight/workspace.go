@@ -97,9 +97,11 @@ func NewWorkspace(log *slog.Logger, docs *textdoc.Store) *Workspace {
 	return w
 }
 
-// Configure applies settings: a new backend client, after which the numbers of every analysed
-// package are fetched again. Settings a client cannot be built from are refused whole (the
-// previous ones stay) and the error says why.
+// Configure applies settings: a new backend client when the settings the backend depends on
+// changed (see sameBackend; otherwise the client and its cached numbers stay), after which the
+// numbers of every analysed package are fetched unless the cache holds fresh ones. Settings a
+// client cannot be built from are refused whole (the previous ones stay) and the error says
+// why.
 func (w *Workspace) Configure(s config.Settings) error {
 	if err := w.numbers.configure(s); err != nil {
 		return err

@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"fmt"
-	"math"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -83,7 +82,7 @@ func TestHoverDuringIncident(t *testing.T) {
 			{"Error ratio", `sum(rate(function_calls_total{` + sel + `,result="error"}[5m]` + c.at + `)) / sum(rate(function_calls_total{` + sel + `}[5m]` + c.at + `))`},
 			{"Latency p99", `histogram_quantile(0.99, sum by (le) (rate(function_calls_duration_seconds_bucket{` + sel + `}[5m]` + c.at + `)))`},
 		} {
-			lo, hi := math.NaN(), math.NaN()
+			var lo, hi float64
 			var err error
 			if c.at != "" {
 				lo, err = prom.QueryValue(ctx, q.promql)

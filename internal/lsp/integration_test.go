@@ -105,7 +105,7 @@ func startInitialized(t testing.TB, promURL string, extra map[string]any) *testS
 	for k, v := range extra {
 		opts[k] = v
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// The workspace root is an empty directory: these tests look at what opening files
 	// does, without the workspace-wide SLO sweep of a root's packages (editors/nvim tests it).
@@ -153,7 +153,7 @@ func testHoverNumbers(t *testing.T, start func(testing.TB, promfixture.Options) 
 			if !strings.Contains(card, `function="`+fn.Labels.Function+`", module="`+fn.Labels.Module+`"`) {
 				t.Errorf("card does not name the series it reads:\n%s", card)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			problems, err := cardcheck.Compare(ctx, card, prom.QueryValue, fn.Labels.Function, fn.Labels.Module, "5m")
 			if err != nil {
@@ -189,7 +189,7 @@ func TestHoverOnACallShowsTheCallee(t *testing.T) {
 	if !strings.Contains(card, `module="example.com/demo/api"`) {
 		t.Fatalf("hover on the call is not the callee's card:\n%s", card)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	problems, err := cardcheck.Compare(ctx, card, prom.QueryValue, callee.Labels.Function, callee.Labels.Module, "5m")
 	if err != nil {
@@ -320,25 +320,22 @@ func TestHoverExplainsMissingNumbers(t *testing.T) {
 
 	t.Run("prometheus hangs", func(t *testing.T) {
 		hanging := promfixture.Hanging(t)
-		// The query timeout is far above deadline + margin: a hover that waited for the
-		// backend rather than the deadline fails.
-		s := startInitialized(t, hanging, map[string]any{"hoverDeadline": "300ms", "queryTimeout": "10s"})
+		// The backend never answers and the query timeout is a minute: a hover that waited for
+		// the backend would take that long (beyond lspclient.HangBound) and then say the backend
+		// did not answer in time, where one that keeps to its deadline says the numbers are
+		// loading. How close hovers keep to the deadline is the bench's to measure
+		// (internal/cmd/bench, "hover while Prometheus hangs").
+		s := startInitialized(t, hanging, map[string]any{"hoverDeadline": "300ms", "queryTimeout": "60s"})
 		line, char := openAt(t, s, handleFile, at("Handle"))
-		timer := &lspclient.HoverTimer{Client: s.client, Deadline: 300 * time.Millisecond}
 		for i := 0; i < 6; i++ { // straight after opening, while the background analysis runs
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			card, took, limit, err := timer.Hover(ctx, handleFile, line, char)
-			cancel()
+			card, took, err := s.client.HoverWithinHangBound(context.Background(), handleFile, line, char)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(card, "Loading") && !strings.Contains(card, "did not answer in time") {
+			if !strings.Contains(card, "**Loading**") || strings.Contains(card, "| Request rate |") {
 				t.Errorf("card while Prometheus hangs:\n%s", card)
 			}
-			t.Logf("hover %d: %s (limit %s)", i, took, limit)
-			if took > limit {
-				t.Errorf("hover %d while Prometheus hangs answered in %s, want at most %s (the 300ms deadline + baseline + %s)", i, took, limit, lspclient.HoverSlack)
-			}
+			t.Logf("hover %d: %s", i, took)
 		}
 	})
 }

@@ -40,6 +40,10 @@ func initialize(ctx context.Context, s *Server, p *protocol.InitializeParams) (*
 			}},
 			InlayHintProvider:      protocol.Boolean(true),
 			ExecuteCommandProvider: protocol.ExecuteCommandOptions{Commands: commandNames()},
+			// Folders added and removed change what the workspace SLO sweep covers.
+			Workspace: &protocol.WorkspaceOptions{WorkspaceFolders: &protocol.WorkspaceFoldersServerCapabilities{
+				Supported: &yes, ChangeNotifications: protocol.Boolean(true),
+			}},
 		},
 		ServerInfo: protocol.ServerInfo{Name: "am-lsp", Version: protocol.NewOptional(s.version)},
 	}, nil

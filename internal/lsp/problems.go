@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 
 	"go.lsp.dev/protocol"
@@ -36,6 +37,42 @@ func rootsOf(p *protocol.InitializeParams) []string {
 		roots = append(roots, rp)
 	}
 	return roots
+}
+
+// didChangeWorkspaceFolders applies a workspace folder change (a folder added to or removed
+// from a VS Code multi-root workspace, vim.lsp.buf.add_workspace_folder) to the roots the
+// sweep covers; the sweep runs at once, publishing the problems of added folders and clearing
+// those of removed folders' files that are not open (open files keep the diagnostics of their
+// text).
+func didChangeWorkspaceFolders(ctx context.Context, s *Server, p *folderChangeParams) (any, error) {
+	s.sweep.ChangeRoots(folderPaths(p.Event.Added), folderPaths(p.Event.Removed))
+	return nil, nil
+}
+
+// folderChangeParams are the params of workspace/didChangeWorkspaceFolders, read one folder at
+// a time: Neovim 0.7 sends the side it leaves unchanged as [[]] (a list holding an empty
+// list), which would fail the whole notification as protocol.DidChangeWorkspaceFoldersParams.
+type folderChangeParams struct {
+	Event struct {
+		Added   []json.RawMessage `json:"added"`
+		Removed []json.RawMessage `json:"removed"`
+	} `json:"event"`
+}
+
+// folderPaths returns the directories of the file:// workspace folders among raw; entries that
+// are not folders are skipped.
+func folderPaths(raw []json.RawMessage) []string {
+	var out []string
+	for _, r := range raw {
+		var f protocol.WorkspaceFolder
+		if err := protocol.Unmarshal(r, &f); err != nil || f.URI == "" {
+			continue
+		}
+		if path := pathOf(f.URI); path != "" {
+			out = append(out, path)
+		}
+	}
+	return out
 }
 
 // sloProblemsChanged publishes the changed problems of files that are not open.

@@ -56,7 +56,7 @@ func startSession(t testing.TB, env map[string]string, handler lspclient.Request
 		clientEnd.Close()
 		select {
 		case <-s.code:
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second): // it waits up to 5 s for loads to end (Workspace.Close)
 			t.Error("server did not stop after its stream closed")
 		}
 	})
@@ -150,6 +150,10 @@ func TestInitializeAdvertisesOnlyWhatWorks(t *testing.T) {
 	for name := range got {
 		switch name {
 		case "hoverProvider", "textDocumentSync", "codeLensProvider", "inlayHintProvider", "executeCommandProvider", "codeActionProvider":
+		case "workspace": // workspace folders (TestWorkspaceFolderAddedAndRemoved)
+			if string(got[name]) != `{"workspaceFolders":{"supported":true,"changeNotifications":true}}` {
+				t.Errorf("workspace = %s, want only workspace folders with change notifications", got[name])
+			}
 		default:
 			t.Errorf("advertises %s, which is not implemented", name)
 		}
@@ -223,7 +227,7 @@ func TestUnknownMethodsAndMalformedMessages(t *testing.T) {
 	if code := rpcCode(t, s.client.Call(ctx, "textDocument/hover", map[string]any{"position": "top"}, nil)); code != -32602 {
 		t.Errorf("bad params: code %d, want -32602", code)
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for len(s.client.Orphans()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}

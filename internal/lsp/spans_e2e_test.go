@@ -52,7 +52,10 @@ func TestHoverTracedFunctionsOnLiveCollector(t *testing.T) {
 		}
 	}
 	// No new samples from here on: the rates Prometheus answers stay put between the hover and
-	// the reference queries.
+	// the reference queries. rate() extrapolates to the end of its window while the last sample
+	// is less than 1.1 scrape intervals (1 s) old, so the answers only stay put once the last
+	// sample is older than that: the sleep lets time pass rather than wait for an event (the
+	// collector has exited when StopCollector returns), and a busy machine only makes it longer.
 	p.StopCollector()
 	time.Sleep(3 * time.Second)
 

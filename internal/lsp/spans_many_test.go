@@ -53,7 +53,7 @@ func startOtelapp(t testing.TB, promURL string) *testSession {
 		t.Fatal(err)
 	}
 	s := startSession(t, nil, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := s.client.Initialize(ctx, app, nil, map[string]any{"prometheusUrl": promURL, "cacheTtl": "10m"}); err != nil {
 		t.Fatal(err)

@@ -43,9 +43,10 @@ const MaxAlerts = 1000
 func (c *Client) fetchAlerts(ctx context.Context, _ []Series) answer[*Alerts] {
 	out := &Alerts{}
 	var err error
-	if err = c.acquire(ctx); err == nil {
+	var release func()
+	if release, err = c.acquire(ctx); err == nil {
 		raw, qerr := c.q.Alerts(ctx)
-		c.release()
+		release()
 		err = qerr
 		for _, a := range raw {
 			al := Alert{

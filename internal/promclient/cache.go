@@ -38,6 +38,18 @@ type flight[T any] struct {
 	set  map[Series]bool
 	done chan struct{}
 	ans  answer[T]
+	// promote, for a bulk fetch (see Bulk), is closed when an editor request joins it; nil
+	// for the others.
+	promote chan struct{}
+}
+
+// joinLocked notes that a caller joins f: an editor request (bulk false) promotes a bulk fetch.
+// c.mu must be held.
+func (f *flight[T]) joinLocked(bulk bool) {
+	if !bulk && f.promote != nil {
+		close(f.promote)
+		f.promote = nil
+	}
 }
 
 func newBatchCache[T any]() *batchCache[T] {
@@ -76,23 +88,30 @@ func (b *batchCache[T]) latest(series []Series) (answer[T], bool) {
 }
 
 // flightLocked returns a fetch in flight covering series, starting one with run if there is
-// none. c.mu must be held. run is bounded by Config.Timeout and does not depend on any
-// caller's context.
-func flightLocked[T any](c *Client, b *batchCache[T], series []Series, run func(context.Context, []Series) answer[T]) *flight[T] {
+// none; bulk says the caller is bulk work (see Bulk): a fetch it starts is a bulk fetch, and a
+// caller that is not promotes the bulk fetch it joins. c.mu must be held. run is bounded by
+// Config.Timeout and does not depend on any caller's context.
+func flightLocked[T any](c *Client, b *batchCache[T], series []Series, bulk bool, run func(context.Context, []Series) answer[T]) *flight[T] {
 	key := batchKey(series)
 	if f, ok := b.flights[key]; ok {
+		f.joinLocked(bulk)
 		return f
 	}
 	for _, f := range b.flights {
 		if covers(f.set, series) {
+			f.joinLocked(bulk)
 			return f
 		}
 	}
 	f := &flight[T]{set: setOf(series), done: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	if bulk {
+		f.promote = make(chan struct{})
+		ctx = context.WithValue(ctx, promoteKey{}, (<-chan struct{})(f.promote))
+	}
 	b.flights[key] = f
 	b.started++
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 		defer cancel()
 		ans := run(ctx, series)
 		c.mu.Lock()
@@ -107,14 +126,14 @@ func flightLocked[T any](c *Client, b *batchCache[T], series []Series, run func(
 }
 
 // get returns a fresh answer covering series, else joins or starts a fetch and waits for it
-// until ctx ends.
+// until ctx ends. A ctx marked by Bulk starts a bulk fetch.
 func get[T any](ctx context.Context, c *Client, b *batchCache[T], series []Series, run func(context.Context, []Series) answer[T]) (T, error) {
 	c.mu.Lock()
 	if a, ok := b.fresh(c.now(), c.cfg.TTL, series); ok {
 		c.mu.Unlock()
 		return a.val, nil
 	}
-	f := flightLocked(c, b, series, run)
+	f := flightLocked(c, b, series, isBulk(ctx), run)
 	c.mu.Unlock()
 	select {
 	case <-f.done:
@@ -125,12 +144,13 @@ func get[T any](ctx context.Context, c *Client, b *batchCache[T], series []Serie
 	}
 }
 
-// prefetch starts a fetch of series unless a fresh answer or a fetch in flight covers them.
+// prefetch starts a fetch of series unless a fresh answer or a fetch in flight covers them. It
+// is editor work: it promotes a bulk fetch that covers them.
 func prefetch[T any](c *Client, b *batchCache[T], series []Series, run func(context.Context, []Series) answer[T]) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := b.fresh(c.now(), c.cfg.TTL, series); !ok {
-		flightLocked(c, b, series, run)
+		flightLocked(c, b, series, false, run)
 	}
 }
 

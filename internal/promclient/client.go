@@ -129,6 +129,7 @@ type Client struct {
 	q       querier
 	sources []*Source        // the sources table (a test may add its own)
 	sem     chan struct{}    // bounds the queries in flight
+	bulk    chan struct{}    // bounds those of bulk fetches (priority.go)
 	now     func() time.Time // Config.Now
 	server  *serverClock     // the backend's time, from the Date of its answers
 
@@ -186,6 +187,7 @@ func New(cfg Config) (*Client, error) {
 		history:   newBatchCache[*versionHistory](),
 		incidents: newBatchCache[*Incident](),
 		sem:       make(chan struct{}, maxConcurrentQueries),
+		bulk:      make(chan struct{}, maxBulkQueries),
 		now:       now,
 		server:    server,
 	}, nil

@@ -55,11 +55,12 @@ func (c *Client) exemplarsResolved(ctx context.Context, series []Series, end tim
 			continue
 		}
 		query := `{__name__=~"` + strings.Join(q.src.Buckets, "|") + `",` + q.selector(run) + `}`
-		if err := c.acquire(ctx); err != nil {
+		release, err := c.acquire(ctx)
+		if err != nil {
 			return out, c.classify(err).Error()
 		}
 		res, err := c.q.QueryExemplars(ctx, query, end.Add(-c.cfg.Window), end)
-		c.release()
+		release()
 		if err != nil {
 			notes = append(notes, c.explainMissing(err, "exemplar queries (/api/v1/query_exemplars)"))
 			continue

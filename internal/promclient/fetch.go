@@ -184,28 +184,18 @@ func (c *Client) queryAll(ctx context.Context, at time.Time, jobs []queryJob) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.acquire(ctx); err != nil {
+			release, err := c.acquire(ctx)
+			if err != nil {
 				j.into.err = err
 				return
 			}
-			defer c.release()
+			defer release()
 			vec, notes, err := c.q.Query(ctx, j.text, at, c.cfg.Timeout)
 			*j.into = queryAnswer{vec, notes, err}
 		}()
 	}
 	wg.Wait()
 }
-
-func (c *Client) acquire(ctx context.Context) error {
-	select {
-	case c.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (c *Client) release() { <-c.sem }
 
 // maxWarnings is how many distinct backend warnings a snapshot, trend or incident keeps for
 // the user; the others are counted in one closing line.

@@ -132,9 +132,10 @@ func (c *Client) fetchTrendResolved(ctx context.Context, series []Series) answer
 			notes []string
 			err   error
 		)
-		if err = c.acquire(ctx); err == nil {
+		var release func()
+		if release, err = c.acquire(ctx); err == nil {
 			mat, notes, err = c.q.QueryRange(ctx, q.trend(g), r, c.cfg.Timeout)
-			c.release()
+			release()
 		}
 		warnings.add(notes)
 		tr.Warnings = warnings.list()

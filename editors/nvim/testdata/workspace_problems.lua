@@ -20,47 +20,16 @@ local function write(path, value)
   f:close()
 end
 
--- The am-lsp "slo" diagnostics of every buffer, loaded or not.
-local function slo_diagnostics()
-  local found = {}
-  for _, d in ipairs(vim.diagnostic.get()) do
-    local lsp_code = d.user_data and d.user_data.lsp and d.user_data.lsp.code
-    if d.source == "am-lsp" and (d.code == "slo" or lsp_code == "slo") then
-      table.insert(found, {
-        file = vim.api.nvim_buf_get_name(d.bufnr),
-        loaded = vim.api.nvim_buf_is_loaded(d.bufnr),
-        lnum = d.lnum,
-        severity = d.severity,
-        message = d.message,
-      })
-    end
-  end
-  return found
-end
-
-local function covers(found)
-  for _, want in ipairs(expect) do
-    local seen = false
-    for _, d in ipairs(found) do
-      if d.file == want then
-        seen = true
-      end
-    end
-    if not seen then
-      return false
-    end
-  end
-  return true
-end
+local slo = dofile(vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":h") .. "/slo_diagnostics.lua")
 
 local ok, err = pcall(function()
   vim.cmd("edit " .. vim.fn.fnameescape(file))
   local found
   if not vim.wait(90000, function()
-    found = slo_diagnostics()
-    return covers(found)
+    found = slo.get()
+    return slo.covers(found, expect)
   end, 100) then
-    error("no SLO diagnostics for every unopened file within 90 s; got " .. vim.inspect(slo_diagnostics()), 0)
+    error("no SLO diagnostics for every unopened file within 90 s; got " .. vim.inspect(slo.get()), 0)
   end
   result.burning = found
   write(out .. ".1", result)
@@ -68,8 +37,8 @@ local ok, err = pcall(function()
   -- recovery.
   local cleared
   if not vim.wait(120000, function()
-    if not covers(slo_diagnostics()) then
-      cleared = slo_diagnostics()
+    if not slo.covers(slo.get(), expect) then
+      cleared = slo.get()
       return true
     end
     return vim.loop.fs_stat(go) ~= nil
@@ -80,11 +49,11 @@ local ok, err = pcall(function()
     error("SLO diagnostics cleared while Prometheus was down: " .. vim.inspect(cleared), 0)
   end
   if not vim.wait(60000, function()
-    return #slo_diagnostics() == 0
+    return #slo.get() == 0
   end, 100) then
-    error("SLO diagnostics not cleared after recovery: " .. vim.inspect(slo_diagnostics()), 0)
+    error("SLO diagnostics not cleared after recovery: " .. vim.inspect(slo.get()), 0)
   end
-  result.after = slo_diagnostics()
+  result.after = slo.get()
 end)
 if not ok then
   result.error = tostring(err)

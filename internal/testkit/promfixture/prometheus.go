@@ -655,12 +655,13 @@ func (s *Server) QueryValue(ctx context.Context, promql string) (float64, error)
 
 // QueryCount returns how many instant and range queries (/api/v1/query*) the server has
 // answered, read from the server's own request counter on /metrics (reading it does not count).
-// Fixture readiness checks use other endpoints, so a fresh server reports 0. It takes a few
-// milliseconds (over a second for VictoriaMetrics) to let the counter settle.
+// Fixture readiness checks use other endpoints, so a fresh server reports 0. It takes a tenth
+// of a second (over a second for VictoriaMetrics) to let the counter settle.
 func (s *Server) QueryCount(ctx context.Context) (int, error) {
 	// Prometheus increments its counter when the handler returns, which can be just after the
-	// client has the response; VictoriaMetrics renders /metrics at most once a second. Read
-	// until two reads far enough apart agree.
+	// client has the response (and, on a busy machine, tens of milliseconds after);
+	// VictoriaMetrics renders /metrics at most once a second. Read until three reads 50 ms
+	// apart agree.
 	if s.Backend == VictoriaMetrics {
 		select {
 		case <-ctx.Done():
@@ -669,20 +670,25 @@ func (s *Server) QueryCount(ctx context.Context) (int, error) {
 		}
 		return s.readQueryCount(ctx)
 	}
-	prev := -1
+	prev, same := -1, 0
 	for i := 0; i < 50; i++ {
 		n, err := s.readQueryCount(ctx)
 		if err != nil {
 			return 0, err
 		}
 		if n == prev {
+			same++
+		} else {
+			same = 0
+		}
+		if same == 2 {
 			return n, nil
 		}
 		prev = n
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
-		case <-time.After(15 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	return prev, nil
