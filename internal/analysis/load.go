@@ -53,7 +53,8 @@ type Loader struct {
 const parseMode = parser.ParseComments | parser.AllErrors | parser.SkipObjectResolution
 
 // Wait shuts the Loader down and waits, at most d, until every load it started has ended and
-// removed its temporary files; after a cancelled Load its go command is being killed. A process
+// removed its temporary files, and the prune of the disk type cache it started, if any (see
+// prune), has ended; after a cancelled Load its go command is being killed. A process
 // about to exit calls it so that nothing of a load outlives it. It reports whether all loads
 // ended.
 //
@@ -233,10 +234,12 @@ func (l *Loader) Load(ctx context.Context, files []string, overlay map[string][]
 // that a sweep of a whole module neither holds every package's type information nor delays the
 // analysis of the files being edited. If the go command fails or times out, directory patterns ("./x",
 // "./x/...", absolute directories, import paths inside Dir's module) are expanded by walking
-// the file system, skipping testdata, vendor, hidden directories and nested modules.
+// the file system, skipping testdata, vendor, hidden directories and nested modules; as with
+// Load, when the go command timed out (or was still busy) their Package.Settled is closed once
+// the work they stopped waiting for has ended.
 func (l *Loader) LoadPatterns(ctx context.Context, patterns []string, overlay map[string][]byte) ([]*Package, error) {
 	overlay = cleanOverlay(overlay, l.dir())
-	loaded, reason, _ := l.typed(ctx, time.Now().Add(l.timeout()), l.dir(), patterns, true, overlay)
+	loaded, reason, settled := l.typed(ctx, time.Now().Add(l.timeout()), l.dir(), patterns, true, overlay)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -244,6 +247,7 @@ func (l *Loader) LoadPatterns(ctx context.Context, patterns []string, overlay ma
 	if reason != "" {
 		for _, dir := range expandPatterns(l.dir(), patterns, overlay) {
 			if p := l.syntaxPackage(dir, nil, overlay, reason); len(p.Files) > 0 {
+				p.Settled = settled
 				out = append(out, p)
 			}
 		}
@@ -430,7 +434,7 @@ func (l *Loader) typeCache() *typeCache {
 		default:
 			c.dir = l.CacheDir
 		}
-		c.prune()
+		prune(l, c.dir)
 		l.types = c
 	}
 	return l.types

@@ -186,7 +186,6 @@ type typeCache struct {
 	stamps  map[string]stamp // file → last stat, for dependencies' files
 	roots   map[string]*rootState
 	results map[string]rootResult // root import path → newest checked package
-	pruned  bool
 }
 
 type flight struct {
@@ -289,24 +288,48 @@ func (c *typeCache) file(key string) string { return filepath.Join(c.dir, key[:2
 // typeCachePruneAge is how long an unused disk cache entry is kept.
 const typeCachePruneAge = 10 * 24 * time.Hour
 
-// prune removes disk entries unused for typeCachePruneAge, once per process, in the background.
-func (c *typeCache) prune() {
-	c.mu.Lock()
-	done := c.pruned || c.dir == ""
-	c.pruned = true
-	c.mu.Unlock()
-	if done {
+// pruneRuns records, per type cache directory, that this process pruned it or is pruning it:
+// a directory is walked once per process, whichever Loader opens it first (the workspace
+// sweep makes a Loader per reload, each with a type cache of its own).
+var pruneRuns struct {
+	mu   sync.Mutex
+	dirs map[string]bool
+}
+
+// prune removes the disk entries of dir unused for typeCachePruneAge, once per process, in the
+// background, as a piece of l's work (one directory walk): l.Wait waits for it as for a
+// load. It does nothing when dir is "" or l is shutting down (Wait was called), leaving dir
+// to the next Loader that opens it.
+func prune(l *Loader, dir string) {
+	if dir == "" {
 		return
 	}
-	go filepath.WalkDir(c.dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	pruneRuns.mu.Lock()
+	if pruneRuns.dirs[dir] {
+		pruneRuns.mu.Unlock()
+		return
+	}
+	if !l.running.start() {
+		pruneRuns.mu.Unlock()
+		return
+	}
+	if pruneRuns.dirs == nil {
+		pruneRuns.dirs = map[string]bool{}
+	}
+	pruneRuns.dirs[dir] = true
+	pruneRuns.mu.Unlock()
+	go func() {
+		defer l.running.done()
+		filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			if info, err := d.Info(); err == nil && time.Since(info.ModTime()) > typeCachePruneAge {
+				os.Remove(path)
+			}
 			return nil
-		}
-		if info, err := d.Info(); err == nil && time.Since(info.ModTime()) > typeCachePruneAge {
-			os.Remove(path)
-		}
-		return nil
-	})
+		})
+	}()
 }
 
 // checkSession type-checks packages of one metadata graph with one overlay.

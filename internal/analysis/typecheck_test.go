@@ -2,6 +2,8 @@ package analysis
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -216,6 +218,59 @@ func TestCancelledChecksTakeNoSlot(t *testing.T) {
 	}
 	if s.free != 1 {
 		t.Errorf("%d slots free, want 1", s.free)
+	}
+}
+
+// The disk type cache is pruned once per process, not once per Loader (the workspace sweep
+// makes one per reload), and the prune is the Loader's work: Wait returns once it has ended. A
+// Loader shutting down before it opens the cache leaves the prune to the next one.
+func TestTypeCachePrunedOncePerProcess(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-2 * typeCachePruneAge)
+	entry := func(name string) string {
+		t.Helper()
+		path := filepath.Join(dir, name[:2], name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("export data"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, old, old); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	exists := func(path string) bool {
+		_, err := os.Stat(path)
+		return err == nil
+	}
+	first := entry("aa01")
+
+	closed := &Loader{CacheDir: dir}
+	closed.Wait(0)
+	closed.typeCache()
+	if !exists(first) {
+		t.Fatal("a Loader shutting down pruned the cache")
+	}
+
+	l := &Loader{CacheDir: dir}
+	l.typeCache()
+	if !l.Wait(time.Minute) {
+		t.Fatal("the prune did not end within a minute")
+	}
+	if exists(first) {
+		t.Fatalf("%s, unused for %v, is still there after the prune", first, 2*typeCachePruneAge)
+	}
+
+	second := entry("bb02")
+	again := &Loader{CacheDir: dir}
+	again.typeCache()
+	if !again.Wait(time.Minute) {
+		t.Fatal("Wait did not return within a minute")
+	}
+	if !exists(second) {
+		t.Error("a second Loader pruned the cache again in the same process")
 	}
 }
 

@@ -20,7 +20,12 @@ import (
 // with the workspace's own fetches through the client's cache) every cacheTtl, and reports the
 // files whose problems changed, a file whose problems are gone with an empty list. A package
 // whose fetch fails (backend down, timeout) keeps the problems its last answer showed: an outage
-// is no recovery. It is safe for concurrent use.
+// is no recovery. An analysis of a root that gave syntax-only or otherwise degraded packages
+// (the go command timed out on a first type check of the dependencies, or failed) is
+// provisional: the root is analysed again, without a file changing, once the load it stopped
+// waiting for has ended (Package.Settled) and at least retryDelay after it, a delay that
+// doubles with each provisional analysis of the root in a row, so that a workspace that never
+// type-checks is not reloaded in a loop. It is safe for concurrent use.
 type Sweep struct {
 	w *Workspace
 	// changed hears which files' problems changed (path → its problems now, empty when
@@ -38,6 +43,46 @@ type Sweep struct {
 	started  bool
 	wake     chan struct{}
 	lastLoad time.Time // of the last analysis of every root
+	// provisional holds the roots whose last analysis was provisional (degraded packages).
+	provisional map[string]provisionalLoad
+	// loadTimeout, when not 0, is the loads' Timeout instead of the editor loader's (tests).
+	loadTimeout time.Duration
+	// loads counts the analyses of roots (tests).
+	loads int
+}
+
+// provisionalLoad is a root's provisional analyses in a row.
+type provisionalLoad struct {
+	n       int               // how many in a row (1 for the first)
+	at      time.Time         // when the last one was made
+	settled []<-chan struct{} // its packages' Settled channels
+}
+
+// due reports whether the root is to be analysed again: the loads the last analysis stopped
+// waiting for have ended and retryDelay has passed.
+func (r provisionalLoad) due(period time.Duration) bool {
+	for _, ch := range r.settled {
+		select {
+		case <-ch:
+		default:
+			return false
+		}
+	}
+	return time.Since(r.at) >= retryDelay(period, r.n)
+}
+
+// sweepRetryMax bounds the delay between provisional analyses of a root (retryDelay).
+const sweepRetryMax = 10 * time.Minute
+
+// retryDelay is how long after the n-th provisional analysis in a row (n ≥ 1) a root is
+// analysed again: period, doubled with each further one, at most sweepRetryMax (or period, if
+// it is longer).
+func retryDelay(period time.Duration, n int) time.Duration {
+	d := period
+	for i := 1; i < n && d < sweepRetryMax; i++ {
+		d *= 2
+	}
+	return max(min(d, sweepRetryMax), period)
 }
 
 // NewSweep returns a sweep over w's client and settings that reports to changed. It does
@@ -167,16 +212,24 @@ func (p *Sweep) once(ctx context.Context) {
 	if client == nil {
 		return
 	}
+	period := max(settings.CacheTTL, p.minPeriod)
 	p.mu.Lock()
 	roots, stale := p.roots, p.stale
 	// An edited file may change the packages' functions: every root is analysed again, at
-	// most once per period. A root not analysed yet (just added) is analysed now.
-	reloadAll := stale && time.Since(p.lastLoad) >= max(settings.CacheTTL, p.minPeriod)
+	// most once per period. A root not analysed yet (just added) is analysed now, and one
+	// whose analysis was provisional once it is due.
+	reloadAll := stale && time.Since(p.lastLoad) >= period
 	loaded := make(map[string][]*analysis.Package, len(roots))
 	for _, root := range roots {
 		if pkgs, ok := p.loaded[root]; ok && !reloadAll {
-			loaded[root] = pkgs
+			if r, ok := p.provisional[root]; !ok || !r.due(period) {
+				loaded[root] = pkgs
+			}
 		}
+	}
+	timeout := p.w.analyses.loader.Timeout
+	if p.loadTimeout != 0 {
+		timeout = p.loadTimeout
 	}
 	p.mu.Unlock()
 	for _, root := range roots {
@@ -184,7 +237,7 @@ func (p *Sweep) once(ctx context.Context) {
 			continue
 		}
 		// A Loader of its own, used once (see loaderSet), which Close waits for.
-		l := &analysis.Loader{Dir: root, Timeout: p.w.analyses.loader.Timeout}
+		l := &analysis.Loader{Dir: root, Timeout: timeout}
 		if !p.w.sweepLoaders.add(l) {
 			return // the workspace is closing
 		}
@@ -200,9 +253,15 @@ func (p *Sweep) once(ctx context.Context) {
 			}
 		}
 		loaded[root] = got
+		p.loadedRoot(ctx, root, got)
 	}
 	p.mu.Lock()
 	p.loaded = loaded
+	for root := range p.provisional {
+		if _, ok := loaded[root]; !ok {
+			delete(p.provisional, root) // removed, or to be analysed afresh
+		}
+	}
 	if reloadAll {
 		p.stale, p.lastLoad = false, time.Now()
 	}
@@ -299,6 +358,44 @@ func (p *Sweep) once(ctx context.Context) {
 	if len(changed) > 0 && p.changed != nil {
 		p.changed(changed)
 	}
+}
+
+// loadedRoot records whether the new analysis pkgs of root is provisional (a package is
+// degraded) and, when it waits for loads to settle, starts a sweep as soon as they have (the
+// warm type cache then gives the typed result) rather than at the next period.
+func (p *Sweep) loadedRoot(ctx context.Context, root string, pkgs []*analysis.Package) {
+	degraded := false
+	var settled []<-chan struct{}
+	for _, pkg := range pkgs {
+		degraded = degraded || pkg.Degraded != ""
+		if pkg.Settled != nil && !slices.Contains(settled, pkg.Settled) {
+			settled = append(settled, pkg.Settled)
+		}
+	}
+	p.mu.Lock()
+	p.loads++
+	if p.provisional == nil {
+		p.provisional = map[string]provisionalLoad{}
+	}
+	if degraded {
+		p.provisional[root] = provisionalLoad{n: p.provisional[root].n + 1, at: time.Now(), settled: settled}
+	} else {
+		delete(p.provisional, root)
+	}
+	p.mu.Unlock()
+	if len(settled) == 0 {
+		return
+	}
+	go func() {
+		for _, ch := range settled {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return
+			}
+		}
+		p.poke()
+	}()
 }
 
 // sweepGroupsAtOnce bounds the package groups one sweep fetches at once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -273,6 +274,149 @@ func TestReportFetchesThePackagesTogether(t *testing.T) {
 	}
 	if n, want := after-before, once-after; n != want || want > 2*promclient.QueriesPerFetch {
 		t.Fatalf("the report of %d packages sent %d queries; one fetch of all their series sends %d", len(packages), n, want)
+	}
+}
+
+// A sweep whose analysis gave syntax-only packages (here the go command cannot finish within
+// the loads' 1ns timeout) analyses the roots again once the load it stopped waiting for has
+// ended, without a file changing, and reports the problems of the typed packages.
+func TestSweepReloadsAfterAProvisionalAnalysis(t *testing.T) {
+	ctx, demo, fns, prom := demoWithBackend(t)
+	want := map[string]string{}
+	for _, f := range fns {
+		if f.PkgPath == "example.com/demo/api" && (f.QualifiedName() == "Aliased" || f.QualifiedName() == "(*Server).Handle") {
+			want[f.NameSpan.File] = f.QualifiedName()
+		}
+	}
+	if len(want) != 2 {
+		t.Fatalf("demo functions Aliased and (*Server).Handle not found: %v", want)
+	}
+	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
+	defer w.Close()
+	s := config.Defaults(func(string) string { return "" })
+	s.PrometheusURL, s.CacheTTL = prom.URL, time.Second
+	if err := w.Configure(s); err != nil {
+		t.Fatal(err)
+	}
+	sweep := NewSweep(w, nil)
+	sweep.minPeriod = 200 * time.Millisecond
+	sweep.loadTimeout = time.Nanosecond
+	sweep.SetRoots([]string{demo})
+
+	state := func() (pkgs []*analysis.Package, loads int) {
+		sweep.mu.Lock()
+		defer sweep.mu.Unlock()
+		return sweep.loaded[demo], sweep.loads
+	}
+	for {
+		if pkgs, _ := state(); pkgs != nil {
+			for _, p := range pkgs {
+				if !strings.Contains(p.Degraded, "did not finish") || p.Settled == nil {
+					t.Fatalf("%s: degraded %q, settled %v after a load with a 1ns timeout", p.Path, p.Degraded, p.Settled)
+				}
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("no sweep analysis")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sweep.mu.Lock()
+	sweep.loadTimeout = 2 * time.Minute
+	sweep.mu.Unlock()
+
+	typed := func() bool {
+		pkgs, loads := state()
+		if loads < 2 || len(pkgs) == 0 {
+			return false
+		}
+		for _, p := range pkgs {
+			if p.Degraded != "" {
+				return false
+			}
+		}
+		for file := range want {
+			if list := sweep.Problems(file); len(list) == 0 || !list[0].Breached {
+				return false
+			}
+		}
+		return true
+	}
+	for !typed() {
+		if ctx.Err() != nil {
+			pkgs, loads := state()
+			t.Fatalf("after %d analyses, no typed one with the breached problems: %d packages, first degraded %q", loads, len(pkgs), pkgs[0].Degraded)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A workspace that never type-checks (its go.mod is broken, the go command fails) is analysed
+// again, but less and less often: the delays between its analyses double.
+func TestSweepBacksOffAWorkspaceThatNeverTypeChecks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"go.mod":  "module example.com/broken\n\ngo 1.21\n\nrequire (\n",
+		"main.go": "package main\n\nfunc main() {}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
+	defer w.Close()
+	s := config.Defaults(func(string) string { return "" })
+	s.PrometheusURL, s.CacheTTL = "http://127.0.0.1:1", 50*time.Millisecond
+	if err := w.Configure(s); err != nil {
+		t.Fatal(err)
+	}
+	sweep := NewSweep(w, nil)
+	sweep.minPeriod = 100 * time.Millisecond
+	sweep.SetRoots([]string{dir})
+
+	var first time.Time
+	for {
+		sweep.mu.Lock()
+		loads, last, pkgs := sweep.loads, sweep.provisional[dir].at, sweep.loaded[dir]
+		sweep.mu.Unlock()
+		if loads == 1 && first.IsZero() {
+			first = last
+			if len(pkgs) == 0 || !strings.Contains(pkgs[0].Degraded, "go command failed") {
+				t.Fatalf("the broken module's analysis: %d packages, %+v", len(pkgs), pkgs)
+			}
+		}
+		if loads >= 4 {
+			if first.IsZero() {
+				t.Fatal("the first analysis was not seen")
+			}
+			// At least 100 + 200 + 400 ms between the first and the fourth.
+			if floor := 700 * time.Millisecond; last.Sub(first) < floor {
+				t.Fatalf("4 analyses in %v, want the delays to double (at least %v)", last.Sub(first), floor)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%d analyses of a workspace that does not type-check within a minute, want it analysed again", loads)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	for _, c := range []struct {
+		period time.Duration
+		n      int
+		want   time.Duration
+	}{
+		{time.Second, 1, time.Second}, {time.Second, 2, 2 * time.Second}, {time.Second, 4, 8 * time.Second},
+		{time.Second, 10, 512 * time.Second}, {time.Second, 11, sweepRetryMax}, {time.Second, 1000, sweepRetryMax}, {time.Hour, 3, time.Hour},
+	} {
+		if got := retryDelay(c.period, c.n); got != c.want {
+			t.Errorf("retryDelay(%v, %d) = %v, want %v", c.period, c.n, got, c.want)
+		}
 	}
 }
 

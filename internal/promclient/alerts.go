@@ -86,8 +86,9 @@ func (c *Client) fetchAlerts(ctx context.Context, _ []Series) answer[*Alerts] {
 
 // For returns the alerts about series s of source src whose objectives are objectives: those
 // whose labels name the function (function and module labels of the source), or one of its
-// objectives (objective_name, with objective_percentile when the alert has it; or Sloth's
-// sloth_slo). Order as in List.
+// objectives (objective_name, with objective_percentile when the alert has it, and the kind
+// of its sloth_slo when it has one; or Sloth's sloth_slo, see namesObjective). Order as in
+// List.
 func (a *Alerts) For(s Series, objectives []Objective) []Alert {
 	if a == nil {
 		return nil
@@ -112,14 +113,25 @@ func (a *Alerts) For(s Series, objectives []Objective) []Alert {
 	return out
 }
 
+// namesObjective reports whether an alert's labels name objective o: its Sloth SLO (sloth_slo
+// is o.Name, as for a span's Sloth SLOs), or its Autometrics objective (objective_name, with
+// objective_percentile when the alert has it). Autometrics' own alerts (spec §5) carry both
+// objective_name and the sloth_slo of the SLO they watch (success-rate-P or latency-P), and
+// one objective name may have a success and a latency SLO: such an alert names o only when its
+// kind is o's (isLatencySLO, the rule of the SLO numbers), so that a latency alert is not shown
+// on a function whose only objective of that name is a success rate, nor the reverse.
 func namesObjective(labels map[string]string, o Objective) bool {
 	if o.Name == "" {
 		return false
 	}
-	if labels["sloth_slo"] == o.Name {
+	slo, hasSLO := labels["sloth_slo"]
+	if slo == o.Name {
 		return true
 	}
 	if labels["objective_name"] != o.Name {
+		return false
+	}
+	if hasSLO && slo != "" && isLatencySLO(slo) != o.IsLatency() {
 		return false
 	}
 	p, ok := labels["objective_percentile"]

@@ -25,21 +25,27 @@ const MaxExemplars = 5
 var traceLabels = []string{"trace_id", "traceID", "traceId", "TraceID"}
 var spanLabels = []string{"span_id", "spanID", "spanId", "SpanID"}
 
-// exemplars asks for the exemplars of the series' latency histograms over the window ending
-// now (the client's clock, held back to the backend's when it runs ahead, see Client.instant),
-// and keeps the slowest MaxExemplars of each series (one per trace). The note says why
-// there are none at all ("" when the backend answered).
-func (c *Client) exemplars(ctx context.Context, series []Series) (map[Series][]Exemplar, string) {
+// exemplars asks for the exemplars of the series' latency histograms over the window ending at
+// end, the instant the batch's numbers were evaluated at (Snapshot.EvaluatedAt), so that the
+// slowest traces shown are calls of the window the numbers describe; a zero end means now (the
+// client's clock, held back to the backend's when it runs ahead, see Client.instant). It keeps
+// the slowest MaxExemplars of each series (one per trace). The note says why there are none at
+// all ("" when the backend answered).
+func (c *Client) exemplars(ctx context.Context, series []Series, end time.Time) (map[Series][]Exemplar, string) {
 	resolved, back, _, err := c.resolveSpans(ctx, series)
 	if err != nil {
 		return map[Series][]Exemplar{}, c.classify(err).Error()
 	}
-	out, note := c.exemplarsResolved(ctx, resolved)
+	if end.IsZero() {
+		end = c.instant()
+	}
+	out, note := c.exemplarsResolved(ctx, resolved, end)
 	return rekey(out, back), note
 }
 
-// exemplarsResolved is exemplars for series without span placeholders.
-func (c *Client) exemplarsResolved(ctx context.Context, series []Series) (map[Series][]Exemplar, string) {
+// exemplarsResolved is exemplars for series without span placeholders, over the window ending
+// at end.
+func (c *Client) exemplarsResolved(ctx context.Context, series []Series, end time.Time) (map[Series][]Exemplar, string) {
 	out := map[Series][]Exemplar{}
 	want := setOf(series)
 	var notes []string
@@ -53,7 +59,6 @@ func (c *Client) exemplarsResolved(ctx context.Context, series []Series) (map[Se
 		if err != nil {
 			return out, c.classify(err).Error()
 		}
-		end := c.clamp(c.now())
 		res, err := c.q.QueryExemplars(ctx, query, end.Add(-c.cfg.Window), end)
 		release()
 		if err != nil {

@@ -61,7 +61,8 @@ type Snapshot struct {
 	// EvaluatedAt is the one instant, in whole seconds, every query of the batch was
 	// evaluated at (sent as the query's time, so the backend's clock does not enter): the
 	// numbers are those of the window [EvaluatedAt-Window, EvaluatedAt], and FetchIncident
-	// evaluates the current version's numbers (Deploy.CurrentNumbers) at it too. It is the
+	// evaluates the current version's numbers (Deploy.CurrentNumbers) at it too and asks for
+	// the exemplars of that same window. It is the
 	// client's clock when the batch started, truncated to the second, unless that clock was
 	// more than 2s ahead of the backend's (as the Date header of the backend's answers tells):
 	// then it is the backend's time, and a client's first batch, which learns that time from

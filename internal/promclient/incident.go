@@ -22,8 +22,9 @@ type Incident struct {
 	Deploys map[Series]Deploy
 	// VersionsNote says why no series has a Deploy ("" when some may).
 	VersionsNote string
-	// Exemplars are the slowest exemplars of each series in the window (at most MaxExemplars,
-	// slowest first); ExemplarsNote says why there are none for any series ("" when the
+	// Exemplars are the slowest exemplars of each series in the window of the snapshot's
+	// numbers, [EvaluatedAt-Window, EvaluatedAt] (at most MaxExemplars, slowest first);
+	// ExemplarsNote says why there are none for any series ("" when the
 	// backend answered).
 	Exemplars     map[Series][]Exemplar
 	ExemplarsNote string
@@ -72,7 +73,7 @@ func (c *Client) fetchIncident(ctx context.Context, snap *Snapshot, series []Ser
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		inc.Exemplars, inc.ExemplarsNote = c.exemplars(ctx, series)
+		inc.Exemplars, inc.ExemplarsNote = c.exemplars(ctx, series, snap.EvaluatedAt)
 	}()
 	alerts, err := get(ctx, c, c.alerts, nil, c.fetchAlerts)
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +52,9 @@ func incidentData(now time.Time) promfixture.Options {
 				Labels: map[string]string{"severity": "page"}, Annotations: map[string]string{"summary": "**Checkout** fails [click](javascript:alert(1)) <img src=x>"}},
 			{Alert: "ShopBudget", Expr: `vector(1)`, Labels: map[string]string{"objective_name": "shop-api", "objective_percentile": "99", "severity": "ticket"}},
 			{Alert: "OtherBudget", Expr: `vector(1)`, Labels: map[string]string{"objective_name": "shop-api", "objective_percentile": "99.9"}},
+			// As Autometrics' rules write them: the objective and the Sloth SLO (its kind).
+			{Alert: "ShopSuccessSLO", Expr: `vector(1)`, Labels: map[string]string{"objective_name": "shop-api", "objective_percentile": "99", "sloth_slo": "success-rate-99"}},
+			{Alert: "ShopLatencySLO", Expr: `vector(1)`, Labels: map[string]string{"objective_name": "shop-api", "objective_percentile": "99", "sloth_slo": "latency-99"}},
 			{Alert: "CheckoutSlow", Expr: `sum by (function, module) (rate(function_calls_total{function="Checkout"}[5m])) > 1`, For: time.Hour},
 			{Alert: "Noise", Expr: `sum by (function, module) (rate(function_calls_total{module="example.com/noise"}[5m])) > 0`},
 		},
@@ -120,12 +125,27 @@ func TestIncidentAgainstPrometheus(t *testing.T) {
 		for _, al := range a.For(incCheckout, snap.Stats[incCheckout].Objectives) {
 			got[al.Name] = al
 		}
-		if len(got) != 3 || got["CheckoutErrors"].State != "firing" || got["ShopBudget"].Severity != "ticket" ||
+		// Checkout's objective shop-api is a success rate only (its histogram has no objective
+		// labels): the latency SLO's alert of that name is another function's.
+		if len(got) != 4 || got["CheckoutErrors"].State != "firing" || got["ShopBudget"].Severity != "ticket" || got["ShopSuccessSLO"].Name == "" ||
 			got["CheckoutSlow"].State != "pending" || !strings.Contains(got["CheckoutErrors"].Summary, "javascript:") {
 			t.Errorf("alerts of Checkout: %+v", got)
 		}
 		if _, ok := got["OtherBudget"]; ok {
 			t.Error("an alert of another objective percentile matched")
+		}
+		if _, ok := got["ShopLatencySLO"]; ok {
+			t.Error("the alert of the latency SLO of Checkout's success objective matched")
+		}
+		// A function whose shop-api objective is a latency one gets the latency SLO's alert
+		// and the alert without a kind, not the success SLO's.
+		var names []string
+		for _, al := range a.For(incFlap, []Objective{{Name: "shop-api", Percentile: 99, LatencyThreshold: 0.5}}) {
+			names = append(names, al.Name)
+		}
+		sort.Strings(names)
+		if strings.Join(names, " ") != "ShopBudget ShopLatencySLO" {
+			t.Errorf("alerts of a latency objective shop-api 99: %v", names)
 		}
 		if n := len(a.For(incFlap, nil)); n != 0 {
 			t.Errorf("Flap has %d alerts", n)
@@ -297,5 +317,69 @@ func TestIncidentOnVictoriaMetrics(t *testing.T) {
 	t.Logf("alerts %d, note %q; exemplars note %q; versions note %q", inc.Alerts.Total, inc.Alerts.Note, inc.ExemplarsNote, inc.VersionsNote)
 	if d := inc.Deploys[s]; d.Current.Version != "v1" || d.Previous.Version != "" || len(inc.Exemplars) != 0 {
 		t.Errorf("deploy %+v, exemplars %v", d, inc.Exemplars)
+	}
+}
+
+// The exemplars shown with a batch's numbers are those of the window the numbers were evaluated
+// over, [EvaluatedAt-Window, EvaluatedAt], whatever the client's clock says when the incident
+// data is fetched: here it moves 10 minutes back between the two, to a window in which
+// Prometheus holds no exemplar of Checkout at all.
+func TestExemplarsOfTheNumbersWindow(t *testing.T) {
+	now := time.Now()
+	opts := promfixture.Options{Now: now, Before: 30 * time.Minute, After: time.Minute,
+		Functions: []promfixture.Function{{Function: incCheckout.Function, Module: incCheckout.Module, CallsPerSec: 4, Latencies: []float64{0.02, 0.3}}}}
+	for i, sec := range []float64{0.3, 1.7, 0.004, 0.9, 2.2, 0.05, 0.6} {
+		opts.Exemplars = append(opts.Exemplars, promfixture.Exemplar{Function: incCheckout.Function, Module: incCheckout.Module,
+			Seconds: sec, TraceID: fmt.Sprintf("trace%02d", i), Ago: time.Duration(10+i) * time.Second})
+	}
+	srv := promfixture.StartT(t, opts)
+	ctx := context.Background()
+	var (
+		mu    sync.Mutex
+		clock = time.Now()
+	)
+	c := newClient(t, Config{URL: srv.URL, Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}})
+	snap, err := c.Fetch(ctx, []Series{incCheckout})
+	if err != nil || snap.Err != nil {
+		t.Fatal(err, snap.Err)
+	}
+	mu.Lock()
+	clock = clock.Add(-10 * time.Minute)
+	later := clock
+	mu.Unlock()
+	// The window ending at the clock's reading holds none of the exemplars: a window ending
+	// there would show no traces.
+	query := `function_calls_duration_seconds_bucket{function="Checkout"}`
+	if own, err := srv.QueryExemplars(ctx, query, later.Add(-c.Window()), later); err != nil || len(own) != 0 {
+		t.Fatalf("Prometheus's exemplars of Checkout in [%v, %v]: %v (%v)", later.Add(-c.Window()), later, own, err)
+	}
+	own, err := srv.QueryExemplars(ctx, query, snap.EvaluatedAt.Add(-c.Window()), snap.EvaluatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range own {
+		n += len(r.Exemplars)
+	}
+	if n != len(opts.Exemplars) {
+		t.Fatalf("Prometheus holds %d exemplars of Checkout in the numbers' window, want %d", n, len(opts.Exemplars))
+	}
+	inc, err := c.FetchIncident(ctx, snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range inc.Exemplars[incCheckout] {
+		ids = append(ids, fmt.Sprintf("%s=%g", e.TraceID, e.Seconds))
+		if e.At.After(snap.EvaluatedAt) || e.At.Before(snap.EvaluatedAt.Add(-c.Window())) {
+			t.Errorf("exemplar %s at %v, outside the numbers' window ending %v", e.TraceID, e.At, snap.EvaluatedAt)
+		}
+	}
+	if want := "trace04=2.2 trace01=1.7 trace03=0.9 trace06=0.6 trace00=0.3"; strings.Join(ids, " ") != want || inc.ExemplarsNote != "" {
+		t.Errorf("exemplars %v (note %q), want %s", ids, inc.ExemplarsNote, want)
 	}
 }
