@@ -24,6 +24,9 @@ type Package struct {
 	// (a load past Loader.Timeout, e.g. a first type check of a large module's dependencies) has
 	// ended: loading again then gives the typed result, from the warm cache.
 	Settled <-chan struct{} `json:"-"`
+	// SyntaxOnly says the go command gave nothing for this package (it failed, timed out or was
+	// busy) and it was analysed from syntax alone; Degraded says why.
+	SyntaxOnly bool `json:"-"`
 
 	fset   *token.FileSet
 	syntax map[string]*ast.File // absolute file name → syntax

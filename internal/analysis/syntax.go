@@ -19,13 +19,14 @@ import (
 // nearest go.mod; reason becomes Package.Degraded.
 func (l *Loader) syntaxPackage(dir string, only []string, overlay map[string][]byte, reason string) *Package {
 	p := &Package{
-		Dir:      dir,
-		Degraded: reason,
-		fset:     token.NewFileSet(),
-		syntax:   map[string]*ast.File{},
-		module:   findModule(dir, overlay),
-		overlay:  overlay,
-		loader:   l,
+		Dir:        dir,
+		Degraded:   reason,
+		SyntaxOnly: true,
+		fset:       token.NewFileSet(),
+		syntax:     map[string]*ast.File{},
+		module:     findModule(dir, overlay),
+		overlay:    overlay,
+		loader:     l,
 	}
 	names := only
 	if names == nil {

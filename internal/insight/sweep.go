@@ -26,7 +26,13 @@ import (
 // provisional: the root is analysed again, without a file changing, once the load it stopped
 // waiting for has ended (Package.Settled) and at least retryDelay after it, a delay that
 // doubles with each provisional analysis of the root in a row, so that a workspace that never
-// type-checks is not reloaded in a loop. It is safe for concurrent use.
+// type-checks is not reloaded in a loop. A reload that fails outright (the go command fails on
+// a go.mod broken mid-edit, times out, or gives nothing: every package comes from syntax alone)
+// does not replace the root's last good analysis: its problems stay, since a failed analysis is
+// no recovery either, and the root is retried as a provisional one. Roots that are the same
+// directory (a folder and a symlink to it) are analysed once, under the first of their paths
+// given, so that their problems are reported once, under a path the client named. It is safe
+// for concurrent use.
 type Sweep struct {
 	w *Workspace
 	// changed hears which files' problems changed (path → its problems now, empty when
@@ -38,8 +44,11 @@ type Sweep struct {
 	mu     sync.Mutex
 	roots  []string                       // cleaned, without repeats, in the order given
 	loaded map[string][]*analysis.Package // the last analysis of each root
-	stale  bool                           // files changed since loaded
-	byFile map[string][]SLOProblem
+	// gen counts the changes of files (and SetRoots); loadedGen is the gen the last analysis
+	// of every root started at: the roots are stale while they differ, so that a change
+	// arriving while a reload runs causes another one.
+	gen, loadedGen uint64
+	byFile         map[string][]SLOProblem
 	// started says the loop runs; wake starts a sweep at once.
 	started  bool
 	wake     chan struct{}
@@ -50,6 +59,9 @@ type Sweep struct {
 	loadTimeout time.Duration
 	// loads counts the analyses of roots (tests).
 	loads int
+	// afterLoad, when not nil, is called after each analysis of a root, before the sweep
+	// records it (tests).
+	afterLoad func(root string)
 }
 
 // provisionalLoad is a root's provisional analyses in a row.
@@ -57,6 +69,8 @@ type provisionalLoad struct {
 	n       int               // how many in a row (1 for the first)
 	at      time.Time         // when the last one was made
 	settled []<-chan struct{} // its packages' Settled channels
+	// kept says the last analysis failed outright and the one before it was kept.
+	kept bool
 }
 
 // due reports whether the root is to be analysed again: the loads the last analysis stopped
@@ -97,7 +111,7 @@ func NewSweep(w *Workspace, changed func(map[string][]SLOProblem)) *Sweep {
 func (p *Sweep) SetRoots(roots []string) {
 	p.mu.Lock()
 	p.roots = addRoots(nil, roots)
-	p.stale = true
+	p.gen++
 	p.mu.Unlock()
 	p.start()
 }
@@ -131,8 +145,8 @@ func (p *Sweep) Roots() []string {
 	return append([]string(nil), p.roots...)
 }
 
-// addRoots returns roots with the cleaned dirs not yet among them appended ("" is left out). It
-// takes time linear in the directories: a notification listing a million folders must not hold
+// addRoots returns roots with the cleaned dirs not yet among them appended ("" is left out);
+// symlinks are not resolved here (once does, off the lock). It takes time linear in the directories: a notification listing a million folders must not hold
 // the sweep's lock (and the editor's ordered messages) for minutes.
 func addRoots(roots, dirs []string) []string {
 	have := make(map[string]bool, len(roots)+len(dirs))
@@ -164,10 +178,10 @@ func (p *Sweep) start() {
 }
 
 // FilesChanged says Go files of the workspace changed (saved, created, deleted): the next sweep
-// analyses the roots again.
+// analyses the roots again, also when one is under way (its analysis may predate the change).
 func (p *Sweep) FilesChanged() {
 	p.mu.Lock()
-	p.stale = true
+	p.gen++
 	p.mu.Unlock()
 }
 
@@ -215,14 +229,24 @@ func (p *Sweep) once(ctx context.Context) {
 	}
 	period := max(settings.CacheTTL, p.minPeriod)
 	p.mu.Lock()
-	roots, stale := p.roots, p.stale
+	given := p.roots
+	p.mu.Unlock()
+	roots, shown := distinctDirs(given)
+	p.mu.Lock()
+	gen, afterLoad := p.gen, p.afterLoad
 	// An edited file may change the packages' functions: every root is analysed again, at
 	// most once per period. A root not analysed yet (just added) is analysed now, and one
 	// whose analysis was provisional once it is due.
-	reloadAll := stale && time.Since(p.lastLoad) >= period
+	reloadAll := gen != p.loadedGen && time.Since(p.lastLoad) >= period
 	loaded := make(map[string][]*analysis.Package, len(roots))
+	last := make(map[string][]*analysis.Package, len(roots)) // the analyses a failed one keeps
 	for _, root := range roots {
-		if pkgs, ok := p.loaded[root]; ok && !reloadAll {
+		pkgs, ok := p.loaded[root]
+		if !ok {
+			continue
+		}
+		last[root] = pkgs
+		if !reloadAll {
 			if r, ok := p.provisional[root]; !ok || !r.due(period) {
 				loaded[root] = pkgs
 			}
@@ -244,8 +268,20 @@ func (p *Sweep) once(ctx context.Context) {
 		}
 		got, err := l.LoadPatterns(ctx, []string{"./..."}, nil)
 		p.w.sweepLoaders.retire(l)
+		if afterLoad != nil {
+			afterLoad(root)
+		}
 		if ctx.Err() != nil {
 			return // shutting down: nothing to warn about, nothing to publish
+		}
+		if failed(got, err) && good(last[root]) {
+			// A go.mod broken mid-edit is no recovery: keep the last good analysis (and its
+			// problems) and try again as after a provisional one.
+			if p.keepLast(ctx, root, got) {
+				p.w.analyses.log.Warn("workspace SLO sweep: analysis failed, keeping the last good one until it succeeds", "dir", root, "err", err, "reason", degradedReason(got))
+			}
+			loaded[root] = last[root]
+			continue
 		}
 		if err != nil {
 			p.w.analyses.log.Warn("workspace SLO sweep: analysis failed", "dir", root, "err", err)
@@ -264,7 +300,7 @@ func (p *Sweep) once(ctx context.Context) {
 		}
 	}
 	if reloadAll {
-		p.stale, p.lastLoad = false, time.Now()
+		p.loadedGen, p.lastLoad = gen, time.Now()
 	}
 	p.mu.Unlock()
 	// Nested roots (a folder and its subfolder) load some packages twice: each counts once.
@@ -306,7 +342,7 @@ func (p *Sweep) once(ctx context.Context) {
 				mu.Lock()
 				for _, pkg := range group.pkgs {
 					for _, fn := range pkg.Instrumented() {
-						unknown[fn.NameSpan.File] = true
+						unknown[shown(fn.NameSpan.File)] = true
 					}
 				}
 				mu.Unlock()
@@ -321,7 +357,7 @@ func (p *Sweep) once(ctx context.Context) {
 			problems := SLOProblems(views, settings.BurnRateThreshold)
 			mu.Lock()
 			for _, pr := range problems {
-				f := pr.View.Function.NameSpan.File
+				f := shown(pr.View.Function.NameSpan.File)
 				next[f] = append(next[f], pr)
 			}
 			mu.Unlock()
@@ -361,18 +397,102 @@ func (p *Sweep) once(ctx context.Context) {
 	}
 }
 
-// loadedRoot records whether the new analysis pkgs of root is provisional (a package is
-// degraded) and, when it waits for loads to settle, starts a sweep as soon as they have (the
-// warm type cache then gives the typed result) rather than at the next period.
-func (p *Sweep) loadedRoot(ctx context.Context, root string, pkgs []*analysis.Package) {
-	degraded := false
+// failed reports whether an analysis failed outright: it gave nothing but an error, or the go
+// command gave nothing (every package comes from syntax alone).
+func failed(pkgs []*analysis.Package, err error) bool {
+	if len(pkgs) == 0 {
+		return err != nil
+	}
+	for _, pkg := range pkgs {
+		if !pkg.SyntaxOnly {
+			return false
+		}
+	}
+	return true
+}
+
+// good reports whether an analysis is one to keep when a later one fails: it has packages and
+// did not fail.
+func good(pkgs []*analysis.Package) bool { return len(pkgs) > 0 && !failed(pkgs, nil) }
+
+// degradedReason is why the first degraded package of pkgs is ("" without one).
+func degradedReason(pkgs []*analysis.Package) string {
+	for _, pkg := range pkgs {
+		if pkg.Degraded != "" {
+			return pkg.Degraded
+		}
+	}
+	return ""
+}
+
+// keepLast records that the new analysis pkgs of root failed outright and the last good one is
+// kept: the root is provisional (analysed again with the usual backoff, and once the loads it
+// stopped waiting for have settled). It reports whether this is the first such failure in a row
+// (the one to warn about).
+func (p *Sweep) keepLast(ctx context.Context, root string, pkgs []*analysis.Package) bool {
+	settled := settledOf(pkgs)
+	p.mu.Lock()
+	p.loads++
+	if p.provisional == nil {
+		p.provisional = map[string]provisionalLoad{}
+	}
+	prev := p.provisional[root]
+	p.provisional[root] = provisionalLoad{n: prev.n + 1, at: time.Now(), settled: settled, kept: true}
+	p.mu.Unlock()
+	p.pokeWhenSettled(ctx, settled)
+	return !prev.kept
+}
+
+// settledOf returns the distinct Settled channels of pkgs.
+func settledOf(pkgs []*analysis.Package) []<-chan struct{} {
 	var settled []<-chan struct{}
 	for _, pkg := range pkgs {
-		degraded = degraded || pkg.Degraded != ""
 		if pkg.Settled != nil && !slices.Contains(settled, pkg.Settled) {
 			settled = append(settled, pkg.Settled)
 		}
 	}
+	return settled
+}
+
+// distinctDirs returns roots without those that are the same directory as an earlier one once
+// symlinks are resolved (a root that does not resolve counts as itself), and shown, which maps
+// a file the go command names by its real path to the path under the root it was found from,
+// as given: the client matches diagnostics by the URI it knows.
+func distinctDirs(roots []string) (out []string, shown func(file string) string) {
+	out = make([]string, 0, len(roots))
+	seen := make(map[string]bool, len(roots))
+	type alias struct{ real, given string }
+	var aliases []alias
+	for _, root := range roots {
+		real, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			real = root
+		}
+		if !seen[real] {
+			seen[real] = true
+			out = append(out, root)
+			if real != root {
+				aliases = append(aliases, alias{real, root})
+			}
+		}
+	}
+	shown = func(file string) string {
+		for _, a := range aliases {
+			if rest, ok := strings.CutPrefix(file, a.real); ok && (rest == "" || rest[0] == filepath.Separator) {
+				return a.given + rest
+			}
+		}
+		return file
+	}
+	return out, shown
+}
+
+// loadedRoot records whether the new analysis pkgs of root is provisional (a package is
+// degraded) and, when it waits for loads to settle, starts a sweep as soon as they have (the
+// warm type cache then gives the typed result) rather than at the next period.
+func (p *Sweep) loadedRoot(ctx context.Context, root string, pkgs []*analysis.Package) {
+	degraded := degradedReason(pkgs) != ""
+	settled := settledOf(pkgs)
 	p.mu.Lock()
 	p.loads++
 	if p.provisional == nil {
@@ -384,6 +504,11 @@ func (p *Sweep) loadedRoot(ctx context.Context, root string, pkgs []*analysis.Pa
 		delete(p.provisional, root)
 	}
 	p.mu.Unlock()
+	p.pokeWhenSettled(ctx, settled)
+}
+
+// pokeWhenSettled starts a sweep once every channel of settled is closed (none: nothing).
+func (p *Sweep) pokeWhenSettled(ctx context.Context, settled []<-chan struct{}) {
 	if len(settled) == 0 {
 		return
 	}
