@@ -82,6 +82,8 @@ func (s *Server) publishDiagnostics(path string) {
 		diags = append(diags, sloDiagnostic(doc, w.Function.NameSpan.Start, w.Function.NameSpan.End, w.Breached, w.Message, w.Href))
 	}
 	diags = append(diags, s.codeDiagnostics(doc)...)
+	s.sends.Lock()
+	defer s.sends.Unlock()
 	if cur, ok := s.docs.Get(path); !ok || cur.Version != doc.Version {
 		return
 	}

@@ -77,12 +77,22 @@ func folderPaths(raw []json.RawMessage) []string {
 
 // sloProblemsChanged publishes the changed problems of files that are not open.
 func (s *Server) sloProblemsChanged(changed map[string][]insight.SLOProblem) {
-	for path, list := range changed {
-		if _, open := s.docs.Get(path); open {
-			continue
-		}
-		s.publishSaved(path, list)
+	for path := range changed {
+		s.publishSweepProblems(path)
 	}
+}
+
+// publishSweepProblems publishes the sweep's current problems of path as its diagnostics,
+// unless it is open (its diagnostics come from its text then). It reads the problems and sends
+// under s.sends, so the publishes of a file land in the order of the states they show: a
+// publish started earlier (didClose's, say) never lands after a newer one with older problems.
+func (s *Server) publishSweepProblems(path string) {
+	s.sends.Lock()
+	defer s.sends.Unlock()
+	if _, open := s.docs.Get(path); open {
+		return
+	}
+	s.publishSaved(path, s.sweep.Problems(path))
 }
 
 // publishSaved publishes problems as the diagnostics of the file path as saved on disk (not

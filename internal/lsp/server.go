@@ -45,6 +45,13 @@ type Server struct {
 	sweep     *insight.Sweep // SLO problems of the whole workspace (problems.go)
 	client    *clientConn
 	publishes debouncer // diagnostics of changed documents, published when edits pause
+	// sends orders the publishDiagnostics of files: each checks what it publishes is still
+	// current (the document open or closed, its version, the sweep's problems) and sends under
+	// it, so that the last one a file gets shows its newest state.
+	sends sync.Mutex
+	// beforeClosePublish, when not nil, runs before didClose's publish of the closed file's
+	// sweep problems (tests).
+	beforeClosePublish func(path string)
 
 	mu          sync.Mutex
 	state       lifecycle

@@ -57,8 +57,13 @@ func didClose(ctx context.Context, s *Server, p *protocol.DidCloseTextDocumentPa
 	path := pathOf(p.TextDocument.URI)
 	s.docs.Close(path)
 	s.workspace.Closed(path)
-	// A closed file keeps the workspace-wide SLO problems only.
-	go s.publishSaved(path, s.sweep.Problems(path))
+	// A closed file keeps the workspace-wide SLO problems only, published off the read loop.
+	go func() {
+		if s.beforeClosePublish != nil {
+			s.beforeClosePublish(path)
+		}
+		s.publishSweepProblems(path)
+	}()
 	return nil, nil
 }
 
