@@ -146,8 +146,9 @@ func (p *Sweep) Roots() []string {
 }
 
 // addRoots returns roots with the cleaned dirs not yet among them appended ("" is left out);
-// symlinks are not resolved here (once does, off the lock). It takes time linear in the directories: a notification listing a million folders must not hold
-// the sweep's lock (and the editor's ordered messages) for minutes.
+// symlinks are not resolved here (once does, off the lock). It takes time linear in the
+// directories: a notification listing a million folders must not hold the sweep's lock (and
+// the editor's ordered messages) for minutes.
 func addRoots(roots, dirs []string) []string {
 	have := make(map[string]bool, len(roots)+len(dirs))
 	for _, r := range roots {
