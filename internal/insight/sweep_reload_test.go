@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/am-lsp/am-lsp/internal/config"
 	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
-	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
 
 // messageCounter counts the log records whose message starts with prefix.
@@ -151,13 +149,7 @@ func TestSweepKeepsTheLastGoodAnalysisWhenAReloadFails(t *testing.T) {
 	want := breachedFiles(t, fns, demo, root)
 
 	warnings := &messageCounter{prefix: "workspace SLO sweep: analysis failed, keeping"}
-	w := NewWorkspace(slog.New(warnings), textdoc.NewStore())
-	defer w.Close()
-	s := config.Defaults(func(string) string { return "" })
-	s.PrometheusURL, s.CacheTTL = prom.URL, time.Second
-	if err := w.Configure(s); err != nil {
-		t.Fatal(err)
-	}
+	w := workspaceOn(t, slog.New(warnings), prom.URL, time.Second)
 	reports := &reportLog{}
 	sweep := NewSweep(w, reports.add)
 	sweep.minPeriod = 200 * time.Millisecond
@@ -227,13 +219,7 @@ func TestSweepKeepsTheLastGoodAnalysisWhenAReloadFails(t *testing.T) {
 // so another one follows without a further notification.
 func TestSweepReloadsAfterAChangeDuringAReload(t *testing.T) {
 	ctx, demo, _, prom := demoWithBackend(t)
-	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
-	defer w.Close()
-	s := config.Defaults(func(string) string { return "" })
-	s.PrometheusURL, s.CacheTTL = prom.URL, time.Second
-	if err := w.Configure(s); err != nil {
-		t.Fatal(err)
-	}
+	w := workspaceOn(t, nil, prom.URL, time.Second)
 	sweep := NewSweep(w, nil)
 	sweep.minPeriod = 200 * time.Millisecond
 	sweep.SetRoots([]string{demo})
@@ -278,13 +264,7 @@ func TestSweepAnalysesASymlinkedFolderOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	real, linked := breachedFiles(t, fns, demo, demo), breachedFiles(t, fns, demo, link)
-	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
-	defer w.Close()
-	s := config.Defaults(func(string) string { return "" })
-	s.PrometheusURL, s.CacheTTL = prom.URL, time.Hour
-	if err := w.Configure(s); err != nil {
-		t.Fatal(err)
-	}
+	w := workspaceOn(t, nil, prom.URL, time.Hour)
 	reports := &reportLog{}
 	sweep := NewSweep(w, reports.add)
 	sweep.SetRoots([]string{link, demo})

@@ -85,13 +85,7 @@ func TestSweepKeepsProblemsWhileTheBackendIsDown(t *testing.T) {
 	}
 
 	failures := &countingHandler{prefix: "workspace SLO sweep: fetch failed", pkg: "example.com/demo/api"}
-	w := NewWorkspace(slog.New(failures), textdoc.NewStore())
-	defer w.Close()
-	s := config.Defaults(func(string) string { return "" })
-	s.PrometheusURL, s.CacheTTL = prom.URL, time.Second
-	if err := w.Configure(s); err != nil {
-		t.Fatal(err)
-	}
+	w := workspaceOn(t, slog.New(failures), prom.URL, time.Second)
 	var mu sync.Mutex
 	var reports []map[string][]SLOProblem
 	sweep := NewSweep(w, func(changed map[string][]SLOProblem) {
@@ -159,13 +153,7 @@ func TestSweepKeepsProblemsWhileTheBackendIsDown(t *testing.T) {
 // problems as ever.
 func TestSweepFetchesThePackagesTogether(t *testing.T) {
 	ctx, demo, _, prom := demoWithBackend(t)
-	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
-	defer w.Close()
-	s := config.Defaults(func(string) string { return "" })
-	s.PrometheusURL, s.CacheTTL = prom.URL, time.Hour
-	if err := w.Configure(s); err != nil {
-		t.Fatal(err)
-	}
+	w := workspaceOn(t, nil, prom.URL, time.Hour)
 	before, err := prom.QueryCount(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -291,13 +279,7 @@ func TestSweepReloadsAfterAProvisionalAnalysis(t *testing.T) {
 	if len(want) != 2 {
 		t.Fatalf("demo functions Aliased and (*Server).Handle not found: %v", want)
 	}
-	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
-	defer w.Close()
-	s := config.Defaults(func(string) string { return "" })
-	s.PrometheusURL, s.CacheTTL = prom.URL, time.Second
-	if err := w.Configure(s); err != nil {
-		t.Fatal(err)
-	}
+	w := workspaceOn(t, nil, prom.URL, time.Second)
 	sweep := NewSweep(w, nil)
 	sweep.minPeriod = 200 * time.Millisecond
 	sweep.loadTimeout = time.Nanosecond
@@ -366,13 +348,7 @@ func TestSweepBacksOffAWorkspaceThatNeverTypeChecks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w := NewWorkspace(slog.New(slog.DiscardHandler), textdoc.NewStore())
-	defer w.Close()
-	s := config.Defaults(func(string) string { return "" })
-	s.PrometheusURL, s.CacheTTL = "http://127.0.0.1:1", 50*time.Millisecond
-	if err := w.Configure(s); err != nil {
-		t.Fatal(err)
-	}
+	w := workspaceOn(t, nil, "http://127.0.0.1:1", 50*time.Millisecond)
 	sweep := NewSweep(w, nil)
 	sweep.minPeriod = 100 * time.Millisecond
 	sweep.SetRoots([]string{dir})
@@ -463,4 +439,21 @@ func TestChangeRootsOfHugeLists(t *testing.T) {
 	if got := sweep.Roots(); len(got) != 1 || got[0] != dirs[0] {
 		t.Fatalf("roots after adding 300,000 folders twice and removing all but the first: %d, want only %s", len(got), dirs[0])
 	}
+}
+
+// workspaceOn returns a workspace that logs to log (nil: nowhere) and reads its numbers from url,
+// cached for ttl; it is closed when the test ends.
+func workspaceOn(t *testing.T, log *slog.Logger, url string, ttl time.Duration) *Workspace {
+	t.Helper()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	w := NewWorkspace(log, textdoc.NewStore())
+	t.Cleanup(w.Close)
+	s := config.Defaults(func(string) string { return "" })
+	s.PrometheusURL, s.CacheTTL = url, ttl
+	if err := w.Configure(s); err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
