@@ -546,21 +546,7 @@ func copyDemo(t *testing.T) string {
 	t.Helper()
 	src := repoPath(t, "testdata/demo")
 	dst := filepath.Join(t.TempDir(), "demo")
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
+	if err := demodata.CopyTree(src, dst); err != nil {
 		t.Fatal(err)
 	}
 	gomod := filepath.Join(dst, "go.mod")

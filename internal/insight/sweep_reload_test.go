@@ -2,7 +2,6 @@ package insight
 
 import (
 	"context"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -37,28 +36,6 @@ func (h *messageCounter) count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.n
-}
-
-// copyTree copies the regular files under src to dst.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // breachedFiles returns the files (under dir instead of the demo's directory) of the demo's
@@ -144,8 +121,12 @@ func TestSweepKeepsTheLastGoodAnalysisWhenAReloadFails(t *testing.T) {
 	ctx, demo, fns, prom := demoWithBackend(t)
 	base := t.TempDir()
 	root := filepath.Join(base, "demo")
-	copyTree(t, demo, root)
-	copyTree(t, filepath.Join(filepath.Dir(demo), "autometrics-go"), filepath.Join(base, "autometrics-go"))
+	if err := demodata.CopyTree(demo, root); err != nil {
+		t.Fatal(err)
+	}
+	if err := demodata.CopyTree(filepath.Join(filepath.Dir(demo), "autometrics-go"), filepath.Join(base, "autometrics-go")); err != nil {
+		t.Fatal(err)
+	}
 	want := breachedFiles(t, fns, demo, root)
 
 	warnings := &messageCounter{prefix: "workspace SLO sweep: analysis failed, keeping"}

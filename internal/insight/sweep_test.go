@@ -74,15 +74,7 @@ func demoWithBackend(t *testing.T) (context.Context, string, []demodata.Function
 func TestSweepKeepsProblemsWhileTheBackendIsDown(t *testing.T) {
 	ctx, demo, fns, prom := demoWithBackend(t)
 	// The demo's breached SLOs (Aliased: latency; (*Server).Handle: success rate).
-	want := map[string]string{}
-	for _, f := range fns {
-		if f.PkgPath == "example.com/demo/api" && (f.QualifiedName() == "Aliased" || f.QualifiedName() == "(*Server).Handle") {
-			want[f.NameSpan.File] = f.QualifiedName()
-		}
-	}
-	if len(want) != 2 {
-		t.Fatalf("demo functions Aliased and (*Server).Handle not found: %v", want)
-	}
+	want := breachedFiles(t, fns, demo, demo)
 
 	failures := &countingHandler{prefix: "workspace SLO sweep: fetch failed", pkg: "example.com/demo/api"}
 	w := workspaceOn(t, slog.New(failures), prom.URL, time.Second)
@@ -270,15 +262,7 @@ func TestReportFetchesThePackagesTogether(t *testing.T) {
 // ended, without a file changing, and reports the problems of the typed packages.
 func TestSweepReloadsAfterAProvisionalAnalysis(t *testing.T) {
 	ctx, demo, fns, prom := demoWithBackend(t)
-	want := map[string]string{}
-	for _, f := range fns {
-		if f.PkgPath == "example.com/demo/api" && (f.QualifiedName() == "Aliased" || f.QualifiedName() == "(*Server).Handle") {
-			want[f.NameSpan.File] = f.QualifiedName()
-		}
-	}
-	if len(want) != 2 {
-		t.Fatalf("demo functions Aliased and (*Server).Handle not found: %v", want)
-	}
+	want := breachedFiles(t, fns, demo, demo)
 	w := workspaceOn(t, nil, prom.URL, time.Second)
 	sweep := NewSweep(w, nil)
 	sweep.minPeriod = 200 * time.Millisecond
