@@ -13,31 +13,6 @@ import (
 	"github.com/am-lsp/am-lsp/internal/testkit/demodata"
 )
 
-// messageCounter counts the log records whose message starts with prefix.
-type messageCounter struct {
-	prefix string
-	mu     sync.Mutex
-	n      int
-}
-
-func (h *messageCounter) Enabled(context.Context, slog.Level) bool { return true }
-func (h *messageCounter) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *messageCounter) WithGroup(string) slog.Handler            { return h }
-func (h *messageCounter) Handle(_ context.Context, r slog.Record) error {
-	if strings.HasPrefix(r.Message, h.prefix) {
-		h.mu.Lock()
-		h.n++
-		h.mu.Unlock()
-	}
-	return nil
-}
-
-func (h *messageCounter) count() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.n
-}
-
 // breachedFiles returns the files (under dir instead of the demo's directory) of the demo's
 // breached SLOs, Aliased (latency) and (*Server).Handle (success rate), by function name.
 func breachedFiles(t *testing.T, fns []demodata.Function, demo, dir string) map[string]string {
@@ -129,7 +104,7 @@ func TestSweepKeepsTheLastGoodAnalysisWhenAReloadFails(t *testing.T) {
 	}
 	want := breachedFiles(t, fns, demo, root)
 
-	warnings := &messageCounter{prefix: "workspace SLO sweep: analysis failed, keeping"}
+	warnings := &countingHandler{prefix: "workspace SLO sweep: analysis failed, keeping"}
 	w := workspaceOn(t, slog.New(warnings), prom.URL, time.Second)
 	reports := &reportLog{}
 	sweep := NewSweep(w, reports.add)

@@ -20,8 +20,8 @@ import (
 	"github.com/am-lsp/am-lsp/internal/textdoc"
 )
 
-// countingHandler counts the log records whose message starts with prefix and whose packages
-// attribute (comma-separated import paths) names pkg.
+// countingHandler counts the log records whose message starts with prefix and, unless pkg is
+// empty, whose packages attribute (comma-separated import paths) names pkg.
 type countingHandler struct {
 	prefix, pkg string
 	mu          sync.Mutex
@@ -35,14 +35,16 @@ func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
 	if !strings.HasPrefix(r.Message, h.prefix) {
 		return nil
 	}
+	named := h.pkg == ""
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "packages" && slices.Contains(strings.Split(a.Value.String(), ","), h.pkg) {
-			h.mu.Lock()
-			h.n++
-			h.mu.Unlock()
-		}
-		return true
+		named = named || a.Key == "packages" && slices.Contains(strings.Split(a.Value.String(), ","), h.pkg)
+		return !named
 	})
+	if named {
+		h.mu.Lock()
+		h.n++
+		h.mu.Unlock()
+	}
 	return nil
 }
 
